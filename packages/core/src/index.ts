@@ -1,0 +1,29 @@
+/**
+ * @outbid/core: auction rules, the ports (engine, ledger, bus, scheduler, clock), in-memory
+ * implementations of each, and the service that composes them.
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export * from './domain/money.js';
+export * from './domain/increments.js';
+export * from './domain/soft-close.js';
+export * from './domain/auction.js';
+export * from './domain/bid.js';
+export * from './domain/events.js';
+export * from './rules/place-bid.js';
+export * from './rules/transitions.js';
+export * from './ports/clock.js';
+export * from './ports/engine.js';
+export * from './ports/ledger.js';
+export * from './ports/bus.js';
+export * from './ports/scheduler.js';
+export { createMemoryEngine, type MemoryEngineOptions } from './memory/engine.js';
+export { createMemoryLedger } from './memory/ledger.js';
+export { createMemoryBus, type MemoryBus } from './memory/bus.js';
+export { createMemoryScheduler, type MemoryScheduler, type MemorySchedulerOptions } from './memory/scheduler.js';
+export { FakeClock, settle } from './memory/fake-clock.js';
+export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './service/relay.js';
+export * from './service/outbid.js';
+export { uuidv7 } from './ids.js';
+export { encodeCursor, decodeCursor } from './cursor.js';
+export { zodIssues } from './validation.js';

@@ -1,0 +1,94 @@
+import type { AuctionState } from '../domain/auction.js';
+import type { BidDecision } from '../domain/bid.js';
+import { ENGINE_SPECIFICATION_VERSION, type BidEngine, type EngineTransitionResult } from '../ports/engine.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import { decideBid, isStoredDecision, keyReusedDecision, type PlaceBidCommand } from '../rules/place-bid.js';
+import { decideCancel, decideEnd, decideStart, type TransitionOutcome } from '../rules/transitions.js';
+
+const refused = (decision: BidDecision, replayed: boolean) =>
+  ({ kind: 'decided', decision, replayed, state: null, previousEndAt: null }) as const;
+
+interface HotAuction {
+  state: AuctionState;
+  /** `bidderId \0 key` → first answer for that key. */
+  keys: Map<string, { fingerprint: string; decision: BidDecision }>;
+}
+
+export interface MemoryEngineOptions {
+  clock?: Clock;
+}
+
+/**
+ * The in-process bid engine: single-threaded JavaScript makes every call atomic. It is the embedded
+ * default and the reference model the Redis engine is tested against.
+ */
+export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine {
+  const clock = options.clock ?? systemClock;
+  const auctions = new Map<string, HotAuction>();
+
+  const transition = (auctionId: string, decide: (s: AuctionState, now: number) => TransitionOutcome): EngineTransitionResult => {
+    const hot = auctions.get(auctionId);
+    if (!hot) return { kind: 'needs_hydration' };
+    const outcome = decide(hot.state, clock.now());
+    if (outcome.kind === 'applied') hot.state = outcome.state;
+    return outcome;
+  };
+
+  return {
+    specificationVersion: ENGINE_SPECIFICATION_VERSION,
+    name: 'memory',
+    async placeBid(cmd: PlaceBidCommand) {
+      const hot = auctions.get(cmd.auctionId);
+      if (!hot) return { kind: 'needs_hydration' };
+      const now = clock.now();
+      const slot = cmd.idempotencyKey === null ? null : `${cmd.bidderId}\u0000${cmd.idempotencyKey}`;
+      const stored = slot === null ? undefined : hot.keys.get(slot);
+      if (stored) {
+        if (stored.fingerprint !== cmd.fingerprint) {
+          return refused(keyReusedDecision(hot.state, cmd, now), false);
+        }
+        return refused(stored.decision, true);
+      }
+      const previousEndAt = hot.state.effectiveEndAt;
+      const { decision, next } = decideBid(hot.state, cmd, now);
+      if (next) hot.state = next;
+      if (slot !== null && isStoredDecision(decision)) hot.keys.set(slot, { fingerprint: cmd.fingerprint, decision });
+      if (!next) return refused(decision, false);
+      return { kind: 'decided', decision, replayed: false, state: { ...next }, previousEndAt: decision.extended ? previousEndAt : null };
+    },
+    async start(auctionId, mode) {
+      return transition(auctionId, (s, now) => decideStart(s, now, mode));
+    },
+    async end(auctionId, mode) {
+      return transition(auctionId, (s, now) => decideEnd(s, now, mode));
+    },
+    async cancel(auctionId) {
+      return transition(auctionId, decideCancel);
+    },
+    async getState(auctionId) {
+      const hot = auctions.get(auctionId);
+      return hot ? { ...hot.state } : null;
+    },
+    async hydrate(state) {
+      const hot = auctions.get(state.id);
+      if (hot && hot.state.version > state.version) return { applied: false, currentVersion: hot.state.version };
+      if (hot && hot.state.version === state.version) {
+        hot.state = { ...state };
+        return { applied: true };
+      }
+      // A different (older or absent) state: its idempotency records may describe versions that never reached
+      // the ledger, so they go with it. The ledger's unique key is the backstop for retries.
+      auctions.set(state.id, { state: { ...state }, keys: new Map() });
+      return { applied: true };
+    },
+    async drop(auctionId) {
+      auctions.delete(auctionId);
+    },
+    async now() {
+      return clock.now();
+    },
+    async close() {
+      auctions.clear();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import type { AuctionState } from '../domain/auction.js';
+import type { BidRecord } from '../domain/bid.js';
+import type { AuctionEvent } from '../domain/events.js';
+import { decodeCursor, encodeCursor, isPositionCursor, isSafeIntegerArray } from '../cursor.js';
+import { ErrorCodes, OutbidError } from '../errors.js';
+import { LEDGER_SPECIFICATION_VERSION, type Ledger, type OutboxEntry } from '../ports/ledger.js';
+
+const isClosed = (s: AuctionState) => s.status === 'ended' || s.status === 'cancelled';
+const clone = <T>(value: T): T => structuredClone(value);
+
+/**
+ * A ledger in process memory. It keeps every rule of the ledger port (fence, uniqueness, outbox order)
+ * but nothing survives the process: for tests and for apps that accept that.
+ */
+export function createMemoryLedger(): Ledger & { outboxSize(): number } {
+  const auctions = new Map<string, { state: AuctionState; seq: number }>();
+  const bids: Array<BidRecord & { seq: number }> = [];
+  const bidIds = new Set<string>();
+  const keys = new Map<string, BidRecord>();
+  let outbox: OutboxEntry[] = [];
+  let seq = 0;
+  let position = 0;
+  let closed = false;
+
+  const keySlot = (auctionId: string, bidderId: string, key: string) => `${auctionId}\u0000${bidderId}\u0000${key}`;
+  const ensureOpen = () => {
+    if (closed) throw new OutbidError(ErrorCodes.CLOSED, 'The ledger is closed.');
+  };
+  const addEvents = (events: AuctionEvent[]) => {
+    for (const event of events) outbox.push({ position: ++position, event: clone(event) });
+  };
+  const addBid = (bid: BidRecord) => {
+    if (bidIds.has(bid.bidId)) return;
+    bidIds.add(bid.bidId);
+    bids.push({ ...clone(bid), seq: ++seq });
+    if (bid.idempotencyKey !== null) keys.set(keySlot(bid.auctionId, bid.bidderId, bid.idempotencyKey), clone(bid));
+  };
+
+  return {
+    specificationVersion: LEDGER_SPECIFICATION_VERSION,
+    name: 'memory',
+    async createAuction(state, events) {
+      ensureOpen();
+      if (auctions.has(state.id)) throw new OutbidError(ErrorCodes.VALIDATION_FAILED, `Auction ${state.id} exists.`);
+      for (const { state: other } of auctions.values()) {
+        if (other.postId === state.postId && !isClosed(other)) {
+          throw new OutbidError(ErrorCodes.POST_HAS_ACTIVE_AUCTION, `Post ${state.postId} already has an open auction.`);
+        }
+      }
+      auctions.set(state.id, { state: clone(state), seq: ++seq });
+      addEvents(events);
+    },
+    async getAuction(auctionId) {
+      ensureOpen();
+      const row = auctions.get(auctionId);
+      return row ? clone(row.state) : null;
+    },
+    async listAuctions(query) {
+      ensureOpen();
+      const after = query.cursor === undefined ? Infinity : decodeCursor(query.cursor, isSafeIntegerArray(1))[0]!;
+      const rows = [...auctions.values()]
+        .filter((r) => r.seq < after)
+        .filter((r) => query.status === undefined || r.state.status === query.status)
+        .filter((r) => query.creatorId === undefined || r.state.creatorId === query.creatorId)
+        .filter((r) => query.postId === undefined || r.state.postId === query.postId)
+        .sort((a, b) => b.seq - a.seq);
+      const page = rows.slice(0, query.limit);
+      const more = rows.length > query.limit;
+      return { items: page.map((r) => clone(r.state)), nextCursor: more ? encodeCursor([page.at(-1)!.seq]) : null };
+    },
+    async applyChange(change) {
+      ensureOpen();
+      const row = auctions.get(change.state.id);
+      if (!row) return { ok: false, reason: 'not_found' };
+      const expected = change.state.version - 1;
+      if (row.state.version < expected) return { ok: false, reason: 'behind', ledgerVersion: row.state.version };
+      if (row.state.version > expected) return { ok: false, reason: 'conflict', ledgerVersion: row.state.version };
+      if (change.bid?.idempotencyKey != null) {
+        const existing = keys.get(keySlot(change.bid.auctionId, change.bid.bidderId, change.bid.idempotencyKey));
+        if (existing) return { ok: false, reason: 'duplicate_key', existing: clone(existing) };
+      }
+      if (change.bid) addBid(change.bid);
+      row.state = clone(change.state);
+      addEvents(change.events);
+      return { ok: true };
+    },
+    async recordAudit(records) {
+      ensureOpen();
+      for (const record of records) addBid(record);
+    },
+    async findBidByIdempotencyKey(auctionId, bidderId, idempotencyKey) {
+      ensureOpen();
+      const found = keys.get(keySlot(auctionId, bidderId, idempotencyKey));
+      return found ? clone(found) : null;
+    },
+    async listBids(auctionId, query) {
+      ensureOpen();
+      const before = query.cursor === undefined ? Infinity : decodeCursor(query.cursor, isPositionCursor)[0];
+      const rows = bids
+        .filter((b) => b.auctionId === auctionId && b.seq < before)
+        .filter((b) => query.include === 'all' || b.status === 'accepted')
+        .sort((a, b) => b.seq - a.seq);
+      const page = rows.slice(0, query.limit);
+      const more = rows.length > query.limit;
+      return {
+        items: page.map(({ seq: _seq, ...bid }) => clone(bid)),
+        nextCursor: more ? encodeCursor([page.at(-1)!.seq, query.include]) : null,
+      };
+    },
+    async readOutbox(limit) {
+      ensureOpen();
+      return outbox.slice(0, limit).map((e) => clone(e));
+    },
+    async markPublished(positions) {
+      const done = new Set(positions);
+      outbox = outbox.filter((e) => !done.has(e.position));
+    },
+    async findDue(now, limit) {
+      ensureOpen();
+      return [...auctions.values()]
+        .map((r) => r.state)
+        .filter((s) => (s.status === 'scheduled' && s.startAt <= now) || (!isClosed(s) && s.effectiveEndAt <= now))
+        .sort((a, b) => a.effectiveEndAt - b.effectiveEndAt)
+        .slice(0, limit)
+        .map(clone);
+    },
+    async ping() {
+      ensureOpen();
+    },
+    outboxSize: () => outbox.length,
+    async close() {
+      closed = true;
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { AuctionEvent } from '../domain/events.js';
+
+export const BUS_SPECIFICATION_VERSION = 'v1';
+
+export type EventHandler = (event: AuctionEvent) => void | Promise<void>;
+
+export interface SubscribeOptions {
+  /**
+   * Without a group every subscription receives every event (fanout to each server instance).
+   * Subscriptions sharing a group split the events between them, each auction's events to one member.
+   */
+  group?: string;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+/**
+ * Carries auction events, keyed by auction id: one auction's events reach a subscriber in publish order.
+ * Delivery is at least once; consumers de-duplicate by (auctionId, version).
+ */
+export interface EventBus {
+  readonly specificationVersion: typeof BUS_SPECIFICATION_VERSION;
+  readonly name: string;
+  publish(events: AuctionEvent[]): Promise<void>;
+  subscribe(handler: EventHandler, options?: SubscribeOptions): Promise<Subscription>;
+  close(): Promise<void>;
+}

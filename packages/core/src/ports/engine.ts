@@ -1,0 +1,46 @@
+import type { AuctionState } from '../domain/auction.js';
+import type { BidDecision } from '../domain/bid.js';
+import type { PlaceBidCommand } from '../rules/place-bid.js';
+import type { TransitionMode, TransitionOutcome } from '../rules/transitions.js';
+
+export const ENGINE_SPECIFICATION_VERSION = 'v1';
+
+export type EngineBidResult =
+  | {
+      kind: 'decided';
+      decision: BidDecision;
+      replayed: boolean;
+      /** For a fresh accept: the whole state it produced (what the ledger records). Null otherwise. */
+      state: AuctionState | null;
+      /** For a fresh accept that extended the end: the end before it. Null otherwise. */
+      previousEndAt: number | null;
+    }
+  /** The engine does not hold this auction (never loaded, evicted, or restarted empty): hydrate and retry. */
+  | { kind: 'needs_hydration' };
+
+export type EngineTransitionResult = TransitionOutcome | { kind: 'needs_hydration' };
+
+export type HydrateResult = { applied: true } | { applied: false; currentVersion: number };
+
+/**
+ * The bid engine decides atomically with its own authoritative clock. It is a cache of the ledger:
+ * any state it holds can be dropped and rebuilt with {@link BidEngine.hydrate}.
+ */
+export interface BidEngine {
+  readonly specificationVersion: typeof ENGINE_SPECIFICATION_VERSION;
+  readonly name: string;
+  /** Idempotency lookup, rules and state change in one atomic step. */
+  placeBid(command: PlaceBidCommand): Promise<EngineBidResult>;
+  start(auctionId: string, mode: TransitionMode): Promise<EngineTransitionResult>;
+  end(auctionId: string, mode: TransitionMode): Promise<EngineTransitionResult>;
+  cancel(auctionId: string): Promise<EngineTransitionResult>;
+  /** The hot state, or null when the engine does not hold the auction. */
+  getState(auctionId: string): Promise<AuctionState | null>;
+  /** Loads a state from the ledger. Refuses (applied: false) when the engine already holds a newer version. */
+  hydrate(state: AuctionState): Promise<HydrateResult>;
+  /** Forgets an auction, its idempotency records included; the next call answers needs_hydration. */
+  drop(auctionId: string): Promise<void>;
+  /** The engine's authoritative time, epoch ms. */
+  now(): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,76 @@
+import type { AuctionState, AuctionStatus } from '../domain/auction.js';
+import type { BidRecord } from '../domain/bid.js';
+import type { AuctionEvent } from '../domain/events.js';
+
+export const LEDGER_SPECIFICATION_VERSION = 'v1';
+
+/** One state change, written in one transaction: the auction row, the accepted bid if any, the outbox rows. */
+export interface LedgerChange {
+  /** The state after the change; applied only on top of `state.version - 1` (the fence). */
+  state: AuctionState;
+  bid?: BidRecord;
+  events: AuctionEvent[];
+}
+
+export type ApplyResult =
+  | { ok: true }
+  /** The ledger is older than `state.version - 1`: an earlier change is still on its way (or was lost). */
+  | { ok: false; reason: 'behind'; ledgerVersion: number }
+  /** The ledger already has `state.version` or newer: the engine decided on stale state. */
+  | { ok: false; reason: 'conflict'; ledgerVersion: number }
+  /** The (auction, bidder, idempotency key) already has a bid in the ledger. */
+  | { ok: false; reason: 'duplicate_key'; existing: BidRecord }
+  | { ok: false; reason: 'not_found' };
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface ListAuctionsQuery {
+  status?: AuctionStatus;
+  creatorId?: string;
+  postId?: string;
+  cursor?: string;
+  limit: number;
+}
+
+export interface ListBidsQuery {
+  cursor?: string;
+  limit: number;
+  /** `accepted` (default): accepted bids newest first. `all`: every outcome, the audit trail. */
+  include: 'accepted' | 'all';
+}
+
+export interface OutboxEntry {
+  /** Monotonic per ledger: publish in this order. */
+  position: number;
+  event: AuctionEvent;
+}
+
+/**
+ * The ledger of record. Every accepted bid is in it before the bidder hears `accepted`.
+ * Invalid cursors throw OutbidError INVALID_CURSOR; a second non-closed auction for a post throws
+ * POST_HAS_ACTIVE_AUCTION.
+ */
+export interface Ledger {
+  readonly specificationVersion: typeof LEDGER_SPECIFICATION_VERSION;
+  readonly name: string;
+  createAuction(state: AuctionState, events: AuctionEvent[]): Promise<void>;
+  getAuction(auctionId: string): Promise<AuctionState | null>;
+  listAuctions(query: ListAuctionsQuery): Promise<Page<AuctionState>>;
+  /** The fenced write: see {@link LedgerChange} and {@link ApplyResult}. */
+  applyChange(change: LedgerChange): Promise<ApplyResult>;
+  /** Non-accepted bids for the audit trail; duplicates (same bidId) are ignored. */
+  recordAudit(bids: BidRecord[]): Promise<void>;
+  findBidByIdempotencyKey(auctionId: string, bidderId: string, idempotencyKey: string): Promise<BidRecord | null>;
+  listBids(auctionId: string, query: ListBidsQuery): Promise<Page<BidRecord>>;
+  /** Unpublished outbox entries, oldest first. */
+  readOutbox(limit: number): Promise<OutboxEntry[]>;
+  markPublished(positions: number[]): Promise<void>;
+  /** Auctions not closed whose start (scheduled) or effective end (scheduled/active) is at or before `now`. */
+  findDue(now: number, limit: number): Promise<AuctionState[]>;
+  /** Throws when the ledger cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,79 @@
+import type { EventBus } from '../ports/bus.js';
+import type { Ledger } from '../ports/ledger.js';
+
+export interface OutboxRelayOptions {
+  ledger: Ledger;
+  bus: EventBus;
+  /** Poll interval; `kick()` wakes the relay sooner after a local change. */
+  pollMs?: number;
+  batchSize?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface OutboxRelay {
+  /** Publish whatever is pending now (coalesced with a run already under way). */
+  kick(): Promise<void>;
+  /** Resolves once the outbox is empty or the last pass failed. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Moves outbox entries from the ledger to the bus in order and marks them published: at least once, since a
+ * crash between publish and mark publishes again (consumers de-duplicate by version).
+ */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { ledger, bus } = options;
+  const batchSize = options.batchSize ?? 500;
+  let running: Promise<void> | null = null;
+  let again = false;
+  let closed = false;
+
+  const pass = async () => {
+    for (;;) {
+      const entries = await ledger.readOutbox(batchSize);
+      if (entries.length === 0 || closed) return;
+      await bus.publish(entries.map((e) => e.event));
+      await ledger.markPublished(entries.map((e) => e.position));
+      if (entries.length < batchSize) return;
+    }
+  };
+
+  const kick = (): Promise<void> => {
+    if (closed) return Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await pass();
+        } catch (error) {
+          options.onError?.(error);
+          return;
+        }
+      } while (again && !closed);
+    })().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+
+  const timer = setInterval(() => void kick(), options.pollMs ?? 250);
+  timer.unref?.();
+
+  return {
+    kick,
+    async drain() {
+      await kick();
+      while (running) await running;
+    },
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      if (running) await running;
+    },
+  };
+}

@@ -1,0 +1,324 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuctionState } from '../domain/auction.js';
+import { EBAY_USD_INCREMENTS } from '../domain/increments.js';
+import type { BidEngine, EngineBidResult } from '../ports/engine.js';
+import { auctionFixture, bidCommand, eventually, testId } from './fixtures.js';
+
+export interface EngineSuiteOptions {
+  /** Creates the engine under test (one per suite). Its clock must be real time. */
+  create(): Promise<BidEngine>;
+  /** Releases what `create` started, after `engine.close()`. */
+  teardown?(): Promise<void>;
+}
+
+function decided(result: EngineBidResult) {
+  if (result.kind !== 'decided') throw new Error(`expected a decision, got ${result.kind}`);
+  return result;
+}
+
+/**
+ * The bid engine contract. Every engine (memory, Redis, Postgres) runs it against a real backend:
+ * `describeEngineConformance('redis', { create: async () => createRedisEngine(...) })`.
+ */
+export function describeEngineConformance(name: string, options: EngineSuiteOptions): void {
+  describe(`BidEngine conformance: ${name}`, () => {
+    let engine: BidEngine;
+    beforeAll(async () => {
+      engine = await options.create();
+    });
+    afterAll(async () => {
+      await engine?.close();
+      await options.teardown?.();
+    });
+
+    const active = async (overrides: Partial<AuctionState> = {}) => {
+      const state = auctionFixture(await engine.now(), overrides);
+      expect(await engine.hydrate(state)).toEqual({ applied: true });
+      return state;
+    };
+    const bid = async (auction: AuctionState, bidder: string, amount: number, key: string | null = null) =>
+      decided(await engine.placeBid(bidCommand(auction.id, bidder, amount, key)));
+
+    it('declares its name and the port version it implements', () => {
+      expect(engine.name).toBe(name);
+      expect(engine.specificationVersion).toBe('v1');
+    });
+
+    it('.placeBid on an auction it does not hold answers needs_hydration', async () => {
+      expect(await engine.placeBid(bidCommand(testId('missing'), 'b1', 1_000))).toEqual({ kind: 'needs_hydration' });
+      expect(await engine.getState(testId('missing'))).toBeNull();
+    });
+
+    it('.hydrate then .getState returns the same state', async () => {
+      const state = await active({ softClose: { windowMs: 1_000, extendMs: 2_000, mode: 'additive', maxExtensions: 3, hardEndAt: null } });
+      expect(await engine.getState(state.id)).toEqual(state);
+    });
+
+    it('.hydrate refuses a state older than the one it holds, and accepts a newer one', async () => {
+      const state = await active();
+      await bid(state, 'b1', 1_000);
+      expect(await engine.hydrate(state)).toEqual({ applied: false, currentVersion: 2 });
+      const newer = { ...state, version: 5, currentPrice: 5_000, currentWinnerId: 'b9', bidCount: 4 };
+      expect(await engine.hydrate(newer)).toEqual({ applied: true });
+      expect(await engine.getState(state.id)).toEqual(newer);
+    });
+
+    it('.now is the authoritative clock and decisions carry it', async () => {
+      const state = await active();
+      const before = await engine.now();
+      const { decision } = await bid(state, 'b1', 1_000);
+      const after = await engine.now();
+      expect(Math.abs(before - Date.now())).toBeLessThan(5_000);
+      expect(decision.decidedAt).toBeGreaterThanOrEqual(before);
+      expect(decision.decidedAt).toBeLessThanOrEqual(after);
+    });
+
+    it('the first bid must reach the start price (BID_TOO_LOW carries minNextBid)', async () => {
+      const state = await active();
+      const low = await bid(state, 'b1', 999);
+      expect(low.decision).toMatchObject({ status: 'rejected', reason: 'BID_TOO_LOW', minNextBid: 1_000, version: 1 });
+      const ok = await bid(state, 'b1', 1_000);
+      expect(ok.decision).toMatchObject({ status: 'accepted', reason: null, currentPrice: 1_000, currentWinnerId: 'b1' });
+    });
+
+    it('an accepted bid bumps the version by one and returns the whole new state', async () => {
+      const state = await active();
+      const result = await bid(state, 'b1', 1_500);
+      expect(result.replayed).toBe(false);
+      expect(result.decision).toMatchObject({ status: 'accepted', version: 2, minNextBid: 1_600, auctionStatus: 'active', extended: false });
+      expect(result.state).toEqual({ ...state, currentPrice: 1_500, currentWinnerId: 'b1', version: 2, bidCount: 1 });
+      expect(result.previousEndAt).toBeNull();
+      expect(await engine.getState(state.id)).toEqual(result.state);
+    });
+
+    it('later bids must beat the current price by the fixed increment', async () => {
+      const state = await active();
+      await bid(state, 'b1', 1_000);
+      expect((await bid(state, 'b2', 1_099)).decision).toMatchObject({ status: 'rejected', reason: 'BID_TOO_LOW', minNextBid: 1_100 });
+      expect((await bid(state, 'b2', 1_100)).decision).toMatchObject({ status: 'accepted', version: 3 });
+    });
+
+    it('later bids must beat the current price by the tier that applies at the current price', async () => {
+      const state = await active({ startPrice: 95, currentPrice: 95, increment: { type: 'table', tiers: [...EBAY_USD_INCREMENTS] } });
+      await bid(state, 'b1', 95); // price 95 (< 100): step 5
+      expect((await bid(state, 'b2', 99)).decision).toMatchObject({ reason: 'BID_TOO_LOW', minNextBid: 100 });
+      await bid(state, 'b2', 100); // price 100: step 25
+      expect((await bid(state, 'b1', 124)).decision).toMatchObject({ reason: 'BID_TOO_LOW', minNextBid: 125 });
+      expect((await bid(state, 'b1', 125)).decision.status).toBe('accepted');
+    });
+
+    it('the creator cannot bid on their own auction (SELF_BID)', async () => {
+      const state = await active();
+      expect((await bid(state, state.creatorId, 5_000)).decision).toMatchObject({ status: 'rejected', reason: 'SELF_BID' });
+    });
+
+    it('the leader cannot bid against themselves (ALREADY_LEADING)', async () => {
+      const state = await active();
+      await bid(state, 'b1', 1_000);
+      expect((await bid(state, 'b1', 9_000)).decision).toMatchObject({ status: 'rejected', reason: 'ALREADY_LEADING', version: 2 });
+    });
+
+    it('invalid amounts are answered invalid (INVALID_AMOUNT) and change nothing', async () => {
+      const state = await active();
+      for (const amount of [0, -100, 1_000.5, 1e16, Number.NaN]) {
+        expect((await bid(state, 'b1', amount)).decision).toMatchObject({ status: 'invalid', reason: 'INVALID_AMOUNT' });
+      }
+      expect(await engine.getState(state.id)).toEqual(state);
+    });
+
+    it('a bid before the start of a scheduled auction is AUCTION_NOT_STARTED', async () => {
+      const now = await engine.now();
+      const state = await active({ status: 'scheduled', startAt: now + 60_000, endAt: now + 120_000 });
+      expect((await bid(state, 'b1', 1_000)).decision).toMatchObject({ status: 'rejected', reason: 'AUCTION_NOT_STARTED', auctionStatus: 'scheduled' });
+    });
+
+    it('a scheduled auction whose start has passed accepts bids and becomes active with them', async () => {
+      const state = await active({ status: 'scheduled' });
+      const result = await bid(state, 'b1', 1_000);
+      expect(result.decision).toMatchObject({ status: 'accepted', auctionStatus: 'active', version: 2 });
+    });
+
+    it('a bid at or after the effective end is late (AUCTION_ENDED), judged by the engine clock', async () => {
+      const now = await engine.now();
+      const state = await active({ endAt: now + 150 });
+      await eventually(async () => expect(await engine.now()).toBeGreaterThanOrEqual(state.effectiveEndAt), 2_000);
+      expect((await bid(state, 'b1', 1_000)).decision).toMatchObject({ status: 'late', reason: 'AUCTION_ENDED', version: 1 });
+    });
+
+    it('bids on a cancelled auction are AUCTION_CANCELLED and on an ended one late', async () => {
+      const cancelled = await active();
+      expect((await engine.cancel(cancelled.id)).kind).toBe('applied');
+      expect((await bid(cancelled, 'b1', 1_000)).decision).toMatchObject({ status: 'rejected', reason: 'AUCTION_CANCELLED' });
+      const ended = await active();
+      expect((await engine.end(ended.id, 'now')).kind).toBe('applied');
+      expect((await bid(ended, 'b1', 1_000)).decision).toMatchObject({ status: 'late', reason: 'AUCTION_ENDED' });
+    });
+
+    it('a retry with the same key and payload gets the first answer and places no second bid', async () => {
+      const state = await active();
+      const key = testId('key');
+      const first = await bid(state, 'b1', 1_000, key);
+      const retry = await bid(state, 'b1', 1_000, key);
+      expect(retry.replayed).toBe(true);
+      expect(JSON.stringify(retry.decision)).toBe(JSON.stringify(first.decision));
+      expect(retry.state).toBeNull();
+      expect((await engine.getState(state.id))?.version).toBe(2);
+    });
+
+    it('a rejected answer is replayed too', async () => {
+      const state = await active();
+      const key = testId('key');
+      const first = await bid(state, 'b1', 10, key);
+      await bid(state, 'b2', 1_000);
+      const retry = await bid(state, 'b1', 10, key);
+      expect(retry).toMatchObject({ replayed: true });
+      expect(retry.decision).toEqual(first.decision);
+    });
+
+    it('the same key with a different payload is IDEMPOTENCY_KEY_REUSED and changes nothing', async () => {
+      const state = await active();
+      const key = testId('key');
+      await bid(state, 'b1', 1_000, key);
+      const reused = await bid(state, 'b1', 2_000, key);
+      expect(reused.decision).toMatchObject({ status: 'invalid', reason: 'IDEMPOTENCY_KEY_REUSED', version: 2 });
+      expect(reused.replayed).toBe(false);
+      expect((await engine.getState(state.id))?.currentPrice).toBe(1_000);
+    });
+
+    it('keys are scoped to the bidder: another bidder’s identical key is a new bid', async () => {
+      const state = await active();
+      const key = testId('key');
+      await bid(state, 'b1', 1_000, key);
+      const other = await bid(state, 'b2', 1_100, key);
+      expect(other).toMatchObject({ replayed: false, decision: { status: 'accepted', currentWinnerId: 'b2' } });
+    });
+
+    it('an invalid answer is not stored: the same key with a corrected amount is processed', async () => {
+      const state = await active();
+      const key = testId('key');
+      expect((await bid(state, 'b1', 10.5, key)).decision.status).toBe('invalid');
+      expect(await bid(state, 'b1', 1_000, key)).toMatchObject({ replayed: false, decision: { status: 'accepted' } });
+    });
+
+    it('concurrent bids of the same amount: exactly one is accepted', async () => {
+      const state = await active();
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => engine.placeBid(bidCommand(state.id, `b${i}`, 1_000))),
+      );
+      const accepted = results.map(decided).filter((r) => r.decision.status === 'accepted');
+      expect(accepted).toHaveLength(1);
+      expect((await engine.getState(state.id))?.version).toBe(2);
+    });
+
+    it('concurrent requests with one key resolve to one decision', async () => {
+      const state = await active();
+      const key = testId('key');
+      const results = (await Promise.all(Array.from({ length: 20 }, () => engine.placeBid(bidCommand(state.id, 'b1', 1_000, key))))).map(decided);
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.decision.bidId)).size).toBe(1);
+      expect((await engine.getState(state.id))?.bidCount).toBe(1);
+    });
+
+    it('soft close (reset): a bid inside the window moves the end to bid time + extension', async () => {
+      const now = await engine.now();
+      const state = await active({ endAt: now + 5_000, softClose: { windowMs: 60_000, extendMs: 30_000, mode: 'reset', maxExtensions: null, hardEndAt: null } });
+      const result = await bid(state, 'b1', 1_000);
+      expect(result.decision.extended).toBe(true);
+      expect(result.decision.endAt).toBe(result.decision.decidedAt + 30_000);
+      expect(result.previousEndAt).toBe(state.effectiveEndAt);
+      expect(result.state).toMatchObject({ effectiveEndAt: result.decision.endAt, endAt: state.endAt, extensionCount: 1 });
+    });
+
+    it('soft close (additive): a bid inside the window adds the extension to the current end', async () => {
+      const now = await engine.now();
+      const state = await active({ endAt: now + 5_000, softClose: { windowMs: 60_000, extendMs: 30_000, mode: 'additive', maxExtensions: null, hardEndAt: null } });
+      await bid(state, 'b1', 1_000);
+      const second = await bid(state, 'b2', 1_100);
+      expect(second.decision.endAt).toBe(state.effectiveEndAt + 60_000);
+    });
+
+    it('soft close: outside the window, rejected bids, and a spent cap do not extend', async () => {
+      const now = await engine.now();
+      const policy = { windowMs: 60_000, extendMs: 30_000, mode: 'additive' as const, maxExtensions: 1, hardEndAt: null };
+      const far = await active({ endAt: now + 600_000, softClose: policy });
+      expect((await bid(far, 'b1', 1_000)).decision.extended).toBe(false);
+      const near = await active({ endAt: now + 5_000, softClose: policy });
+      expect((await bid(near, 'b1', 10)).decision.endAt).toBe(near.effectiveEndAt);
+      expect((await bid(near, 'b1', 1_000)).decision.extended).toBe(true);
+      const capped = await bid(near, 'b2', 1_100);
+      expect(capped.decision).toMatchObject({ status: 'accepted', extended: false, endAt: near.effectiveEndAt + 30_000 });
+    });
+
+    it('soft close: the hard deadline caps the extension', async () => {
+      const now = await engine.now();
+      const hardEndAt = now + 7_000;
+      const state = await active({ endAt: now + 5_000, softClose: { windowMs: 60_000, extendMs: 30_000, mode: 'additive', maxExtensions: null, hardEndAt } });
+      expect((await bid(state, 'b1', 1_000)).decision.endAt).toBe(hardEndAt);
+      expect((await bid(state, 'b2', 1_100)).decision).toMatchObject({ extended: false, endAt: hardEndAt });
+    });
+
+    it('.start(now) activates a scheduled auction early; .start(due) before its time is not_due', async () => {
+      const now = await engine.now();
+      const state = await active({ status: 'scheduled', startAt: now + 60_000, endAt: now + 120_000 });
+      expect(await engine.start(state.id, 'due')).toMatchObject({ kind: 'not_due', dueAt: state.startAt });
+      const started = await engine.start(state.id, 'now');
+      expect(started).toMatchObject({ kind: 'applied', state: { status: 'active', version: 2 } });
+      if (started.kind === 'applied') expect(started.state.startAt).toBeLessThanOrEqual(await engine.now());
+      expect(await engine.start(state.id, 'now')).toMatchObject({ kind: 'unchanged' });
+      expect((await bid(state, 'b1', 1_000)).decision.status).toBe('accepted');
+    });
+
+    it('.end(due) before the effective end answers not_due with the (extended) end to re-arm at', async () => {
+      const now = await engine.now();
+      const state = await active({ endAt: now + 5_000, softClose: { windowMs: 60_000, extendMs: 30_000, mode: 'additive', maxExtensions: null, hardEndAt: null } });
+      await bid(state, 'b1', 1_000);
+      expect(await engine.end(state.id, 'due')).toMatchObject({ kind: 'not_due', dueAt: state.effectiveEndAt + 30_000 });
+    });
+
+    it('.end(due) after the effective end seals once; a second end is unchanged', async () => {
+      const now = await engine.now();
+      const state = await active({ endAt: now + 150 });
+      await bid(state, 'b1', 1_000);
+      await eventually(async () => expect(await engine.now()).toBeGreaterThanOrEqual(state.effectiveEndAt), 2_000);
+      const ended = await engine.end(state.id, 'due');
+      expect(ended).toMatchObject({ kind: 'applied', state: { status: 'ended', version: 3, currentWinnerId: 'b1', effectiveEndAt: state.effectiveEndAt } });
+      expect(await engine.end(state.id, 'due')).toMatchObject({ kind: 'unchanged', state: { version: 3 } });
+      expect(await engine.end(state.id, 'now')).toMatchObject({ kind: 'unchanged' });
+    });
+
+    it('.end(now) seals at once and later bids are late', async () => {
+      const state = await active();
+      const ended = await engine.end(state.id, 'now');
+      expect(ended).toMatchObject({ kind: 'applied', state: { status: 'ended', version: 2 } });
+      if (ended.kind === 'applied') expect(ended.state.effectiveEndAt).toBeLessThanOrEqual(await engine.now());
+    });
+
+    it('.cancel refuses an ended auction and is unchanged when repeated', async () => {
+      const state = await active();
+      expect(await engine.cancel(state.id)).toMatchObject({ kind: 'applied', state: { status: 'cancelled' } });
+      expect(await engine.cancel(state.id)).toMatchObject({ kind: 'unchanged' });
+      expect(await engine.start(state.id, 'now')).toMatchObject({ kind: 'refused', reason: 'AUCTION_CANCELLED' });
+      const ended = await active();
+      await engine.end(ended.id, 'now');
+      expect(await engine.cancel(ended.id)).toMatchObject({ kind: 'refused', reason: 'AUCTION_ENDED' });
+      expect(await engine.end(state.id, 'now')).toMatchObject({ kind: 'refused', reason: 'AUCTION_CANCELLED' });
+    });
+
+    it('transitions on an auction it does not hold answer needs_hydration', async () => {
+      const id = testId('missing');
+      expect(await engine.start(id, 'now')).toEqual({ kind: 'needs_hydration' });
+      expect(await engine.end(id, 'due')).toEqual({ kind: 'needs_hydration' });
+      expect(await engine.cancel(id)).toEqual({ kind: 'needs_hydration' });
+    });
+
+    it('.drop forgets the auction and its idempotency records', async () => {
+      const state = await active();
+      const key = testId('key');
+      await bid(state, 'b1', 1_000, key);
+      await engine.drop(state.id);
+      expect(await engine.getState(state.id)).toBeNull();
+      await engine.hydrate(state);
+      expect(await bid(state, 'b1', 1_000, key)).toMatchObject({ replayed: false, decision: { status: 'accepted', version: 2 } });
+    });
+  });
+}

@@ -1,0 +1,114 @@
+import type { AuctionState } from '../domain/auction.js';
+import type { BidDecision, BidRecord } from '../domain/bid.js';
+import { makeEvent, type AuctionEvent } from '../domain/events.js';
+import { minNextBid } from '../domain/auction.js';
+import type { PlaceBidCommand } from '../rules/place-bid.js';
+
+let counter = 0;
+/** A unique id for test data, readable in failures. */
+export function testId(prefix = 'id'): string {
+  counter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A complete, valid auction state around `now`: active from now - 1 s to now + 60 s, fixed 100 increment. */
+export function auctionFixture(now: number, overrides: Partial<AuctionState> = {}): AuctionState {
+  const startAt = overrides.startAt ?? now - 1_000;
+  const endAt = overrides.endAt ?? now + 60_000;
+  return {
+    id: testId('auction'),
+    postId: testId('post'),
+    creatorId: 'creator-1',
+    currency: 'USD',
+    startAt,
+    endAt,
+    effectiveEndAt: overrides.effectiveEndAt ?? endAt,
+    startPrice: 1_000,
+    increment: { type: 'fixed', amount: 100 },
+    softClose: null,
+    status: 'active',
+    currentPrice: overrides.startPrice ?? 1_000,
+    currentWinnerId: null,
+    version: 1,
+    bidCount: 0,
+    extensionCount: 0,
+    createdAt: now - 2_000,
+    closedAt: null,
+    ...overrides,
+  };
+}
+
+/** A bid command with a fresh bid id and the canonical fingerprint of its amount. */
+export function bidCommand(
+  auctionId: string,
+  bidderId: string,
+  amount: number,
+  idempotencyKey: string | null = null,
+): PlaceBidCommand {
+  return { auctionId, bidderId, amount, bidId: testId('bid'), idempotencyKey, fingerprint: JSON.stringify({ amount }) };
+}
+
+/** The state and records that an accepted bid on `state` produces, for ledger tests. */
+export function acceptedChange(
+  state: AuctionState,
+  bidderId: string,
+  amount: number,
+  at: number,
+  idempotencyKey: string | null = testId('key'),
+): { state: AuctionState; bid: BidRecord; events: AuctionEvent[] } {
+  const next: AuctionState = {
+    ...state,
+    status: 'active',
+    currentPrice: amount,
+    currentWinnerId: bidderId,
+    version: state.version + 1,
+    bidCount: state.bidCount + 1,
+  };
+  const decision: BidDecision = {
+    status: 'accepted',
+    reason: null,
+    bidId: testId('bid'),
+    auctionId: state.id,
+    bidderId,
+    amount,
+    minNextBid: minNextBid(next),
+    auctionStatus: next.status,
+    currentPrice: next.currentPrice,
+    currentWinnerId: next.currentWinnerId,
+    version: next.version,
+    endAt: next.effectiveEndAt,
+    extended: false,
+    decidedAt: at,
+  };
+  const bid: BidRecord = {
+    bidId: decision.bidId,
+    auctionId: state.id,
+    bidderId,
+    amount,
+    status: 'accepted',
+    reason: null,
+    version: next.version,
+    idempotencyKey,
+    fingerprint: JSON.stringify({ amount }),
+    createdAt: at,
+    decision,
+  };
+  const events = [makeEvent('BidAccepted', next, minNextBid(next), at, { bidId: bid.bidId, bidderId, amount })];
+  return { state: next, bid, events };
+}
+
+/** Polls `check` until it returns without throwing, or rethrows its last error after `timeoutMs`. */
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000, intervalMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

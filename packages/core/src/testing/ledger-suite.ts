@@ -1,0 +1,211 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuctionState } from '../domain/auction.js';
+import { minNextBid } from '../domain/auction.js';
+import type { BidRecord } from '../domain/bid.js';
+import { makeEvent } from '../domain/events.js';
+import { OutbidError } from '../errors.js';
+import type { Ledger } from '../ports/ledger.js';
+import { acceptedChange, auctionFixture, testId } from './fixtures.js';
+
+export interface LedgerSuiteOptions {
+  /** Creates the ledger under test (one per suite), migrated and ready. */
+  create(): Promise<Ledger>;
+  teardown?(): Promise<void>;
+}
+
+const NOW = Date.UTC(2030, 0, 1);
+
+async function expectCode(promise: Promise<unknown>, code: string) {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(OutbidError.isInstance(error), `expected OutbidError ${code}, got ${String(error)}`).toBe(true);
+  expect((error as OutbidError).code).toBe(code);
+}
+
+/**
+ * The ledger contract: fenced writes, uniqueness, paging, the outbox and the due list.
+ * Each test uses fresh auction ids, so the suite runs against a shared database.
+ */
+export function describeLedgerConformance(name: string, options: LedgerSuiteOptions): void {
+  describe(`Ledger conformance: ${name}`, () => {
+    let ledger: Ledger;
+    beforeAll(async () => {
+      ledger = await options.create();
+    });
+    afterAll(async () => {
+      await ledger?.close();
+      await options.teardown?.();
+    });
+
+    const created = async (overrides: Partial<AuctionState> = {}) => {
+      const state = auctionFixture(NOW, overrides);
+      await ledger.createAuction(state, [makeEvent('AuctionCreated', state, minNextBid(state), NOW, { creatorId: state.creatorId, postId: state.postId })]);
+      return state;
+    };
+    const drainOutbox = async () => {
+      for (;;) {
+        const entries = await ledger.readOutbox(1_000);
+        if (entries.length === 0) return;
+        await ledger.markPublished(entries.map((e) => e.position));
+      }
+    };
+
+    it('declares its name and the port version it implements', () => {
+      expect(ledger.name).toBe(name);
+      expect(ledger.specificationVersion).toBe('v1');
+    });
+
+    it('.ping resolves while the ledger is reachable', async () => {
+      await expect(ledger.ping()).resolves.toBeUndefined();
+    });
+
+    it('.createAuction then .getAuction returns the same state; an unknown id is null', async () => {
+      const state = await created({
+        increment: { type: 'table', tiers: [{ from: 0, increment: 5 }, { from: 100, increment: 25 }] },
+        softClose: { windowMs: 1_000, extendMs: 2_000, mode: 'reset', maxExtensions: null, hardEndAt: NOW + 99_000 },
+      });
+      expect(await ledger.getAuction(state.id)).toEqual(state);
+      expect(await ledger.getAuction(testId('missing'))).toBeNull();
+    });
+
+    it('a second open auction for the same post is POST_HAS_ACTIVE_AUCTION; after it ends a new one may open', async () => {
+      const first = await created();
+      await expectCode(created({ postId: first.postId }), 'POST_HAS_ACTIVE_AUCTION');
+      const ended = { ...first, status: 'ended' as const, version: 2, closedAt: NOW };
+      expect(await ledger.applyChange({ state: ended, events: [] })).toEqual({ ok: true });
+      await expect(created({ postId: first.postId })).resolves.toBeDefined();
+    });
+
+    it('.applyChange writes version v only on top of v - 1 (behind, conflict, not_found otherwise)', async () => {
+      const state = await created();
+      const v2 = acceptedChange(state, 'b1', 1_000, NOW);
+      const v3 = acceptedChange(v2.state, 'b2', 1_100, NOW + 1);
+      expect(await ledger.applyChange(v3)).toEqual({ ok: false, reason: 'behind', ledgerVersion: 1 });
+      expect(await ledger.applyChange(v2)).toEqual({ ok: true });
+      expect(await ledger.applyChange({ ...v2, bid: { ...v2.bid, bidId: testId('bid'), idempotencyKey: null } })).toEqual({
+        ok: false,
+        reason: 'conflict',
+        ledgerVersion: 2,
+      });
+      expect(await ledger.applyChange(v3)).toEqual({ ok: true });
+      expect(await ledger.getAuction(state.id)).toEqual(v3.state);
+      const ghost = acceptedChange(auctionFixture(NOW), 'b1', 1_000, NOW);
+      expect(await ledger.applyChange(ghost)).toEqual({ ok: false, reason: 'not_found' });
+    });
+
+    it('concurrent writes of the same version: exactly one succeeds', async () => {
+      const state = await created();
+      const rivals = Array.from({ length: 8 }, (_, i) => acceptedChange(state, `b${i}`, 1_000 + i * 100, NOW));
+      const results = await Promise.all(rivals.map((c) => ledger.applyChange(c)));
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect((await ledger.listBids(state.id, { include: 'accepted', limit: 50 })).items).toHaveLength(1);
+    });
+
+    it('an accepted bid’s (auction, bidder, key) is unique: a second one is duplicate_key with the first record', async () => {
+      const state = await created();
+      const v2 = acceptedChange(state, 'b1', 1_000, NOW, 'key-1');
+      await ledger.applyChange(v2);
+      const again = acceptedChange(v2.state, 'b1', 1_200, NOW, 'key-1');
+      const result = await ledger.applyChange(again);
+      expect(result).toEqual({ ok: false, reason: 'duplicate_key', existing: v2.bid });
+      expect((await ledger.getAuction(state.id))?.version).toBe(2);
+    });
+
+    it('.findBidByIdempotencyKey returns the stored decision byte for byte', async () => {
+      const state = await created();
+      const v2 = acceptedChange(state, 'b1', 1_000, NOW, 'key-7');
+      await ledger.applyChange(v2);
+      const found = await ledger.findBidByIdempotencyKey(state.id, 'b1', 'key-7');
+      expect(found).toEqual(v2.bid);
+      expect(JSON.stringify(found?.decision)).toBe(JSON.stringify(v2.bid.decision));
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', 'key-7')).toBeNull();
+    });
+
+    it('.listBids gives accepted bids newest first, paged by cursor; include all adds the audit trail', async () => {
+      let state = await created();
+      const accepted: BidRecord[] = [];
+      for (let i = 0; i < 5; i++) {
+        const change = acceptedChange(state, `b${i % 2}`, 1_000 + i * 100, NOW + i);
+        expect(await ledger.applyChange(change)).toEqual({ ok: true });
+        accepted.push(change.bid);
+        state = change.state;
+      }
+      const rejected: BidRecord = {
+        ...accepted[0]!,
+        bidId: testId('bid'),
+        status: 'rejected',
+        reason: 'BID_TOO_LOW',
+        version: null,
+        amount: 5,
+        idempotencyKey: null,
+        decision: { ...accepted[0]!.decision, status: 'rejected', reason: 'BID_TOO_LOW', amount: 5 },
+      };
+      await ledger.recordAudit([rejected, rejected]);
+      const first = await ledger.listBids(state.id, { include: 'accepted', limit: 2 });
+      expect(first.items.map((b) => b.version)).toEqual([6, 5]);
+      expect(first.nextCursor).not.toBeNull();
+      const second = await ledger.listBids(state.id, { include: 'accepted', limit: 2, cursor: first.nextCursor! });
+      expect(second.items.map((b) => b.version)).toEqual([4, 3]);
+      const third = await ledger.listBids(state.id, { include: 'accepted', limit: 2, cursor: second.nextCursor! });
+      expect(third.items.map((b) => b.version)).toEqual([2]);
+      expect(third.nextCursor).toBeNull();
+      const all = await ledger.listBids(state.id, { include: 'all', limit: 50 });
+      expect(all.items).toHaveLength(6);
+      expect(all.items.filter((b) => b.status === 'rejected')).toEqual([rejected]);
+    });
+
+    it('a cursor that is not one of ours is INVALID_CURSOR', async () => {
+      const state = await created();
+      for (const cursor of ['nope', 'e30', Buffer.from('[1,2,3]').toString('base64url')]) {
+        await expectCode(ledger.listBids(state.id, { include: 'accepted', limit: 5, cursor }), 'INVALID_CURSOR');
+        await expectCode(ledger.listAuctions({ limit: 5, cursor }), 'INVALID_CURSOR');
+      }
+    });
+
+    it('.listAuctions filters by status, creator and post, newest first, paged', async () => {
+      const creatorId = testId('creator');
+      const made: AuctionState[] = [];
+      for (let i = 0; i < 3; i++) made.push(await created({ creatorId, status: i === 1 ? 'scheduled' : 'active' }));
+      const page1 = await ledger.listAuctions({ creatorId, limit: 2 });
+      expect(page1.items.map((a) => a.id)).toEqual([made[2]!.id, made[1]!.id]);
+      const page2 = await ledger.listAuctions({ creatorId, limit: 2, cursor: page1.nextCursor! });
+      expect(page2).toEqual({ items: [made[0]], nextCursor: null });
+      const scheduled = await ledger.listAuctions({ creatorId, status: 'scheduled', limit: 10 });
+      expect(scheduled.items.map((a) => a.id)).toEqual([made[1]!.id]);
+      expect((await ledger.listAuctions({ postId: made[0]!.postId, limit: 10 })).items).toEqual([made[0]]);
+    });
+
+    it('the outbox holds the events of every write in order; a refused write adds none', async () => {
+      await drainOutbox();
+      const state = await created();
+      const v2 = acceptedChange(state, 'b1', 1_000, NOW);
+      await ledger.applyChange(v2);
+      await ledger.applyChange(v2); // conflict: no events
+      const entries = await ledger.readOutbox(100);
+      const mine = entries.filter((e) => e.event.auctionId === state.id);
+      expect(mine.map((e) => [e.event.type, e.event.version])).toEqual([
+        ['AuctionCreated', 1],
+        ['BidAccepted', 2],
+      ]);
+      expect(mine[1]!.event).toEqual(v2.events[0]);
+      const positions = entries.map((e) => e.position);
+      expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+      await ledger.markPublished(positions);
+      expect((await ledger.readOutbox(100)).filter((e) => e.event.auctionId === state.id)).toEqual([]);
+    });
+
+    it('.findDue lists open auctions whose start or effective end has passed', async () => {
+      const ended = await created({ endAt: NOW - 10, effectiveEndAt: NOW - 10 });
+      const toStart = await created({ status: 'scheduled', startAt: NOW - 5, endAt: NOW + 60_000 });
+      const future = await created({ endAt: NOW + 60_000 });
+      const closed = await created({ endAt: NOW - 10, status: 'ended', closedAt: NOW - 10 });
+      const due = (await ledger.findDue(NOW, 10_000)).map((s) => s.id);
+      expect(due).toContain(ended.id);
+      expect(due).toContain(toStart.id);
+      expect(due).not.toContain(future.id);
+      expect(due).not.toContain(closed.id);
+    });
+  });
+}

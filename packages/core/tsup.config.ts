@@ -1,0 +1,6 @@
+import { outbidTsupConfig } from '@outbid/build-tools/tsup';
+
+export default outbidTsupConfig(
+  { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+  { external: ['vitest'] },
+);
