@@ -1,0 +1,3 @@
+import { outbidTsupConfig } from '@outbid/build-tools/tsup';
+
+export default outbidTsupConfig({ index: 'src/index.ts', react: 'src/react.ts' });

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// `pnpm test`: installs the system services the suites need (unless OUTBID_SKIP_SYSTEM_DEPS=1), then runs every
+// vitest suite in the workspace. Extra arguments go to vitest (e.g. `pnpm test packages/core`).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+
+const step = (title, command, args, env = {}) => {
+  console.log(`\n[outbid] ${title}`);
+  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+};
+
+if (process.env.OUTBID_SKIP_SYSTEM_DEPS !== '1') step('checking system services', 'bash', ['scripts/ensure-system-deps.sh']);
+
+// Debian keeps the PostgreSQL server binaries outside PATH.
+const pgBin = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin`) : [];
+const PATH = [process.env.PATH, ...pgBin].join(':');
+
+step('running the test suites', 'npx', ['vitest', 'run', ...process.argv.slice(2)], { PATH });
