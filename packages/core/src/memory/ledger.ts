@@ -95,16 +95,25 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
     },
     async listBids(auctionId, query) {
       ensureOpen();
-      const before = query.cursor === undefined ? Infinity : decodeCursor(query.cursor, isPositionCursor)[0];
-      const rows = bids
-        .filter((b) => b.auctionId === auctionId && b.seq < before)
-        .filter((b) => query.include === 'all' || b.status === 'accepted')
-        .sort((a, b) => b.seq - a.seq);
+      const newestFirst = (a: BidRecord, b: BidRecord) =>
+        query.include === 'accepted'
+          ? b.version! - a.version!
+          : b.createdAt - a.createdAt || (b.bidId < a.bidId ? -1 : b.bidId > a.bidId ? 1 : 0);
+      let rows = bids.filter((b) => b.auctionId === auctionId && (query.include === 'all' || b.status === 'accepted'));
+      rows.sort(newestFirst);
+      if (query.cursor !== undefined) {
+        const cursor = decodeCursor(query.cursor, isPositionCursor);
+        const boundary = rows.findIndex((b) =>
+          query.include === 'accepted' ? b.version! < cursor[0] : newestFirst({ createdAt: cursor[0], bidId: cursor[1] } as BidRecord, b) < 0,
+        );
+        rows = boundary === -1 ? [] : rows.slice(boundary);
+      }
       const page = rows.slice(0, query.limit);
-      const more = rows.length > query.limit;
+      const last = page.at(-1);
+      const more = rows.length > query.limit && last !== undefined;
       return {
         items: page.map(({ seq: _seq, ...bid }) => clone(bid)),
-        nextCursor: more ? encodeCursor([page.at(-1)!.seq, query.include]) : null,
+        nextCursor: more ? encodeCursor(query.include === 'accepted' ? [last.version!, ''] : [last.createdAt, last.bidId]) : null,
       };
     },
     async readOutbox(limit) {

@@ -38,7 +38,10 @@ export interface ListAuctionsQuery {
 export interface ListBidsQuery {
   cursor?: string;
   limit: number;
-  /** `accepted` (default): accepted bids newest first. `all`: every outcome, the audit trail. */
+  /**
+   * `accepted`: accepted bids by version, newest first. `all`: every outcome (the audit trail) by decision
+   * time, newest first, ties broken by bidId descending (bid ids are time-ordered UUIDv7s).
+   */
   include: 'accepted' | 'all';
 }
 

@@ -154,6 +154,12 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       const all = await ledger.listBids(state.id, { include: 'all', limit: 50 });
       expect(all.items).toHaveLength(6);
       expect(all.items.filter((b) => b.status === 'rejected')).toEqual([rejected]);
+      // The audit trail is in decision-time order, whatever order the (batched) writes arrived in.
+      expect(all.items.map((b) => b.createdAt)).toEqual([NOW + 4, NOW + 3, NOW + 2, NOW + 1, NOW, NOW]);
+      const allPage1 = await ledger.listBids(state.id, { include: 'all', limit: 4 });
+      const allPage2 = await ledger.listBids(state.id, { include: 'all', limit: 4, cursor: allPage1.nextCursor! });
+      expect([...allPage1.items, ...allPage2.items]).toEqual(all.items);
+      expect(allPage2.nextCursor).toBeNull();
     });
 
     it('a cursor that is not one of ours is INVALID_CURSOR', async () => {

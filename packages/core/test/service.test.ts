@@ -1,0 +1,257 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  OutbidError,
+  createMemoryEngine,
+  createMemoryLedger,
+  createOutbid,
+  type AuctionEvent,
+  type Ledger,
+  type Outbid,
+  type OutbidOptions,
+  type Scheduler,
+} from '@outbid/core';
+import { FakeClock } from '@outbid/core/testing';
+
+const open: Outbid[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((o) => o.close()));
+});
+
+function setup(overrides: Partial<OutbidOptions> = {}) {
+  const clock = new FakeClock();
+  const engine = overrides.engine ?? createMemoryEngine({ clock });
+  const ledger = overrides.ledger ?? createMemoryLedger();
+  const outbid = createOutbid({ clock, engine, ledger, guardIntervalMs: 0, persistTimeoutMs: 200, ...overrides });
+  open.push(outbid);
+  const events: AuctionEvent[] = [];
+  outbid.subscribe((e) => events.push(e));
+  const create = (patch: Record<string, unknown> = {}) =>
+    outbid.createAuction('seller', {
+      postId: `post-${Math.random()}`,
+      startAt: clock.now(),
+      endAt: clock.now() + 60_000,
+      startPrice: 1_000,
+      increment: { type: 'fixed', amount: 100 },
+      ...patch,
+    });
+  return { clock, engine, ledger, outbid, events, create };
+}
+
+async function codeOf(promise: Promise<unknown>) {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  if (!OutbidError.isInstance(error)) throw new Error(`expected an OutbidError, got ${String(error)}`);
+  return error.code;
+}
+
+describe('createOutbid', () => {
+  it('creates, reads and takes bids; accepted bids are in the ledger when answered', async () => {
+    const { outbid, ledger, create } = setup();
+    const auction = await create();
+    expect(auction).toMatchObject({ status: 'active', version: 1, minNextBid: 1_000, currentWinnerId: null });
+    const { decision } = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k1' });
+    expect(decision.status).toBe('accepted');
+    expect(await ledger.findBidByIdempotencyKey(auction.id, 'b1', 'k1')).toMatchObject({ version: 2, status: 'accepted' });
+    expect(await outbid.getAuction(auction.id)).toMatchObject({ currentPrice: 1_000, currentWinnerId: 'b1', version: 2, minNextBid: 1_100 });
+  });
+
+  it('refuses bad input with VALIDATION_FAILED and changes nothing', async () => {
+    const { outbid, create } = setup();
+    const auction = await create();
+    expect(await codeOf(create({ endAt: 1 }))).toBe('VALIDATION_FAILED');
+    expect(await codeOf(outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: '5' as never }))).toBe('VALIDATION_FAILED');
+    expect(await codeOf(outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'x'.repeat(256) }))).toBe('VALIDATION_FAILED');
+    expect(await codeOf(outbid.placeBid({ auctionId: auction.id, bidderId: '', amount: 1_000 }))).toBe('VALIDATION_FAILED');
+    expect((await outbid.getAuction(auction.id)).version).toBe(1);
+  });
+
+  it('rejects an auction whose end is already past, and a second open auction on one post', async () => {
+    const { clock, create } = setup();
+    expect(await codeOf(create({ startAt: clock.now() - 10_000, endAt: clock.now() }))).toBe('VALIDATION_FAILED');
+    await create({ postId: 'post-1' });
+    expect(await codeOf(create({ postId: 'post-1' }))).toBe('POST_HAS_ACTIVE_AUCTION');
+  });
+
+  it('unknown auctions are AUCTION_NOT_FOUND everywhere', async () => {
+    const { outbid } = setup();
+    expect(await codeOf(outbid.getAuction('nope'))).toBe('AUCTION_NOT_FOUND');
+    expect(await codeOf(outbid.placeBid({ auctionId: 'nope', bidderId: 'b', amount: 100 }))).toBe('AUCTION_NOT_FOUND');
+    expect(await codeOf(outbid.endAuction('nope', 'seller'))).toBe('AUCTION_NOT_FOUND');
+    expect(await codeOf(outbid.listBids('nope'))).toBe('AUCTION_NOT_FOUND');
+  });
+
+  it('a retry with the same key returns the first answer byte for byte and places no second bid', async () => {
+    const { outbid, create } = setup();
+    const auction = await create();
+    const first = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k' });
+    const retry = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k' });
+    expect(retry.replayed).toBe(true);
+    expect(JSON.stringify(retry.decision)).toBe(JSON.stringify(first.decision));
+    const reused = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 2_000, idempotencyKey: 'k' });
+    expect(reused.decision).toMatchObject({ status: 'invalid', reason: 'IDEMPOTENCY_KEY_REUSED' });
+    expect((await outbid.listBids(auction.id)).items).toHaveLength(1);
+  });
+
+  it('after the engine loses its state, a retry is answered from the ledger and a new bid rehydrates', async () => {
+    const { outbid, engine, create } = setup();
+    const auction = await create();
+    const first = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k' });
+    await engine.drop(auction.id); // as if Redis restarted empty
+    const retry = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k' });
+    expect(retry).toEqual({ decision: first.decision, replayed: true });
+    const reused = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 3_000, idempotencyKey: 'k' });
+    expect(reused.decision.reason).toBe('IDEMPOTENCY_KEY_REUSED');
+    await engine.drop(auction.id);
+    const next = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b2', amount: 1_100 });
+    expect(next.decision).toMatchObject({ status: 'accepted', version: 3 });
+  });
+
+  it('an engine that decided on stale state is repaired from the ledger and the bid re-decided', async () => {
+    const { outbid, engine, create } = setup();
+    const auction = await create();
+    await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000 });
+    await engine.drop(auction.id);
+    await engine.hydrate({ ...(await outbid.ledger.getAuction(auction.id))!, version: 1, currentWinnerId: null, currentPrice: 1_000, bidCount: 0 });
+    // The stale engine would accept 1_000 again at version 2: the fence refuses, the service rebuilds and re-decides.
+    const { decision } = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b2', amount: 1_000 });
+    expect(decision).toMatchObject({ status: 'rejected', reason: 'BID_TOO_LOW', minNextBid: 1_100, version: 2 });
+    expect(await engine.getState(auction.id)).toEqual(await outbid.ledger.getAuction(auction.id));
+  });
+
+  it('an engine ahead of the ledger (an accept that never reached it) is repaired; the lost accept is never reported', async () => {
+    const { outbid, engine, clock, create } = setup();
+    const auction = await create();
+    // A decide whose persist died with its process: the engine has v2, the ledger never will.
+    const ghost = await engine.placeBid({ auctionId: auction.id, bidderId: 'ghost', amount: 5_000, bidId: 'g', idempotencyKey: 'gk', fingerprint: JSON.stringify({ amount: 5_000 }) });
+    expect(ghost).toMatchObject({ kind: 'decided', decision: { status: 'accepted' } });
+    expect(await codeOf(outbid.placeBid({ auctionId: auction.id, bidderId: 'ghost', amount: 5_000, idempotencyKey: 'gk' }))).toBe('IDEMPOTENCY_IN_PROGRESS');
+    await clock.advance(1_000); // past persistTimeoutMs
+    const retried = await outbid.placeBid({ auctionId: auction.id, bidderId: 'ghost', amount: 5_000, idempotencyKey: 'gk' });
+    expect(retried).toMatchObject({ replayed: false, decision: { status: 'accepted', version: 2 } });
+    const other = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b2', amount: 6_000 });
+    expect(other.decision).toMatchObject({ status: 'accepted', version: 3 });
+    const history = await outbid.listBids(auction.id);
+    expect(history.items.map((b) => [b.version, b.bidderId])).toEqual([[3, 'b2'], [2, 'ghost']]);
+  });
+
+  it('a ledger that fails the write: LEDGER_UNAVAILABLE, the bid is not placed, the next bid sees durable state', async () => {
+    const inner = createMemoryLedger();
+    let failNext = false;
+    const ledger: Ledger = {
+      ...inner,
+      async applyChange(change) {
+        if (failNext) {
+          failNext = false;
+          throw new Error('connection reset');
+        }
+        return inner.applyChange(change);
+      },
+    };
+    const { outbid, create } = setup({ ledger });
+    const auction = await create();
+    failNext = true;
+    expect(await codeOf(outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000 }))).toBe('LEDGER_UNAVAILABLE');
+    const after = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b2', amount: 1_000 });
+    expect(after.decision).toMatchObject({ status: 'accepted', version: 2, currentWinnerId: 'b2' });
+  });
+
+  it('concurrent bids through the service: one ledger, gapless versions, strictly rising prices', async () => {
+    const { outbid, create } = setup();
+    const auction = await create();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => outbid.placeBid({ auctionId: auction.id, bidderId: `b${i % 20}`, amount: 1_000 + (i % 37) * 100 })),
+    );
+    const accepted = results.filter((r) => r.decision.status === 'accepted');
+    const ledgerBids = (await outbid.listBids(auction.id, { limit: 100 })).items.reverse();
+    expect(ledgerBids.map((b) => b.version)).toEqual(ledgerBids.map((_, i) => i + 2));
+    expect(ledgerBids.length).toBe(accepted.length);
+    for (let i = 1; i < ledgerBids.length; i++) expect(ledgerBids[i]!.amount).toBeGreaterThanOrEqual(ledgerBids[i - 1]!.amount + 100);
+  });
+
+  it('rejected bids reach the audit trail, visible to the creator only', async () => {
+    const { outbid, create } = setup();
+    const auction = await create();
+    await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 10 });
+    await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000 });
+    const all = await outbid.listBids(auction.id, { include: 'all', actorId: 'seller' });
+    expect(all.items.map((b) => [b.status, b.reason])).toEqual([['accepted', null], ['rejected', 'BID_TOO_LOW']]);
+    expect(await codeOf(outbid.listBids(auction.id, { include: 'all', actorId: 'b1' }))).toBe('NOT_AUCTION_CREATOR');
+  });
+
+  it('only the creator starts, ends or cancels; transitions emit events in version order', async () => {
+    const { outbid, clock, create, events } = setup();
+    const auction = await create({ startAt: clock.now() + 10_000 });
+    expect(auction.status).toBe('scheduled');
+    expect(await codeOf(outbid.startAuction(auction.id, 'intruder'))).toBe('NOT_AUCTION_CREATOR');
+    expect(await outbid.startAuction(auction.id, 'seller')).toMatchObject({ status: 'active', version: 2 });
+    await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000 });
+    expect(await outbid.endAuction(auction.id, 'seller')).toMatchObject({ status: 'ended', version: 4, currentWinnerId: 'b1' });
+    expect(await codeOf(outbid.cancelAuction(auction.id, 'seller'))).toBe('INVALID_TRANSITION');
+    await outbid.idle();
+    const mine = events.filter((e) => e.auctionId === auction.id);
+    expect(mine.map((e) => [e.type, e.version])).toEqual([
+      ['AuctionCreated', 1],
+      ['AuctionStarted', 2],
+      ['BidAccepted', 3],
+      ['AuctionEnded', 4],
+    ]);
+    expect(mine[3]).toMatchObject({ winnerId: 'b1', finalPrice: 1_000 });
+  });
+
+  it('the scheduler starts and ends auctions on time, re-arming after soft-close extensions, once', async () => {
+    const { outbid, clock, create, events } = setup();
+    const t0 = clock.now();
+    const auction = await create({
+      startAt: t0 + 1_000,
+      endAt: t0 + 10_000,
+      softClose: { windowMs: 5_000, extendMs: 5_000, mode: 'reset' },
+    });
+    await clock.advance(1_000);
+    await outbid.idle();
+    expect((await outbid.getAuction(auction.id)).status).toBe('active');
+    await clock.advance(8_000); // t0 + 9_000: inside the window
+    const bid = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000 });
+    expect(bid.decision).toMatchObject({ extended: true, endAt: t0 + 14_000 });
+    await clock.advance(1_000); // t0 + 10_000: the original end; the job re-arms
+    await outbid.idle();
+    expect((await outbid.getAuction(auction.id)).status).toBe('active');
+    expect((await outbid.placeBid({ auctionId: auction.id, bidderId: 'b2', amount: 1_100 })).decision.endAt).toBe(t0 + 15_000);
+    await clock.advance(4_999);
+    await outbid.idle();
+    expect((await outbid.getAuction(auction.id)).status).toBe('active');
+    await clock.advance(1);
+    await outbid.idle();
+    expect(await outbid.getAuction(auction.id)).toMatchObject({ status: 'ended', currentWinnerId: 'b2', effectiveEndAt: t0 + 15_000 });
+    expect(events.filter((e) => e.type === 'AuctionEnded' && e.auctionId === auction.id)).toHaveLength(1);
+    expect((await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 9_000 })).decision.status).toBe('late');
+  });
+
+  it('the database guard ends overdue auctions on its own when no scheduler fires', async () => {
+    const deaf: Scheduler = {
+      specificationVersion: 'v1',
+      name: 'deaf',
+      arm: async () => {},
+      cancel: async () => {},
+      start: async () => {},
+      close: async () => {},
+    };
+    const { outbid, clock, create, events } = setup({ scheduler: deaf });
+    const a = await create({ endAt: clock.now() + 1_000 });
+    const b = await create({ endAt: clock.now() + 2_000 });
+    await clock.advance(1_500);
+    expect(await outbid.runGuard()).toBe(1);
+    await clock.advance(1_000);
+    expect(await outbid.runGuard()).toBe(1);
+    expect(await outbid.runGuard()).toBe(0);
+    await outbid.idle();
+    expect((await outbid.getAuction(a.id)).status).toBe('ended');
+    expect((await outbid.getAuction(b.id)).status).toBe('ended');
+    expect(events.filter((e) => e.type === 'AuctionEnded')).toHaveLength(2);
+  });
+
+  it('close flushes and refuses further calls with CLOSED', async () => {
+    const { outbid, create } = setup();
+    await create();
+    await outbid.close();
+    expect(await codeOf(create())).toBe('CLOSED');
+  });
+});
