@@ -54,7 +54,8 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine
       if (next) hot.state = next;
       if (slot !== null && isStoredDecision(decision)) hot.keys.set(slot, { fingerprint: cmd.fingerprint, decision });
       if (!next) return refused(decision, false);
-      return { kind: 'decided', decision, replayed: false, state: { ...next }, previousEndAt: decision.extended ? previousEndAt : null };
+      // States are replaced, never mutated, so the caller may share this one.
+      return { kind: 'decided', decision, replayed: false, state: next, previousEndAt: decision.extended ? previousEndAt : null };
     },
     async start(auctionId, mode) {
       return transition(auctionId, (s, now) => decideStart(s, now, mode));
