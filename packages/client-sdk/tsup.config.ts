@@ -1,3 +1,3 @@
-import { outbidTsupConfig } from '@outbid/build-tools/tsup';
+import { outbidTsupConfig } from '../../tools/build/tsup.config.mjs';
 
 export default outbidTsupConfig({ index: 'src/index.ts', react: 'src/react.ts' });

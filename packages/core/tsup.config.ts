@@ -1,4 +1,4 @@
-import { outbidTsupConfig } from '@outbid/build-tools/tsup';
+import { outbidTsupConfig } from '../../tools/build/tsup.config.mjs';
 
 export default outbidTsupConfig(
   { index: 'src/index.ts', testing: 'src/testing/index.ts' },
