@@ -5,7 +5,7 @@ export default defineConfig({
   resolve: { conditions: ['@outbid/source', 'import', 'module', 'node', 'default'] },
   ssr: { resolve: { conditions: ['@outbid/source', 'import', 'module', 'node', 'default'] } },
   test: {
-    include: ['packages/**/test/**/*.test.ts', 'examples/**/test/**/*.test.ts', 'tools/**/test/**/*.test.ts'],
+    include: ['packages/**/test/**/*.test.ts', 'tests/**/*.test.ts', 'examples/**/test/**/*.test.ts', 'tools/**/test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -73,6 +73,13 @@ export interface Ledger {
   markPublished(positions: number[]): Promise<void>;
   /** Auctions not closed whose start (scheduled) or effective end (scheduled/active) is at or before `now`. */
   findDue(now: number, limit: number): Promise<AuctionState[]>;
+  /**
+   * Optional: runs `fn` only if no other process holds the guard lock (Postgres: a transaction-level
+   * advisory lock held while `fn` runs), so one database guard pass runs at a time across instances.
+   * Resolves null without running `fn` when the lock is taken. Without it every instance runs the guard,
+   * which stays correct (ends are fenced) but does the work several times.
+   */
+  withGuardLock?<T>(fn: () => Promise<T>): Promise<T | null>;
   /** Throws when the ledger cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

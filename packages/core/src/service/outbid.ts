@@ -445,6 +445,11 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
 
   const runGuard = async (): Promise<number> => {
     if (closed) return 0;
+    if (ledger.withGuardLock) return (await ledger.withGuardLock(guardPass)) ?? 0;
+    return guardPass();
+  };
+
+  const guardPass = async (): Promise<number> => {
     const now = await engine.now();
     const due = await ledger.findDue(now, 500);
     let changed = 0;
