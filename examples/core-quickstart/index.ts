@@ -1,0 +1,3 @@
+import { auctionStory } from './auction-story.js';
+
+await auctionStory();
