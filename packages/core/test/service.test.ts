@@ -255,3 +255,26 @@ describe('createOutbid', () => {
     expect(await codeOf(create())).toBe('CLOSED');
   });
 });
+
+describe('reconciler', () => {
+  it('rebuilds an engine copy that drifted from the ledger, and leaves agreeing copies alone', async () => {
+    const { outbid, engine, create } = setup();
+    const a = await create();
+    const b = await create();
+    await outbid.placeBid({ auctionId: a.id, bidderId: 'b1', amount: 1_000 });
+    await engine.hydrate({ ...(await outbid.ledger.getAuction(b.id))!, currentPrice: 9_999 }); // same version, other state
+    expect(await outbid.reconcile()).toEqual([b.id]);
+    expect(await engine.getState(b.id)).toEqual(await outbid.ledger.getAuction(b.id));
+    expect(await outbid.reconcile()).toEqual([]);
+  });
+
+  it('repairs an engine ahead of the ledger only once it stayed ahead longer than a persist may take', async () => {
+    const { outbid, engine, create } = setup({ persistTimeoutMs: 30 });
+    const a = await create();
+    await engine.placeBid({ auctionId: a.id, bidderId: 'ghost', amount: 5_000, bidId: 'g', idempotencyKey: null, fingerprint: '' });
+    expect(await outbid.reconcile()).toEqual([]); // first sight: a persist may be on its way
+    await new Promise((r) => setTimeout(r, 40));
+    expect(await outbid.reconcile()).toEqual([a.id]);
+    expect((await engine.getState(a.id))?.version).toBe(1);
+  });
+});

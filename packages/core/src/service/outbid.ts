@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import {
   createAuctionInputSchema,
@@ -43,6 +44,8 @@ export interface OutbidOptions {
   guardIntervalMs?: number;
   /** Outbox relay poll interval; 0 turns the relay off (another process publishes). */
   relayPollMs?: number;
+  /** Reconciler interval: compares the engine's copy of every open auction with the ledger. 0 (default) = off. */
+  reconcileIntervalMs?: number;
   /** Rejected bids are written to the audit trail in batches, this often. */
   auditFlushMs?: number;
   logger?: OutbidLogger;
@@ -111,6 +114,12 @@ export interface Outbid {
   subscribe(listener: (event: AuctionEvent) => void, filter?: { auctionId?: string }): () => void;
   /** Runs a due start or end now (what the scheduler and the guard call). */
   runDueJob(job: ScheduledJob): Promise<JobOutcome>;
+  /**
+   * One reconciler pass over open auctions: where the engine's copy differs from the ledger it is rebuilt.
+   * An engine ahead of the ledger is repaired only when it stays ahead for persistTimeoutMs (a write may be
+   * on its way). Returns the ids it repaired.
+   */
+  reconcile(): Promise<string[]>;
   /** One pass of the database guard: finalises every overdue auction. Returns how many it changed. */
   runGuard(): Promise<number>;
   /** The engine's authoritative time. */
@@ -466,7 +475,45 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
     return changed;
   };
 
+  /** Engine copies seen ahead of the ledger: id → [engine version, first seen (ms)]. */
+  const aheadSince = new Map<string, [number, number]>();
+
+  const reconcile = async (): Promise<string[]> => {
+    const repaired: string[] = [];
+    for (const status of ['active', 'scheduled'] as const) {
+      let cursor: string | undefined;
+      do {
+        const page = await ledger.listAuctions({ status, limit: 200, ...(cursor ? { cursor } : {}) });
+        for (const durable of page.items) {
+          const hot = await engine.getState(durable.id);
+          if (!hot) continue; // not loaded: the next call hydrates it
+          if (hot.version > durable.version) {
+            const seen = aheadSince.get(durable.id);
+            if (!seen || seen[0] !== hot.version) {
+              aheadSince.set(durable.id, [hot.version, Date.now()]);
+              continue;
+            }
+            if (Date.now() - seen[1] < persistTimeoutMs) continue;
+          } else if (hot.version === durable.version && isDeepStrictEqual(hot, durable)) {
+            aheadSince.delete(durable.id);
+            continue;
+          }
+          aheadSince.delete(durable.id);
+          await rehydrate(durable.id, `reconciler: engine v${hot.version}, ledger v${durable.version}`);
+          repaired.push(durable.id);
+        }
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor && !closed);
+    }
+    return repaired;
+  };
+
   void scheduler.start(runDueJob);
+  const reconcileTimer =
+    (options.reconcileIntervalMs ?? 0) > 0
+      ? setInterval(() => void track(reconcile().catch((err: unknown) => log.error({ err }, 'reconciler pass failed'))), options.reconcileIntervalMs)
+      : null;
+  reconcileTimer?.unref?.();
   const guardIntervalMs = options.guardIntervalMs ?? 5_000;
   const guardTimer = guardIntervalMs > 0 ? setInterval(() => void track(runGuard()), guardIntervalMs) : null;
   guardTimer?.unref?.();
@@ -551,6 +598,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
     },
     runDueJob,
     runGuard,
+    reconcile,
     now: () => engine.now(),
     async idle() {
       await scheduleFlushAudit(true);
@@ -568,6 +616,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
       if (closed) return;
       closed = true;
       if (guardTimer) clearInterval(guardTimer);
+      if (reconcileTimer) clearInterval(reconcileTimer);
       await scheduleFlushAudit(true);
       await Promise.all([...background]);
       await scheduler.close();
