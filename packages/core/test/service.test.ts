@@ -278,3 +278,32 @@ describe('reconciler', () => {
     expect((await engine.getState(a.id))?.version).toBe(1);
   });
 });
+
+describe('backend failures', () => {
+  it('an engine that throws surfaces as ENGINE_UNAVAILABLE (503), a ledger read as LEDGER_UNAVAILABLE', async () => {
+    const clock = new FakeClock();
+    const engine = createMemoryEngine({ clock });
+    let engineDown = false;
+    const flaky = new Proxy(engine, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' && prop === 'placeBid'
+          ? (...args: unknown[]) => (engineDown ? Promise.reject(new Error('ECONNREFUSED')) : (value as (...a: unknown[]) => unknown).apply(target, args))
+          : value;
+      },
+    });
+    const ledger = createMemoryLedger();
+    let ledgerDown = false;
+    const flakyLedger: Ledger = { ...ledger, getAuction: (id) => (ledgerDown ? Promise.reject(new Error('ETIMEDOUT')) : ledger.getAuction(id)) };
+    const { outbid, create } = setup({ engine: flaky, ledger: flakyLedger, clock } as Partial<OutbidOptions>);
+    const auction = await create();
+    engineDown = true;
+    const error = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000 }).catch((e: unknown) => e);
+    expect(OutbidError.isInstance(error) && [error.code, error.status]).toEqual(['ENGINE_UNAVAILABLE', 503]);
+    engineDown = false;
+    ledgerDown = true;
+    expect(await codeOf(outbid.getAuction(auction.id))).toBe('LEDGER_UNAVAILABLE');
+    ledgerDown = false;
+    expect((await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000 })).decision.status).toBe('accepted');
+  });
+});

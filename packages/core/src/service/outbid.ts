@@ -23,6 +23,7 @@ import type { JobOutcome, ScheduledJob, Scheduler } from '../ports/scheduler.js'
 import type { TransitionMode } from '../rules/transitions.js';
 import { zodIssues } from '../validation.js';
 import { createOutboxRelay, type OutboxRelay } from './relay.js';
+import { engineFailures, ledgerFailures } from './unavailable.js';
 
 export interface OutbidLogger {
   warn(obj: object, msg: string): void;
@@ -147,8 +148,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export function createOutbid(options: OutbidOptions = {}): Outbid {
   const clock = options.clock ?? systemClock;
-  const engine = options.engine ?? createMemoryEngine({ clock });
-  const ledger = options.ledger ?? createMemoryLedger();
+  const engine = engineFailures(options.engine ?? createMemoryEngine({ clock }));
+  const ledger = ledgerFailures(options.ledger ?? createMemoryLedger());
   const bus = options.bus ?? createMemoryBus();
   const scheduler = options.scheduler ?? createMemoryScheduler({ clock });
   const newId = options.newId ?? (() => uuidv7());
