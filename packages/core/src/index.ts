@@ -17,6 +17,8 @@ export * from './ports/engine.js';
 export * from './ports/ledger.js';
 export * from './ports/bus.js';
 export * from './ports/scheduler.js';
+export * from './ports/purger.js';
+export { createHttpPurger, type HttpPurgerOptions } from './cdn/http-purger.js';
 export { createMemoryEngine, type MemoryEngineOptions } from './memory/engine.js';
 export { createMemoryLedger } from './memory/ledger.js';
 export { createMemoryBus, type MemoryBus } from './memory/bus.js';

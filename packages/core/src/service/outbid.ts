@@ -16,6 +16,7 @@ import { createMemoryEngine } from '../memory/engine.js';
 import { createMemoryLedger } from '../memory/ledger.js';
 import { createMemoryScheduler } from '../memory/scheduler.js';
 import type { EventBus, Subscription } from '../ports/bus.js';
+import type { CachePurger } from '../ports/purger.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { BidEngine, EngineTransitionResult } from '../ports/engine.js';
 import type { ApplyResult, Ledger, ListBidsQuery, Page } from '../ports/ledger.js';
@@ -50,6 +51,8 @@ export interface OutbidOptions {
   /** Rejected bids are written to the audit trail in batches, this often. */
   auditFlushMs?: number;
   logger?: OutbidLogger;
+  /** Invalidates edge caches of an auction on every change it sees on the bus. Default: none. */
+  purger?: CachePurger;
   /** Observability hooks (the server feeds its metrics from them). */
   hooks?: OutbidHooks;
 }
@@ -185,7 +188,9 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
     if (relay) void track(relay.kick());
   };
 
+  const purger = options.purger;
   const busSubscription: Promise<Subscription> = bus.subscribe((event) => {
+    purger?.purge(event.auctionId);
     for (const l of listeners) if (l.auctionId === undefined || l.auctionId === event.auctionId) l.fn(event);
   });
 
@@ -626,6 +631,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
         await relay.close();
       }
       await (await busSubscription).close();
+      await purger?.close();
       await Promise.allSettled([engine.close(), bus.close(), ledger.close()]);
     },
   };
