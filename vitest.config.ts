@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // Tests run against the TypeScript sources: every package exports them under the `@outbid/source` condition.
+// The rest are Vite's defaults; never add `import` here, it leaks into Node's own require() of dependencies.
 export default defineConfig({
-  resolve: { conditions: ['@outbid/source', 'import', 'module', 'node', 'default'] },
-  ssr: { resolve: { conditions: ['@outbid/source', 'import', 'module', 'node', 'default'] } },
+  resolve: { conditions: ['@outbid/source', 'module', 'browser', 'development|production'] },
+  ssr: { resolve: { conditions: ['@outbid/source', 'module', 'node', 'development|production'] } },
   test: {
     include: ['packages/**/test/**/*.test.ts', 'tests/**/*.test.ts', 'examples/**/test/**/*.test.ts', 'tools/**/test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],

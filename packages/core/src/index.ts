@@ -27,5 +27,5 @@ export { FakeClock, settle } from './memory/fake-clock.js';
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './service/relay.js';
 export * from './service/outbid.js';
 export { uuidv7 } from './ids.js';
-export { encodeCursor, decodeCursor } from './cursor.js';
+export { encodeCursor, decodeCursor, isPositionCursor, isSafeIntegerArray } from './cursor.js';
 export { zodIssues } from './validation.js';

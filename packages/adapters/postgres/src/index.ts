@@ -1,1 +1,49 @@
-export {};
+/**
+ * @outbid/postgres: the Outbid ledger on Postgres (pg) or embedded PGlite — one schema, one set of statements.
+ * @packageDocumentation
+ */
+import { PGlite } from '@electric-sql/pglite';
+import type { Ledger } from '@outbid/core';
+import pg from 'pg';
+import { pgDb, pgliteDb } from './db.js';
+import { createSqlLedger } from './ledger.js';
+import { migrate } from './migrations.js';
+
+export { MIGRATIONS, migrate } from './migrations.js';
+
+export interface PostgresLedgerOptions {
+  /** e.g. postgres://user@127.0.0.1:5432/outbid. Ignored when `pool` is given. */
+  connectionString?: string;
+  /** Your own pool; it is not ended by `close()`. */
+  pool?: pg.Pool;
+  /** Apply pending migrations on start (default true). */
+  migrate?: boolean;
+  /** Pool size when the ledger creates the pool (default 20). */
+  max?: number;
+}
+
+/** The ledger on a Postgres server through `pg`. Migrates on start unless `migrate: false`. */
+export async function createPostgresLedger(options: PostgresLedgerOptions): Promise<Ledger> {
+  if (!options.pool && !options.connectionString) throw new Error('createPostgresLedger needs a connectionString or a pool');
+  const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 20 });
+  // An idle client losing its server (a restart) must not crash the process: the next query reconnects.
+  if (!options.pool) pool.on('error', () => {});
+  const db = pgDb(pool, !options.pool);
+  if (options.migrate !== false) await migrate(db);
+  return createSqlLedger(db, 'postgres');
+}
+
+export interface PgliteLedgerOptions {
+  /** A directory to keep the database in; omitted = in memory. */
+  dataDir?: string;
+  /** Your own PGlite instance; it is not closed by `close()`. */
+  pglite?: PGlite;
+}
+
+/** The ledger on embedded PGlite (Postgres in WebAssembly): the embedded default, no server needed. */
+export async function createPgliteLedger(options: PgliteLedgerOptions = {}): Promise<Ledger> {
+  const instance = options.pglite ?? (options.dataDir ? new PGlite(options.dataDir) : new PGlite());
+  const db = pgliteDb(instance, !options.pglite);
+  await migrate(db);
+  return createSqlLedger(db, 'pglite');
+}

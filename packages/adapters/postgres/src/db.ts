@@ -1,0 +1,79 @@
+import type { PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
+
+/** The little SQL surface the ledger needs; the same statements run on pg and on PGlite. */
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  /** Several statements, no parameters (migrations). */
+  exec(sql: string): Promise<unknown>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Holds a dedicated connection for `fn` (pg only; PGlite has one connection). */
+  withConnection?<T>(fn: (conn: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export function pgDb(pool: pg.Pool, ownsPool: boolean): Db {
+  const withConnection = async <T>(fn: (conn: Queryable) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      return await fn({ query: (sql, params) => client.query(sql, params) as never, exec: (sql) => client.query(sql) });
+    } catch (error) {
+      broken = isConnectionError(error);
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  };
+  return {
+    kind: 'postgres',
+    query: (sql, params) => pool.query(sql, params) as never,
+    exec: (sql) => pool.query(sql),
+    withConnection,
+    transaction: (fn) =>
+      withConnection(async (conn) => {
+        await conn.query('BEGIN');
+        try {
+          const result = await fn(conn);
+          await conn.query('COMMIT');
+          return result;
+        } catch (error) {
+          await conn.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }),
+    async close() {
+      if (ownsPool) await pool.end();
+    },
+  };
+}
+
+export function pgliteDb(db: PGlite, ownsDb: boolean): Db {
+  return {
+    kind: 'pglite',
+    query: (sql, params) => db.query(sql, params) as never,
+    exec: (sql) => db.exec(sql),
+    transaction: (fn) => db.transaction((tx) => fn({ query: (sql, params) => tx.query(sql, params) as never, exec: (sql) => tx.exec(sql) })),
+    async close() {
+      if (ownsDb) await db.close();
+    },
+  };
+}
+
+/** Errors after which a pooled connection must not be reused. */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return code.startsWith('08') || code === '57P01' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+/** A unique violation (SQLSTATE 23505), with the constraint it broke. */
+export function uniqueViolation(error: unknown): string | null {
+  const e = error as { code?: string; constraint?: string; message?: string };
+  if (e?.code !== '23505') return null;
+  return e.constraint ?? e.message ?? '';
+}
