@@ -307,3 +307,19 @@ describe('backend failures', () => {
     expect((await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000 })).decision.status).toBe('accepted');
   });
 });
+
+describe('restart', () => {
+  it('rearmScheduler arms the jobs of open auctions kept in the ledger, so they end on time', async () => {
+    const ledger = createMemoryLedger();
+    const first = setup({ ledger: { ...ledger, close: async () => {} } }); // the ledger outlives the first process
+    const auction = await first.create({ endAt: first.clock.now() + 5_000 });
+    await first.outbid.close();
+    const clock = first.clock;
+    const second = createOutbid({ clock, ledger, engine: createMemoryEngine({ clock }), guardIntervalMs: 0 });
+    open.push(second);
+    expect(await second.rearmScheduler()).toBe(1);
+    await clock.advance(5_000);
+    await second.idle();
+    expect((await second.getAuction(auction.id)).status).toBe('ended');
+  });
+});

@@ -124,6 +124,11 @@ export interface Outbid {
    * on its way). Returns the ids it repaired.
    */
   reconcile(): Promise<string[]>;
+  /**
+   * Arms the scheduler for every open auction in the ledger (after a restart an in-memory scheduler has
+   * forgotten them; a persistent one just replaces its entries). Returns how many jobs it armed.
+   */
+  rearmScheduler(): Promise<number>;
   /** One pass of the database guard: finalises every overdue auction. Returns how many it changed. */
   runGuard(): Promise<number>;
   /** The engine's authoritative time. */
@@ -605,6 +610,25 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
     runDueJob,
     runGuard,
     reconcile,
+    async rearmScheduler() {
+      let armed = 0;
+      for (const status of ['scheduled', 'active'] as const) {
+        let cursor: string | undefined;
+        do {
+          const page = await ledger.listAuctions({ status, limit: 200, ...(cursor ? { cursor } : {}) });
+          for (const state of page.items) {
+            if (state.status === 'scheduled') {
+              await scheduler.arm({ auctionId: state.id, kind: 'start', at: state.startAt });
+              armed++;
+            }
+            await scheduler.arm({ auctionId: state.id, kind: 'end', at: state.effectiveEndAt });
+            armed++;
+          }
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+      }
+      return armed;
+    },
     now: () => engine.now(),
     async idle() {
       await scheduleFlushAudit(true);
