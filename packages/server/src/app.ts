@@ -1,0 +1,220 @@
+import { zodIssues, type Outbid } from '@outbid/core';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import { authenticate, issueDevToken, requireUser, type AuthEnv, type AuthOptions, type Role } from './auth.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { buildOpenApi, DOCS_PAGE } from './openapi.js';
+import { HttpProblem, problemResponse, toProblem } from './problem.js';
+import { createRateLimiter } from './rate-limit.js';
+import { createRealtimeGateway, type RealtimeGateway, type RealtimeOptions } from './realtime/index.js';
+import { createAuctionBody, devTokenBody, listAuctionsQuery, listBidsQuery, placeBidBody } from './schemas.js';
+import { auctionBody, bidBody, bidItem } from './views.js';
+
+export interface AppLogger {
+  error(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface AppOptions {
+  /** Default: dev mode with a random secret (tokens from POST /dev/token). */
+  auth?: AuthOptions;
+  /** Let requests without a token read auctions, bids and streams. Default false. */
+  anonymousReads?: boolean;
+  /** Per-user bid rate limit. Default 10/s sustained, bursts of 20. */
+  bidRateLimit?: { ratePerSecond: number; burst: number };
+  /** The SSE gateway, or options for one the app creates. */
+  realtime?: RealtimeGateway | RealtimeOptions;
+  /** Pass the same metrics whose `hooks` you gave `createOutbid`, so bid and end metrics are filled. */
+  metrics?: Metrics;
+  /** Request bodies larger than this are refused with 413. Default 16 KiB. */
+  bodyLimitBytes?: number;
+  logger?: AppLogger;
+  /** Serves GET / (the demo page), when given. */
+  indexPage?: () => Promise<Response | null>;
+}
+
+export interface OutbidApp extends Hono<AuthEnv> {
+  /** The SSE gateway the app streams through (closed by the server on shutdown). */
+  readonly gateway: RealtimeGateway;
+  readonly metrics: Metrics;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** Parses with a zod schema; every failure is a 400 problem listing the fields, never the raw validator text. */
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new HttpProblem(400, 'VALIDATION_FAILED', 'The request is not valid.', { errors: zodIssues(result.error) });
+  return result.data;
+}
+
+async function jsonBody(c: Context): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(type)) throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpProblem(400, 'MALFORMED_JSON', 'The body is not valid JSON.');
+  }
+}
+
+const ms = (iso: string) => Date.parse(iso);
+
+/**
+ * The Outbid HTTP API on Hono: thin routes (validation → one service call → response). Mount it in your own
+ * Hono or Node app, or let `startServer` serve it.
+ */
+export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
+  const auth: AuthOptions = options.auth ?? { mode: 'dev', secret: crypto.randomUUID() + crypto.randomUUID() };
+  const metrics = options.metrics ?? createMetrics();
+  const gateway =
+    options.realtime && 'stream' in options.realtime
+      ? options.realtime
+      : createRealtimeGateway(outbid, (options.realtime as RealtimeOptions | undefined) ?? {});
+  const limiter = createRateLimiter(options.bidRateLimit?.ratePerSecond ?? 10, options.bidRateLimit?.burst ?? 20);
+  const log = options.logger ?? { error: () => {}, warn: () => {} };
+  const reader = (c: { get(key: 'user'): ReturnType<Context<AuthEnv>['get']> }) => (options.anonymousReads ? c.get('user') : requireUser(c, []));
+  const managed = (action: 'startAuction' | 'endAuction' | 'cancelAuction') => async (c: Context<AuthEnv>) => {
+    const user = requireUser(c, ['creator']);
+    return c.json(auctionBody(await outbid[action](c.req.param('id')!, user.id)));
+  };
+
+  const app = new Hono<AuthEnv>();
+  app.onError((error, c) => toProblem(c, error, (e) => log.error({ err: e, path: c.req.path }, 'unexpected error')));
+  app.notFound((c) => problemResponse(c, 404, 'ROUTE_NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`));
+  app.use(
+    bodyLimit({
+      maxSize: options.bodyLimitBytes ?? 16 * 1024,
+      onError: (c) => problemResponse(c, 413, 'BODY_TOO_LARGE', `Request bodies are limited to ${options.bodyLimitBytes ?? 16 * 1024} bytes.`),
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      await Promise.all([outbid.ledger.ping(), outbid.now()]);
+      return c.json({ status: 'ready', engine: outbid.engine.name, ledger: outbid.ledger.name, bus: outbid.bus.name, scheduler: outbid.scheduler.name });
+    } catch {
+      return problemResponse(c, 503, 'NOT_READY', 'A dependency (engine or ledger) is not reachable.');
+    }
+  });
+  app.get('/metrics', async (c) => {
+    const s = gateway.stats();
+    metrics.openStreams.set(s.openStreams);
+    metrics.channels.set(s.channels);
+    metrics.framesSent.set(s.framesSent);
+    metrics.shed.set(s.shedConnections);
+    const lag = (outbid.bus as { lag?: () => Promise<number> }).lag;
+    if (lag) metrics.busLag.set(await lag.call(outbid.bus).catch(() => -1));
+    return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
+  });
+  app.get('/openapi.json', (c) => c.json(buildOpenApi()));
+  app.get('/docs', (c) => c.html(DOCS_PAGE));
+  app.get('/', async (c) => (await options.indexPage?.()) ?? c.redirect('/docs'));
+
+  if (auth.mode === 'dev') {
+    app.post('/dev/token', async (c) => {
+      const body = parse(devTokenBody, await jsonBody(c));
+      return c.json({ token: await issueDevToken(auth.secret, body.userId, body.roles as Role[]) });
+    });
+  }
+
+  app.use('/auctions/*', authenticate(auth));
+  app.use('/auctions', authenticate(auth));
+
+  app.post('/auctions', async (c) => {
+    const user = requireUser(c, ['creator']);
+    const body = parse(createAuctionBody, await jsonBody(c));
+    const auction = await outbid.createAuction(user.id, {
+      postId: body.postId,
+      startAt: ms(body.startAt),
+      endAt: ms(body.endAt),
+      startPrice: body.startPrice,
+      increment: body.incrementTable ? { type: 'table', tiers: body.incrementTable } : { type: 'fixed', amount: body.minIncrement! },
+      ...(body.currency ? { currency: body.currency } : {}),
+      softClose: body.softClose
+        ? {
+            windowMs: body.softClose.windowMs,
+            extendMs: body.softClose.extendMs,
+            mode: body.softClose.mode,
+            maxExtensions: body.softClose.maxExtensions ?? null,
+            hardEndAt: body.softClose.hardEndAt ? ms(body.softClose.hardEndAt) : null,
+          }
+        : null,
+    });
+    return c.json({ auctionId: auction.id, ...auctionBody(auction) }, 201, { location: `/auctions/${auction.id}` });
+  });
+
+  app.get('/auctions', async (c) => {
+    reader(c);
+    const q = parse(listAuctionsQuery, c.req.query());
+    const page = await outbid.listAuctions(q);
+    return c.json({ items: page.items.map(auctionBody), nextCursor: page.nextCursor });
+  });
+
+  app.get('/auctions/:id', async (c) => {
+    reader(c);
+    const auction = await outbid.getAuction(c.req.param('id'));
+    // Weak: serverTime differs between two reads of the same version.
+    const etag = `W/"${auction.version}"`;
+    const headers = { etag, 'cache-control': 'public, max-age=1, stale-while-revalidate=5' };
+    const match = c.req.header('if-none-match');
+    if (match && match.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return c.body(null, 304, headers);
+    return c.json(auctionBody(auction), 200, headers);
+  });
+
+  app.post('/auctions/:id/start', managed('startAuction'));
+  app.post('/auctions/:id/end', managed('endAuction'));
+  app.post('/auctions/:id/cancel', managed('cancelAuction'));
+
+  app.post('/auctions/:id/bids', async (c) => {
+    const user = requireUser(c, ['bidder']);
+    const key = c.req.header('idempotency-key');
+    if (key === undefined) throw new HttpProblem(400, 'IDEMPOTENCY_KEY_REQUIRED', 'Send an Idempotency-Key header (1 to 255 visible ASCII characters).');
+    if (!IDEMPOTENCY_KEY.test(key)) throw new HttpProblem(400, 'IDEMPOTENCY_KEY_INVALID', 'The Idempotency-Key must be 1 to 255 visible ASCII characters.');
+    const body = parse(placeBidBody, await jsonBody(c));
+    const wait = limiter.take(user.id);
+    if (wait > 0) {
+      metrics.rateLimited.inc();
+      throw new HttpProblem(429, 'RATE_LIMITED', 'Too many bids; slow down.', { headers: { 'retry-after': String(wait) } });
+    }
+    const { decision, replayed } = await outbid.placeBid({ auctionId: c.req.param('id'), bidderId: user.id, amount: body.amount, idempotencyKey: key });
+    const headers: Record<string, string> = replayed ? { 'idempotent-replayed': 'true' } : {};
+    if (decision.reason === 'IDEMPOTENCY_KEY_REUSED') {
+      throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body.');
+    }
+    if (decision.status === 'invalid') {
+      throw new HttpProblem(422, decision.reason ?? 'INVALID_AMOUNT', 'The amount must be a whole number of minor units between 1 and 10^15.');
+    }
+    return c.body(JSON.stringify(bidBody(decision)), decision.status === 'accepted' ? 201 : 409, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      ...headers,
+    });
+  });
+
+  app.get('/auctions/:id/bids', async (c) => {
+    const user = reader(c);
+    const q = parse(listBidsQuery, c.req.query());
+    const page = await outbid.listBids(c.req.param('id'), {
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+      ...(q.limit ? { limit: q.limit } : {}),
+      include: q.include ?? 'accepted',
+      ...(user ? { actorId: user.id } : {}),
+    });
+    return c.json({ items: page.items.map(bidItem), nextCursor: page.nextCursor });
+  });
+
+  app.get('/auctions/:id/stream', async (c) => {
+    reader(c);
+    return gateway.stream({
+      auctionId: c.req.param('id'),
+      lastEventId: c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null,
+      signal: c.req.raw.signal,
+    });
+  });
+
+  return Object.assign(app, { gateway, metrics }) as OutbidApp;
+}

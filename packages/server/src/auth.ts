@@ -1,0 +1,114 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createMiddleware } from 'hono/factory';
+import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { HttpProblem } from './problem.js';
+
+export const ROLES = ['creator', 'bidder', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface User {
+  id: string;
+  roles: Role[];
+}
+
+export type AuthOptions =
+  | { mode: 'jwt'; secret?: string; jwksUrl?: string; issuer?: string; audience?: string }
+  | { mode: 'gateway'; gatewaySecret: string }
+  | { mode: 'dev'; secret: string };
+
+export type AuthEnv = { Variables: { user: User | null } };
+
+const BEARER = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/;
+// One answer for every bad token (expired, forged, wrong audience…): no oracle for attackers.
+const invalidToken = () =>
+  new HttpProblem(401, 'INVALID_TOKEN', 'The access token is missing, malformed, expired or not valid here.', {
+    headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+  });
+
+function parseRoles(value: unknown): Role[] {
+  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[\s,]+/) : [];
+  return list.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string));
+}
+
+const sameSecret = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/** A fresh random secret for dev mode. */
+export const generateDevSecret = () => randomBytes(32).toString('base64url');
+
+/** Issues a dev-mode token (HS256, 12 h). */
+export async function issueDevToken(secret: string, userId: string, roles: Role[]): Promise<string> {
+  return new SignJWT({ roles })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime('12h')
+    .sign(new TextEncoder().encode(secret));
+}
+
+/**
+ * Resolves the caller into `c.var.user` (null when anonymous). JWTs: the algorithm is pinned (HS256 for a
+ * shared secret, RS256/ES256/EdDSA for a JWKS) and never taken from the token; exp and nbf are enforced; iss and
+ * aud when configured. Gateway mode trusts X-User-Id / X-User-Roles only with the shared gateway secret.
+ */
+export function authenticate(options: AuthOptions) {
+  let verifyKey: Uint8Array | JWTVerifyGetKey | null = null;
+  let algorithms: string[] = [];
+  if (options.mode === 'jwt' && options.jwksUrl) {
+    verifyKey = createRemoteJWKSet(new URL(options.jwksUrl));
+    algorithms = ['RS256', 'ES256', 'EdDSA'];
+  } else if (options.mode === 'jwt' || options.mode === 'dev') {
+    verifyKey = new TextEncoder().encode(options.secret ?? '');
+    algorithms = ['HS256'];
+  }
+
+  return createMiddleware<AuthEnv>(async function outbidAuthenticate(c, next) {
+    c.set('user', null);
+    if (options.mode === 'gateway') {
+      const secret = c.req.header('x-gateway-secret');
+      const id = c.req.header('x-user-id');
+      if (secret !== undefined || id !== undefined) {
+        if (!secret || !sameSecret(secret, options.gatewaySecret) || !id) {
+          throw new HttpProblem(401, 'INVALID_GATEWAY_CREDENTIALS', 'The request did not come through the trusted gateway.');
+        }
+        c.set('user', { id, roles: parseRoles(c.req.header('x-user-roles') ?? '') });
+      }
+      return next();
+    }
+    const header = c.req.header('authorization');
+    if (header !== undefined) {
+      const match = BEARER.exec(header);
+      if (!match || !verifyKey) throw invalidToken();
+      try {
+        const { payload } = await jwtVerify(match[1]!, verifyKey as Uint8Array, {
+          algorithms,
+          ...(options.mode === 'jwt' && options.issuer ? { issuer: options.issuer } : {}),
+          ...(options.mode === 'jwt' && options.audience ? { audience: options.audience } : {}),
+          requiredClaims: ['sub', 'exp'],
+        });
+        if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 128) throw invalidToken();
+        c.set('user', { id: payload.sub, roles: parseRoles(payload.roles) });
+      } catch {
+        throw invalidToken();
+      }
+    }
+    return next();
+  });
+}
+
+/** The caller must be signed in with one of `roles` (any role when empty). */
+export function requireUser(c: { get(key: 'user'): User | null }, roles: readonly Role[] = []): User {
+  const user = c.get('user');
+  if (!user) {
+    throw new HttpProblem(401, 'AUTHENTICATION_REQUIRED', 'Sign in: send an Authorization: Bearer token.', {
+      headers: { 'www-authenticate': 'Bearer' },
+    });
+  }
+  if (roles.length > 0 && !roles.some((r) => user.roles.includes(r))) {
+    throw new HttpProblem(403, 'ROLE_REQUIRED', `This needs the ${roles.join(' or ')} role.`);
+  }
+  return user;
+}

@@ -1,0 +1,133 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { createHttpPurger, createOutbid, type BidEngine, type EventBus, type Ledger, type Outbid, type Scheduler } from '@outbid/core';
+import { createPgliteLedger, createPostgresLedger } from '@outbid/postgres';
+import { pino, type Logger } from 'pino';
+import { createApp, type OutbidApp } from './app.js';
+import { generateDevSecret, type AuthOptions } from './auth.js';
+import { authMode, loadConfig, type ServerConfig } from './config.js';
+import { createMetrics } from './metrics.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  app: OutbidApp;
+  outbid: Outbid;
+  config: ServerConfig;
+  logger: Logger;
+  /** Graceful: stop accepting, let in-flight requests finish, close streams with a final frame, close adapters. */
+  close(): Promise<void>;
+}
+
+interface Adapters {
+  engine?: BidEngine;
+  ledger: Ledger;
+  bus?: EventBus;
+  scheduler?: Scheduler;
+}
+
+/** Optional adapters are loaded by name so a build without them still starts on the embedded default. */
+async function optionalExport<T>(specifier: string, name: string, variable: string): Promise<T> {
+  const mod = (await import(specifier)) as Record<string, unknown>;
+  const factory = mod[name];
+  if (typeof factory !== 'function') throw new Error(`${variable} is set, but ${specifier} does not provide ${name} in this build.`);
+  return factory as T;
+}
+
+async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adapters> {
+  let ledger: Ledger;
+  if (config.DATABASE_URL) {
+    ledger = await createPostgresLedger({ connectionString: config.DATABASE_URL });
+  } else {
+    const dataDir = resolve(config.OUTBID_DATA_DIR);
+    mkdirSync(dataDir, { recursive: true });
+    ledger = await createPgliteLedger({ dataDir });
+    logger.info({ dataDir }, 'embedded PGlite ledger');
+  }
+  const adapters: Adapters = { ledger };
+  if (config.REDIS_URL) {
+    const { default: Redis } = await import('ioredis');
+    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    const createRedisEngine = await optionalExport<(o: { redis: unknown }) => Promise<BidEngine>>('@outbid/redis', 'createRedisEngine', 'REDIS_URL');
+    adapters.engine = await createRedisEngine({ redis });
+    const mod = (await import('@outbid/redis')) as Record<string, unknown>;
+    if (typeof mod.createRedisScheduler === 'function') {
+      adapters.scheduler = await (mod.createRedisScheduler as (o: { redis: unknown }) => Promise<Scheduler>)({ redis: redis.duplicate() });
+    }
+  }
+  if (config.KAFKA_BROKERS) {
+    const createKafkaBus = await optionalExport<(o: { brokers: string[]; topic: string }) => Promise<EventBus>>('@outbid/kafka', 'createKafkaBus', 'KAFKA_BROKERS');
+    adapters.bus = await createKafkaBus({ brokers: config.KAFKA_BROKERS, topic: config.KAFKA_TOPIC });
+  }
+  return adapters;
+}
+
+function authFrom(config: ServerConfig, logger: Logger): AuthOptions {
+  const mode = authMode(config);
+  if (mode === 'gateway') return { mode, gatewaySecret: config.OUTBID_GATEWAY_SECRET! };
+  if (mode === 'jwt') {
+    return {
+      mode,
+      ...(config.OUTBID_JWT_SECRET ? { secret: config.OUTBID_JWT_SECRET } : {}),
+      ...(config.OUTBID_JWKS_URL ? { jwksUrl: config.OUTBID_JWKS_URL } : {}),
+      ...(config.OUTBID_JWT_ISSUER ? { issuer: config.OUTBID_JWT_ISSUER } : {}),
+      ...(config.OUTBID_JWT_AUDIENCE ? { audience: config.OUTBID_JWT_AUDIENCE } : {}),
+    };
+  }
+  logger.warn(
+    'DEV MODE: no authentication configured. Anyone can get a token from POST /dev/token. Set OUTBID_JWT_SECRET, OUTBID_JWKS_URL or OUTBID_AUTH=gateway for real use.',
+  );
+  return { mode: 'dev', secret: generateDevSecret() };
+}
+
+/**
+ * Starts the reference server from environment variables. With none set it runs the embedded default: memory
+ * engine, bus and scheduler, and a PGlite ledger on disk in ./.outbid.
+ */
+export async function startServer(env: Record<string, string | undefined> = process.env): Promise<RunningServer> {
+  const config = loadConfig(env);
+  const logger = pino({ level: config.OUTBID_LOG_LEVEL, base: { service: 'outbid' } });
+  const metrics = createMetrics();
+  const adapters = await buildAdapters(config, logger);
+  const purgeTemplate = config.OUTBID_CDN_PURGE_URL_TEMPLATE;
+  const outbid = createOutbid({
+    ...adapters,
+    guardIntervalMs: config.OUTBID_GUARD_INTERVAL_MS,
+    hooks: metrics.hooks,
+    logger: { warn: (o, m) => logger.warn(o, m), error: (o, m) => logger.error(o, m) },
+    ...(purgeTemplate
+      ? { purger: createHttpPurger({ urlsFor: (id) => [purgeTemplate.replace('{id}', encodeURIComponent(id))], onError: (err, url) => logger.warn({ err, url }, 'CDN purge failed') }) }
+      : {}),
+  });
+  const rearmed = await outbid.rearmScheduler();
+  const app = createApp(outbid, {
+    auth: authFrom(config, logger),
+    anonymousReads: config.OUTBID_ANONYMOUS_READS,
+    bidRateLimit: { ratePerSecond: config.OUTBID_BID_RATE_PER_SECOND, burst: config.OUTBID_BID_BURST },
+    realtime: { heartbeatMs: config.OUTBID_HEARTBEAT_MS, tickMs: config.OUTBID_TICK_MS, flushMs: config.OUTBID_FLUSH_MS },
+    metrics,
+    logger: { error: (o, m) => logger.error(o, m), warn: (o, m) => logger.warn(o, m) },
+  });
+
+  const server: ServerType = await new Promise((resolveServer) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolveServer(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}`;
+  logger.info({ url, engine: outbid.engine.name, ledger: outbid.ledger.name, bus: outbid.bus.name, scheduler: outbid.scheduler.name, rearmed }, 'Outbid server listening');
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('shutting down');
+      const stopped = new Promise<void>((done) => server.close(() => done()));
+      await app.gateway.close(); // streams end with a final frame, so server.close() is not held open by them
+      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      await stopped;
+      await outbid.close();
+      logger.info('stopped');
+    })());
+  return { url, port, app, outbid, config, logger, close };
+}

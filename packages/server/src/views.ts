@@ -1,0 +1,76 @@
+import { incrementAt, type AuctionView, type BidDecision, type BidRecord } from '@outbid/core';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+/** An auction at the HTTP edge: ISO 8601 times, the current increment spelled out. */
+export function auctionBody(a: AuctionView) {
+  return {
+    id: a.id,
+    postId: a.postId,
+    creatorId: a.creatorId,
+    status: a.status,
+    currency: a.currency,
+    startAt: iso(a.startAt),
+    endAt: iso(a.effectiveEndAt),
+    scheduledEndAt: iso(a.endAt),
+    startPrice: a.startPrice,
+    currentPrice: a.currentPrice,
+    currentWinnerId: a.currentWinnerId,
+    minIncrement: incrementAt(a.increment, a.currentPrice),
+    minNextBid: a.minNextBid,
+    incrementRule: a.increment.type === 'fixed' ? { minIncrement: a.increment.amount } : { incrementTable: a.increment.tiers },
+    softClose: a.softClose && { ...a.softClose, hardEndAt: isoOrNull(a.softClose.hardEndAt) },
+    version: a.version,
+    bidCount: a.bidCount,
+    extensionCount: a.extensionCount,
+    createdAt: iso(a.createdAt),
+    closedAt: isoOrNull(a.closedAt),
+    serverTime: iso(a.serverTime),
+  };
+}
+
+/**
+ * The bid answer. Built only from the decision (serverTime is the decision's own time), so a replay of the
+ * stored decision is byte-identical to the first answer.
+ */
+export function bidBody(d: BidDecision) {
+  if (d.status === 'accepted') {
+    return {
+      status: d.status,
+      bidId: d.bidId,
+      amount: d.amount,
+      currentPrice: d.currentPrice,
+      currentWinnerId: d.currentWinnerId,
+      minNextBid: d.minNextBid,
+      version: d.version,
+      endAt: iso(d.endAt),
+      extended: d.extended,
+      serverTime: iso(d.decidedAt),
+    };
+  }
+  return {
+    status: d.status,
+    reason: d.reason,
+    bidId: d.bidId,
+    amount: d.amount,
+    minNextBid: d.minNextBid,
+    currentPrice: d.currentPrice,
+    currentWinnerId: d.currentWinnerId,
+    version: d.version,
+    endAt: iso(d.endAt),
+    serverTime: iso(d.decidedAt),
+  };
+}
+
+export function bidItem(b: BidRecord) {
+  return {
+    bidId: b.bidId,
+    version: b.version,
+    amount: b.amount,
+    bidderId: b.bidderId,
+    status: b.status,
+    ...(b.reason ? { reason: b.reason } : {}),
+    createdAt: iso(b.createdAt),
+  };
+}
