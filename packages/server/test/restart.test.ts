@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { startServer } from '../src/index.js';
+
+const SECRET = 'restart-test-secret-at-least-32-characters';
+
+it('the embedded default keeps auctions and bid history across a restart, and ends auctions after it', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'outbid-restart-'));
+  const env = { OUTBID_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', OUTBID_JWT_SECRET: SECRET, OUTBID_LOG_LEVEL: 'silent', OUTBID_GUARD_INTERVAL_MS: '500' };
+  const { issueDevToken } = await import('../src/index.js');
+  const seller = await issueDevToken(SECRET, 'seller', ['creator']);
+  const alice = await issueDevToken(SECRET, 'alice', ['bidder']);
+  const bob = await issueDevToken(SECRET, 'bob', ['bidder']);
+  const json = { 'content-type': 'application/json' };
+  try {
+    let server = await startServer(env);
+    expect(server.outbid.ledger.name).toBe('pglite');
+    const post = (path: string, token: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}${path}`, { method: 'POST', headers: { ...json, authorization: `Bearer ${token}`, ...headers }, body: JSON.stringify(body) });
+    const created = (await (await post('/auctions', seller, { postId: 'restart', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 4_000).toISOString(), startPrice: 100, minIncrement: 10 })).json()) as { auctionId: string };
+    const id = created.auctionId;
+    const first = await post(`/auctions/${id}/bids`, alice, { amount: 100 }, { 'idempotency-key': 'a1' });
+    const firstBody = await first.text();
+    expect(first.status).toBe(201);
+    expect((await post(`/auctions/${id}/bids`, bob, { amount: 120 }, { 'idempotency-key': 'b1' })).status).toBe(201);
+    await server.close();
+
+    server = await startServer(env);
+    const get = (path: string) => fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${alice}` } });
+    expect(await (await get(`/auctions/${id}`)).json()).toMatchObject({ version: 3, currentPrice: 120, currentWinnerId: 'bob', bidCount: 2, status: 'active' });
+    const history = (await (await get(`/auctions/${id}/bids`)).json()) as { items: Array<{ bidderId: string; amount: number; version: number }> };
+    expect(history.items.map((b) => [b.version, b.bidderId, b.amount])).toEqual([[3, 'bob', 120], [2, 'alice', 100]]);
+    // A retry after the restart still gets the first answer, byte for byte, and places nothing.
+    const retry = await post(`/auctions/${id}/bids`, alice, { amount: 100 }, { 'idempotency-key': 'a1' });
+    expect([retry.status, retry.headers.get('idempotent-replayed'), await retry.text()]).toEqual([201, 'true', firstBody]);
+    expect((await post(`/auctions/${id}/bids`, alice, { amount: 130 }, { 'idempotency-key': 'a2' })).status).toBe(201);
+    // The end timer was re-armed from the ledger: the auction ends on time without traffic.
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(await (await get(`/auctions/${id}`)).json()).toMatchObject({ status: 'ended', currentWinnerId: 'alice', currentPrice: 130, version: 5 });
+    await server.close();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 60_000);
