@@ -1,0 +1,158 @@
+import {
+  ENGINE_SPECIFICATION_VERSION,
+  type AuctionState,
+  type BidEngine,
+  type EngineBidResult,
+  type EngineTransitionResult,
+  type PlaceBidCommand,
+  type TransitionMode,
+} from '@outbid/core';
+import type { Cluster, Redis } from 'ioredis';
+import { decisionFromFields, idempotencyField, stateFromFields, stateToFields, unpack } from './codec.js';
+import { SCRIPTS, type ScriptName } from './generated/scripts.js';
+import { PACKAGE_VERSION } from './version.js';
+
+export interface RedisEngineOptions {
+  /** An ioredis client or Cluster. Every key of one auction shares the hash tag `{a:<id>}`. */
+  redis: Redis | Cluster;
+  /** Key prefix. Default `outbid`. */
+  prefix?: string;
+  /** Idempotency records live until the auction's effective end plus this. Default 7 days (at least 24 h). */
+  idempotencyTtlMs?: number;
+  /** A sealed (ended or cancelled) auction stays in Redis this long, then is hydrated on demand. Default 24 h. */
+  sealedRetentionMs?: number;
+  /** `close()` also quits the client. Default false (the client is yours). */
+  quitOnClose?: boolean;
+  /** Skip the start-up checks of the server version and eviction policy (not recommended). */
+  skipServerChecks?: boolean;
+}
+
+type Reply = Array<string | number>;
+type Caller = Record<string, (...args: Array<string | number>) => Promise<Reply>>;
+
+const DAY_MS = 86_400_000;
+const commandName = (script: ScriptName) => `outbid_${script}_${PACKAGE_VERSION.replace(/\W/g, '_')}`;
+
+/** Refuses to run on a Redis that could silently evict auction state or lacks what the scripts need. */
+async function checkServers(redis: Redis | Cluster): Promise<void> {
+  const nodes = 'nodes' in redis && typeof (redis as Cluster).nodes === 'function' && (redis as Cluster).isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
+  for (const node of nodes) {
+    const info = await node.info();
+    const version = /redis_version:(\d+)\.(\d+)/.exec(info);
+    const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+    if (!version || Number(version[1]) < 6 || (Number(version[1]) === 6 && Number(version[2]) < 2)) {
+      throw new Error(`@outbid/redis needs Redis 6.2 or newer (found ${version ? `${version[1]}.${version[2]}` : 'unknown'}).`);
+    }
+    if (policy !== 'noeviction') {
+      throw new Error(
+        `@outbid/redis needs maxmemory-policy noeviction (found ${policy ?? 'unknown'}): an evicted auction would be decided on stale state. Run CONFIG SET maxmemory-policy noeviction.`,
+      );
+    }
+  }
+}
+
+/**
+ * The bid engine on Redis: every decision is one Lua script call (compare-and-set on the auction's hash), timed
+ * by Redis TIME. Runs on a single Redis or a Redis Cluster.
+ */
+export async function createRedisEngine(options: RedisEngineOptions): Promise<BidEngine> {
+  const { redis } = options;
+  const prefix = options.prefix ?? 'outbid';
+  const idempotencyTtlMs = Math.max(options.idempotencyTtlMs ?? 7 * DAY_MS, DAY_MS);
+  const retentionMs = String(options.sealedRetentionMs ?? DAY_MS);
+  if (!options.skipServerChecks) await checkServers(redis);
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    // ioredis runs EVALSHA and falls back to EVAL on NOSCRIPT (after a restart or failover).
+    redis.defineCommand(commandName(name as ScriptName), { numberOfKeys: script.numberOfKeys, lua: script.lua });
+  }
+  const call = (script: ScriptName, ...args: Array<string | number>) => (redis as unknown as Caller)[commandName(script)]!(...args);
+  const keys = (auctionId: string) => [`${prefix}:{a:${auctionId}}:state`, `${prefix}:{a:${auctionId}}:idem`] as const;
+
+  /** One place that turns a transition script's reply into the port's result. */
+  const transitionResult = (reply: Reply): EngineTransitionResult => {
+    const [kind, detail, prevStatus, prevEnd, prevStart, prevClosed, ...flat] = reply.map(String);
+    if (kind === 'H') return { kind: 'needs_hydration' };
+    const state = stateFromFields(flat);
+    switch (kind) {
+      case 'A':
+        return {
+          kind: 'applied',
+          state,
+          previous: {
+            ...state,
+            version: state.version - 1,
+            status: prevStatus as AuctionState['status'],
+            effectiveEndAt: Number(prevEnd),
+            startAt: Number(prevStart),
+            closedAt: prevClosed ? Number(prevClosed) : null,
+          },
+        };
+      case 'U':
+        return { kind: 'unchanged', state };
+      case 'N':
+        return { kind: 'not_due', state, dueAt: Number(detail) };
+      case 'F':
+        return { kind: 'refused', state, reason: detail as 'AUCTION_ENDED' | 'AUCTION_CANCELLED' };
+      default:
+        throw new Error(`unexpected reply from a transition script: ${kind}`);
+    }
+  };
+
+  return {
+    specificationVersion: ENGINE_SPECIFICATION_VERSION,
+    name: 'redis',
+    async placeBid(cmd: PlaceBidCommand): Promise<EngineBidResult> {
+      const [stateKey, idemKey] = keys(cmd.auctionId);
+      const field = cmd.idempotencyKey === null ? '' : idempotencyField(cmd.bidderId, cmd.idempotencyKey);
+      const reply = (await call('place_bid', stateKey, idemKey, cmd.bidderId, String(cmd.amount), cmd.bidId, field, cmd.fingerprint, idempotencyTtlMs)).map(String);
+      switch (reply[0]) {
+        case 'H':
+          return { kind: 'needs_hydration' };
+        case 'R':
+          return { kind: 'decided', decision: decisionFromFields(unpack(reply[1]!).slice(1), cmd), replayed: true, state: null, previousEndAt: null };
+        case 'K':
+          return { kind: 'decided', decision: decisionFromFields(reply.slice(1, 12), cmd), replayed: false, state: null, previousEndAt: null };
+        case 'D': {
+          const decision = decisionFromFields(reply.slice(2, 13), cmd);
+          const accepted = decision.status === 'accepted';
+          return {
+            kind: 'decided',
+            decision,
+            replayed: false,
+            state: accepted ? stateFromFields(reply.slice(13)) : null,
+            previousEndAt: accepted && decision.extended ? Number(reply[1]) : null,
+          };
+        }
+        default:
+          throw new Error(`unexpected reply from place_bid: ${reply[0]}`);
+      }
+    },
+    async start(auctionId, mode: TransitionMode) {
+      return transitionResult(await call('start', keys(auctionId)[0], mode));
+    },
+    async end(auctionId, mode: TransitionMode) {
+      return transitionResult(await call('end', ...keys(auctionId), mode, retentionMs));
+    },
+    async cancel(auctionId) {
+      return transitionResult(await call('cancel', ...keys(auctionId), retentionMs));
+    },
+    async getState(auctionId) {
+      const flat = await redis.hgetall(keys(auctionId)[0]);
+      return Object.keys(flat).length === 0 ? null : stateFromFields(Object.entries(flat).flat());
+    },
+    async hydrate(state) {
+      const reply = await call('hydrate', ...keys(state.id), String(state.version), retentionMs, ...stateToFields(state));
+      return Number(reply[0]) === 1 ? { applied: true } : { applied: false, currentVersion: Number(reply[1]) };
+    },
+    async drop(auctionId) {
+      await redis.del(...keys(auctionId));
+    },
+    async now() {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000);
+    },
+    async close() {
+      if (options.quitOnClose) await redis.quit();
+    },
+  };
+}
