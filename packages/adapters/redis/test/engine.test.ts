@@ -1,0 +1,112 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { redisCommand, startRedis, type RedisServer } from '@outbid/test-services';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOutbid, type BidEngine } from '@outbid/core';
+import { auctionFixture, bidCommand } from '@outbid/core/testing';
+import { createRedisEngine, PACKAGE_VERSION } from '../src/index.js';
+
+let server: RedisServer;
+let engine: BidEngine;
+beforeAll(async () => {
+  server = await startRedis();
+  engine = await createRedisEngine({ redis: new Redis(server.url), quitOnClose: true });
+});
+afterAll(async () => {
+  await engine?.close();
+  await server?.stop();
+});
+
+describe('packaging', () => {
+  it('src/generated/scripts.ts is the current build of lua/*.lua', () => {
+    expect(() => execFileSync('node', [join(import.meta.dirname, '../scripts/build-lua.mjs'), '--check'], { stdio: 'pipe' })).not.toThrow();
+  });
+  it('the script command names carry the package version', () => {
+    expect(PACKAGE_VERSION).toBe(JSON.parse(readFileSync(join(import.meta.dirname, '../package.json'), 'utf8')).version);
+  });
+});
+
+describe('start-up checks', () => {
+  it('refuses a Redis that may evict keys', async () => {
+    const lru = await startRedis(['--maxmemory-policy', 'allkeys-lru']);
+    const client = new Redis(lru.url);
+    try {
+      await expect(createRedisEngine({ redis: client })).rejects.toThrow(/noeviction/);
+    } finally {
+      client.disconnect();
+      await lru.stop();
+    }
+  });
+});
+
+describe('decisions', () => {
+  it('amounts near 10^15 survive the Lua path exactly', async () => {
+    const now = await engine.now();
+    const state = auctionFixture(now, { startPrice: 999_999_999_999_899, currentPrice: 999_999_999_999_899, increment: { type: 'fixed', amount: 1 } });
+    await engine.hydrate(state);
+    const first = await engine.placeBid(bidCommand(state.id, 'b1', 999_999_999_999_999));
+    expect(first).toMatchObject({ decision: { status: 'accepted', currentPrice: 999_999_999_999_999, minNextBid: 1_000_000_000_000_000 } });
+    const top = await engine.placeBid(bidCommand(state.id, 'b2', 1_000_000_000_000_000));
+    expect(top).toMatchObject({ decision: { status: 'accepted', currentPrice: 1_000_000_000_000_000 } });
+    expect(await engine.placeBid(bidCommand(state.id, 'b1', 1_000_000_000_000_001))).toMatchObject({ decision: { status: 'invalid', reason: 'INVALID_AMOUNT' } });
+    expect((await engine.getState(state.id))?.currentPrice).toBe(1_000_000_000_000_000);
+  });
+
+  it('the same millisecond: 1,000 concurrent bids of the same amount on one auction → exactly one accepted', async () => {
+    const state = auctionFixture(await engine.now());
+    await engine.hydrate(state);
+    const results = await Promise.all(Array.from({ length: 1_000 }, (_, i) => engine.placeBid(bidCommand(state.id, `b${i}`, 5_000))));
+    const accepted = results.filter((r) => r.kind === 'decided' && r.decision.status === 'accepted');
+    expect(accepted).toHaveLength(1);
+    expect(results.filter((r) => r.kind === 'decided' && r.decision.reason === 'BID_TOO_LOW')).toHaveLength(999);
+    expect(await engine.getState(state.id)).toMatchObject({ version: 2, bidCount: 1, currentPrice: 5_000 });
+  });
+
+  it('ids with any characters stay apart in the idempotency records', async () => {
+    const state = auctionFixture(await engine.now());
+    await engine.hydrate(state);
+    // "a" + key "b:c" and "a:b" + key "c" must not collide.
+    const one = await engine.placeBid({ ...bidCommand(state.id, 'a', 1_000, 'b:c'), bidderId: 'a' });
+    const two = await engine.placeBid({ ...bidCommand(state.id, 'a:b', 1_100, 'c'), bidderId: 'a:b' });
+    expect(one).toMatchObject({ replayed: false, decision: { status: 'accepted' } });
+    expect(two).toMatchObject({ replayed: false, decision: { status: 'accepted', currentWinnerId: 'a:b' } });
+    const unicode = await engine.placeBid(bidCommand(state.id, 'bïddér-✓', 1_200, 'ключ-🔑'));
+    const replay = await engine.placeBid(bidCommand(state.id, 'bïddér-✓', 1_200, 'ключ-🔑'));
+    expect(replay).toMatchObject({ replayed: true, decision: { bidId: unicode.kind === 'decided' ? unicode.decision.bidId : '' } });
+  });
+
+  it('idempotency records outlive the auction’s end by the TTL, and a sealed auction expires from Redis', async () => {
+    const now = await engine.now();
+    const state = auctionFixture(now, { endAt: now + 60_000 });
+    await engine.hydrate(state);
+    await engine.placeBid(bidCommand(state.id, 'b1', 1_000, 'ttl-key'));
+    const ttl = Number(await redisCommand(server.port, `PTTL outbid:{a:${state.id}}:idem`).then((l) => l.slice(1)));
+    expect(ttl).toBeGreaterThan(60_000 + 7 * 86_400_000 - 5_000);
+    await engine.end(state.id, 'now');
+    const stateTtl = Number(await redisCommand(server.port, `PTTL outbid:{a:${state.id}}:state`).then((l) => l.slice(1)));
+    expect(stateTtl).toBeGreaterThan(0);
+    expect(stateTtl).toBeLessThanOrEqual(86_400_000);
+  });
+});
+
+describe('the service on the Redis engine', () => {
+  it('200 concurrent bidders: the ledger has gapless versions and ends equal to the Redis state', async () => {
+    const outbid = createOutbid({ engine: await createRedisEngine({ redis: new Redis(server.url), quitOnClose: true }), guardIntervalMs: 0 });
+    try {
+      const auction = await outbid.createAuction('seller', { postId: 'redis-hot', startAt: Date.now(), endAt: Date.now() + 600_000, startPrice: 1_000, increment: { type: 'fixed', amount: 100 } });
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => outbid.placeBid({ auctionId: auction.id, bidderId: `b${i}`, amount: 1_000 + (i % 60) * 100, idempotencyKey: `k${i}` })),
+      );
+      const accepted = results.filter((r) => r.decision.status === 'accepted');
+      const history = (await outbid.listBids(auction.id, { limit: 100 })).items.reverse();
+      expect(history.map((b) => b.version)).toEqual(history.map((_, i) => i + 2));
+      expect(history.length).toBe(accepted.length);
+      for (let i = 1; i < history.length; i++) expect(history[i]!.amount).toBeGreaterThanOrEqual(history[i - 1]!.amount + 100);
+      expect(await outbid.engine.getState(auction.id)).toEqual(await outbid.ledger.getAuction(auction.id));
+    } finally {
+      await outbid.close();
+    }
+  });
+});
