@@ -24,6 +24,7 @@ export { createMemoryLedger } from './memory/ledger.js';
 export { createMemoryBus, type MemoryBus } from './memory/bus.js';
 export { createMemoryScheduler, type MemoryScheduler, type MemorySchedulerOptions } from './memory/scheduler.js';
 export { FakeClock, settle } from './memory/fake-clock.js';
+export { createFailoverEngine, type FailoverEngine, type FailoverEngineOptions } from './engines/failover.js';
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './service/relay.js';
 export * from './service/outbid.js';
 export { uuidv7 } from './ids.js';

@@ -3,9 +3,10 @@
  * @packageDocumentation
  */
 import { PGlite } from '@electric-sql/pglite';
-import type { Ledger } from '@outbid/core';
+import type { BidEngine, Ledger } from '@outbid/core';
 import pg from 'pg';
 import { pgDb, pgliteDb } from './db.js';
+import { createSqlEngine } from './engine.js';
 import { createSqlLedger } from './ledger.js';
 import { migrate } from './migrations.js';
 
@@ -46,4 +47,22 @@ export async function createPgliteLedger(options: PgliteLedgerOptions = {}): Pro
   const db = pgliteDb(instance, !options.pglite);
   await migrate(db);
   return createSqlLedger(db, 'pglite');
+}
+
+export interface PostgresEngineOptions extends PostgresLedgerOptions {
+  /** Idempotency records live until the auction's effective end plus this. Default 7 days. */
+  idempotencyTtlMs?: number;
+}
+
+/**
+ * A bid engine that decides inside Postgres (row lock + database clock): the degraded mode when Redis is down
+ * (see `createFailoverEngine` in @outbid/core), or the only engine of a deployment without Redis.
+ */
+export async function createPostgresEngine(options: PostgresEngineOptions): Promise<BidEngine> {
+  if (!options.pool && !options.connectionString) throw new Error('createPostgresEngine needs a connectionString or a pool');
+  const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 20 });
+  if (!options.pool) pool.on('error', () => {});
+  const db = pgDb(pool, !options.pool);
+  if (options.migrate !== false) await migrate(db);
+  return createSqlEngine(db, options.idempotencyTtlMs === undefined ? {} : { idempotencyTtlMs: options.idempotencyTtlMs });
 }

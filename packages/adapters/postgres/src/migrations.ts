@@ -71,6 +71,27 @@ CREATE TABLE outbid_outbox (
 CREATE INDEX outbid_outbox_unpublished ON outbid_outbox (position) WHERE published_at IS NULL;
 `,
   },
+  {
+    version: 2,
+    name: 'postgres engine: hot state and idempotency records',
+    sql: `
+-- The Postgres bid engine's own copy of each auction, like Redis holds one: the ledger stays the record of truth.
+CREATE TABLE outbid_engine_state (
+  auction_id text PRIMARY KEY,
+  version    integer NOT NULL,
+  state      text NOT NULL
+);
+CREATE TABLE outbid_engine_idempotency (
+  auction_id  text NOT NULL,
+  bidder_id   text NOT NULL,
+  key         text NOT NULL,
+  fingerprint text NOT NULL,
+  decision    text NOT NULL,
+  expires_at  bigint NOT NULL,
+  PRIMARY KEY (auction_id, bidder_id, key)
+);
+`,
+  },
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrators. */

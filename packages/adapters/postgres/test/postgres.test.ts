@@ -2,8 +2,8 @@ import { startPostgres, type PostgresServer } from '@outbid/test-services';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid, type Outbid } from '@outbid/core';
-import { describeLedgerConformance } from '@outbid/core/testing';
-import { createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
+import { describeEngineConformance, describeLedgerConformance } from '@outbid/core/testing';
+import { createPostgresEngine, createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
 import { pgDb } from '../src/db.js';
 
 let server: PostgresServer;
@@ -64,4 +64,8 @@ describe('the service on the Postgres ledger', () => {
     const final = await outbid.getAuction(auction.id);
     expect(final).toMatchObject({ version: history.length + 1, currentWinnerId: history.at(-1)!.bidderId, currentPrice: history.at(-1)!.amount });
   }, 60_000);
+});
+
+describeEngineConformance('postgres', {
+  create: async () => createPostgresEngine({ connectionString: await server.createDatabase('engine') }),
 });

@@ -1,0 +1,103 @@
+import {
+  ENGINE_SPECIFICATION_VERSION,
+  decideBid,
+  decideCancel,
+  decideEnd,
+  decideStart,
+  isStoredDecision,
+  keyReusedDecision,
+  type AuctionState,
+  type BidDecision,
+  type BidEngine,
+  type EngineTransitionResult,
+  type TransitionOutcome,
+} from '@outbid/core';
+import type { Db, Queryable } from './db.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The bid engine inside Postgres: the same rules as every engine (core's decide functions) applied under the
+ * auction's row lock, timed by the database clock (`clock_timestamp()`), with its own copy of the hot state — the
+ * degraded mode when Redis is down. Slower than Redis, never wrong.
+ */
+export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } = {}): BidEngine {
+  const ttl = Math.max(options.idempotencyTtlMs ?? 7 * DAY_MS, DAY_MS);
+  const dbNow = async (q: Queryable) =>
+    Number((await q.query<{ now: unknown }>(`SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`)).rows[0]!.now);
+  const lockState = async (tx: Queryable, auctionId: string): Promise<AuctionState | null> => {
+    const { rows } = await tx.query<{ state: string }>('SELECT state FROM outbid_engine_state WHERE auction_id = $1 FOR UPDATE', [auctionId]);
+    return rows[0] ? (JSON.parse(rows[0].state) as AuctionState) : null;
+  };
+  const save = (tx: Queryable, state: AuctionState) =>
+    tx.query('UPDATE outbid_engine_state SET version = $2, state = $3 WHERE auction_id = $1', [state.id, state.version, JSON.stringify(state)]);
+
+  const transition = (auctionId: string, decide: (s: AuctionState, now: number) => TransitionOutcome): Promise<EngineTransitionResult> =>
+    db.transaction(async (tx) => {
+      const state = await lockState(tx, auctionId);
+      if (!state) return { kind: 'needs_hydration' as const };
+      const outcome = decide(state, await dbNow(tx));
+      if (outcome.kind === 'applied') await save(tx, outcome.state);
+      return outcome;
+    });
+
+  return {
+    specificationVersion: ENGINE_SPECIFICATION_VERSION,
+    name: 'postgres',
+    placeBid: (cmd) =>
+      db.transaction(async (tx) => {
+        const state = await lockState(tx, cmd.auctionId);
+        if (!state) return { kind: 'needs_hydration' as const };
+        const now = await dbNow(tx);
+        const refused = (decision: BidDecision, replayed: boolean) => ({ kind: 'decided' as const, decision, replayed, state: null, previousEndAt: null });
+        if (cmd.idempotencyKey !== null) {
+          const { rows } = await tx.query<{ fingerprint: string; decision: string }>(
+            'SELECT fingerprint, decision FROM outbid_engine_idempotency WHERE auction_id = $1 AND bidder_id = $2 AND key = $3 AND expires_at > $4',
+            [cmd.auctionId, cmd.bidderId, cmd.idempotencyKey, now],
+          );
+          if (rows[0]) {
+            return rows[0].fingerprint === cmd.fingerprint ? refused(JSON.parse(rows[0].decision), true) : refused(keyReusedDecision(state, cmd, now), false);
+          }
+        }
+        const { decision, next } = decideBid(state, cmd, now);
+        if (next) await save(tx, next);
+        if (cmd.idempotencyKey !== null && isStoredDecision(decision)) {
+          await tx.query(
+            `INSERT INTO outbid_engine_idempotency (auction_id, bidder_id, key, fingerprint, decision, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (auction_id, bidder_id, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, decision = EXCLUDED.decision, expires_at = EXCLUDED.expires_at`,
+            [cmd.auctionId, cmd.bidderId, cmd.idempotencyKey, cmd.fingerprint, JSON.stringify(decision), (next ?? state).effectiveEndAt + ttl],
+          );
+        }
+        if (!next) return refused(decision, false);
+        return { kind: 'decided' as const, decision, replayed: false, state: next, previousEndAt: decision.extended ? state.effectiveEndAt : null };
+      }),
+    start: (auctionId, mode) => transition(auctionId, (s, now) => decideStart(s, now, mode)),
+    end: (auctionId, mode) => transition(auctionId, (s, now) => decideEnd(s, now, mode)),
+    cancel: (auctionId) => transition(auctionId, decideCancel),
+    async getState(auctionId) {
+      const { rows } = await db.query<{ state: string }>('SELECT state FROM outbid_engine_state WHERE auction_id = $1', [auctionId]);
+      return rows[0] ? (JSON.parse(rows[0].state) as AuctionState) : null;
+    },
+    hydrate: (state) =>
+      db.transaction(async (tx) => {
+        // Insert-or-lock, so two hydrations of one auction serialise on its row.
+        await tx.query('INSERT INTO outbid_engine_state (auction_id, version, state) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING', [state.id, JSON.stringify(state)]);
+        const { rows } = await tx.query<{ version: number }>('SELECT version FROM outbid_engine_state WHERE auction_id = $1 FOR UPDATE', [state.id]);
+        const current = Number(rows[0]!.version);
+        if (current > state.version) return { applied: false as const, currentVersion: current };
+        if (current < state.version) await tx.query('DELETE FROM outbid_engine_idempotency WHERE auction_id = $1', [state.id]);
+        await save(tx, state);
+        return { applied: true as const };
+      }),
+    async drop(auctionId) {
+      await db.transaction(async (tx) => {
+        await tx.query('DELETE FROM outbid_engine_idempotency WHERE auction_id = $1', [auctionId]);
+        await tx.query('DELETE FROM outbid_engine_state WHERE auction_id = $1', [auctionId]);
+      });
+    },
+    now: () => dbNow(db),
+    async close() {
+      await db.close();
+    },
+  };
+}
