@@ -2,8 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { createHttpPurger, createOutbid, type BidEngine, type EventBus, type Ledger, type Outbid, type Scheduler } from '@outbid/core';
-import { createPgliteLedger, createPostgresLedger } from '@outbid/postgres';
+import { createFailoverEngine, createHttpPurger, createOutbid, type BidEngine, type EventBus, type Ledger, type Outbid, type Scheduler } from '@outbid/core';
+import { createRedisEngine } from '@outbid/redis';
+import { Redis } from 'ioredis';
+import { createPgliteLedger, createPostgresEngine, createPostgresLedger } from '@outbid/postgres';
 import { pino, type Logger } from 'pino';
 import { createApp, type OutbidApp } from './app.js';
 import { generateDevSecret, type AuthOptions } from './auth.js';
@@ -26,6 +28,7 @@ interface Adapters {
   ledger: Ledger;
   bus?: EventBus;
   scheduler?: Scheduler;
+  reconcileIntervalMs?: number;
 }
 
 /** Optional adapters are loaded by name so a build without them still starts on the embedded default. */
@@ -48,10 +51,29 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
   }
   const adapters: Adapters = { ledger };
   if (config.REDIS_URL) {
-    const { default: Redis } = await import('ioredis');
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-    const createRedisEngine = await optionalExport<(o: { redis: unknown }) => Promise<BidEngine>>('@outbid/redis', 'createRedisEngine', 'REDIS_URL');
-    adapters.engine = await createRedisEngine({ redis });
+    // Fail fast while Redis is unreachable (no offline queue, short timeouts): the failover engine then decides
+    // in Postgres instead of letting bids wait.
+    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 2_000, connectTimeout: 2_000 });
+    redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection problem'));
+    await new Promise<void>((ready, failed) => {
+      const timer = setTimeout(() => {
+        redis.disconnect();
+        failed(new Error(`Cannot reach Redis at REDIS_URL (${config.REDIS_URL}) within 10 s.`));
+      }, 10_000);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        ready();
+      });
+    });
+    const redisEngine = await createRedisEngine({ redis, quitOnClose: true });
+    adapters.engine = config.DATABASE_URL
+      ? createFailoverEngine({
+          primary: redisEngine,
+          fallback: await createPostgresEngine({ connectionString: config.DATABASE_URL }),
+          onSwitch: (to, cause) => logger.warn({ to, cause: cause instanceof Error ? cause.message : undefined }, 'bid engine switched'),
+        })
+      : redisEngine;
+    adapters.reconcileIntervalMs = 30_000;
     const mod = (await import('@outbid/redis')) as Record<string, unknown>;
     if (typeof mod.createRedisScheduler === 'function') {
       adapters.scheduler = await (mod.createRedisScheduler as (o: { redis: unknown }) => Promise<Scheduler>)({ redis: redis.duplicate() });
