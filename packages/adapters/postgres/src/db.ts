@@ -20,6 +20,12 @@ export interface Db extends Queryable {
 export function pgDb(pool: pg.Pool, ownsPool: boolean): Db {
   const withConnection = async <T>(fn: (conn: Queryable) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
+    // A server that dies while this client is checked out makes it emit 'error': without a listener that would
+    // crash the process. The failed query rejects on its own; the client is then released as broken.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     let broken = false;
     try {
       return await fn({ query: (sql, params) => client.query(sql, params) as never, exec: (sql) => client.query(sql) });
@@ -27,6 +33,7 @@ export function pgDb(pool: pg.Pool, ownsPool: boolean): Db {
       broken = isConnectionError(error);
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   };

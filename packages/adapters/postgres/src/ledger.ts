@@ -6,6 +6,7 @@ import {
   encodeCursor,
   isPositionCursor,
   isSafeIntegerArray,
+  isValidSuccessor,
   type AuctionEvent,
   type AuctionState,
   type BidRecord,
@@ -136,9 +137,10 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     },
     async applyChange(change: LedgerChange) {
       return db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ version: unknown }>('SELECT version FROM outbid_auctions WHERE id = $1 FOR UPDATE', [change.state.id]);
+        const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = $1 FOR UPDATE`, [change.state.id]);
         if (!rows[0]) return { ok: false as const, reason: 'not_found' as const };
-        const ledgerVersion = num(rows[0].version);
+        const recorded = toAuction(rows[0]);
+        const ledgerVersion = recorded.version;
         const expected = change.state.version - 1;
         if (ledgerVersion < expected) return { ok: false as const, reason: 'behind' as const, ledgerVersion };
         if (ledgerVersion > expected) return { ok: false as const, reason: 'conflict' as const, ledgerVersion };
@@ -151,6 +153,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
           ]);
           if (existing.rows[0]) return { ok: false as const, reason: 'duplicate_key' as const, existing: toBid(existing.rows[0]) };
         }
+        if (!isValidSuccessor(recorded, change.state, bid)) return { ok: false as const, reason: 'conflict' as const, ledgerVersion };
         if (bid) await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, bidParams(bid));
         await tx.query(
           `UPDATE outbid_auctions SET (${AUCTION_COLUMNS}) = ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) WHERE id = $1`,

@@ -33,6 +33,19 @@ type Caller = Record<string, (...args: Array<string | number>) => Promise<Reply>
 const DAY_MS = 86_400_000;
 const commandName = (script: ScriptName) => `outbid_${script}_${PACKAGE_VERSION.replace(/\W/g, '_')}`;
 
+/** Waits for the connection (clients without an offline queue refuse commands until then), at most 10 s. */
+async function whenReady(redis: Redis | Cluster): Promise<void> {
+  if (redis.status === 'ready') return;
+  if (redis.status === 'wait') await redis.connect();
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('Redis did not become ready within 10 s.')), 10_000);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** Refuses to run on a Redis that could silently evict auction state or lacks what the scripts need. */
 async function checkServers(redis: Redis | Cluster): Promise<void> {
   const nodes = 'nodes' in redis && typeof (redis as Cluster).nodes === 'function' && (redis as Cluster).isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
@@ -60,6 +73,7 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
   const prefix = options.prefix ?? 'outbid';
   const idempotencyTtlMs = Math.max(options.idempotencyTtlMs ?? 7 * DAY_MS, DAY_MS);
   const retentionMs = String(options.sealedRetentionMs ?? DAY_MS);
+  await whenReady(redis);
   if (!options.skipServerChecks) await checkServers(redis);
   for (const [name, script] of Object.entries(SCRIPTS)) {
     // ioredis runs EVALSHA and falls back to EVAL on NOSCRIPT (after a restart or failover).

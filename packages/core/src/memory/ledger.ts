@@ -4,6 +4,7 @@ import type { AuctionEvent } from '../domain/events.js';
 import { decodeCursor, encodeCursor, isPositionCursor, isSafeIntegerArray } from '../cursor.js';
 import { ErrorCodes, OutbidError } from '../errors.js';
 import { LEDGER_SPECIFICATION_VERSION, type Ledger, type OutboxEntry } from '../ports/ledger.js';
+import { isValidSuccessor } from '../rules/verify-change.js';
 
 const isClosed = (s: AuctionState) => s.status === 'ended' || s.status === 'cancelled';
 const clone = <T>(value: T): T => structuredClone(value);
@@ -79,6 +80,7 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
         const existing = keys.get(keySlot(change.bid.auctionId, change.bid.bidderId, change.bid.idempotencyKey));
         if (existing) return { ok: false, reason: 'duplicate_key', existing: clone(existing) };
       }
+      if (!isValidSuccessor(row.state, change.state, change.bid)) return { ok: false, reason: 'conflict', ledgerVersion: row.state.version };
       if (change.bid) addBid(change.bid);
       row.state = clone(change.state);
       addEvents(change.events);

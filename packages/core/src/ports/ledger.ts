@@ -16,7 +16,10 @@ export type ApplyResult =
   | { ok: true }
   /** The ledger is older than `state.version - 1`: an earlier change is still on its way (or was lost). */
   | { ok: false; reason: 'behind'; ledgerVersion: number }
-  /** The ledger already has `state.version` or newer: the engine decided on stale state. */
+  /**
+   * The ledger already has `state.version` or newer, or its `state.version - 1` is not the predecessor the change
+   * was decided on (see `isValidSuccessor`): the engine decided on stale state.
+   */
   | { ok: false; reason: 'conflict'; ledgerVersion: number }
   /** The (auction, bidder, idempotency key) already has a bid in the ledger. */
   | { ok: false; reason: 'duplicate_key'; existing: BidRecord }

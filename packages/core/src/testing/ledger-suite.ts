@@ -95,6 +95,22 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(await ledger.applyChange(ghost)).toEqual({ ok: false, reason: 'not_found' });
     });
 
+    it('.applyChange refuses a change decided on another predecessor with the same version (conflict)', async () => {
+      const state = await created();
+      const lost = acceptedChange(state, 'b1', 1_100, NOW); // decided, never recorded
+      const builtOnLost = acceptedChange(lost.state, 'b2', 1_200, NOW + 1);
+      const recorded = acceptedChange(state, 'b3', 1_500, NOW + 2); // the v2 that did reach the ledger
+      expect(await ledger.applyChange(recorded)).toEqual({ ok: true });
+      // Same version numbers line up (v3 on v2), but v3 was decided on the lost v2: a falling price.
+      expect(await ledger.applyChange(builtOnLost)).toEqual({ ok: false, reason: 'conflict', ledgerVersion: 2 });
+      const forged = { ...acceptedChange(recorded.state, 'b4', 1_600, NOW + 3) };
+      forged.state = { ...forged.state, currentPrice: 1_550 }; // state and bid disagree
+      expect(await ledger.applyChange(forged)).toEqual({ ok: false, reason: 'conflict', ledgerVersion: 2 });
+      const endedWithNewLeader = { state: { ...recorded.state, version: 3, status: 'ended' as const, currentWinnerId: 'b9', closedAt: NOW }, events: [] };
+      expect(await ledger.applyChange(endedWithNewLeader)).toEqual({ ok: false, reason: 'conflict', ledgerVersion: 2 });
+      expect((await ledger.getAuction(state.id))?.currentPrice).toBe(1_500);
+    });
+
     it('concurrent writes of the same version: exactly one succeeds', async () => {
       const state = await created();
       const rivals = Array.from({ length: 8 }, (_, i) => acceptedChange(state, `b${i}`, 1_000 + i * 100, NOW));

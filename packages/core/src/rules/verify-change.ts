@@ -1,0 +1,32 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { AuctionState } from '../domain/auction.js';
+import type { BidRecord } from '../domain/bid.js';
+import { decideBid } from './place-bid.js';
+
+/** Fields a start, end or cancel may change; everything else must be the predecessor's. */
+const TRANSITION_FIELDS = new Set<keyof AuctionState>(['status', 'startAt', 'effectiveEndAt', 'closedAt', 'version']);
+const ALLOWED: Record<string, string[]> = { scheduled: ['active', 'ended', 'cancelled'], active: ['ended', 'cancelled'] };
+
+/**
+ * The ledger's half of the fence. Matching version numbers are not enough: an engine may have built version v on
+ * a predecessor that never reached the ledger while another v−1 did. So the ledger re-derives the change from its
+ * own locked v−1 with the same rules: an accepted bid must produce exactly `next` (at the decision's own time), a
+ * transition may change only status and times, along an allowed path. Postgres itself can then never record two
+ * leaders or a falling price.
+ */
+export function isValidSuccessor(recorded: AuctionState, next: AuctionState, bid?: BidRecord): boolean {
+  if (next.version !== recorded.version + 1 || next.id !== recorded.id) return false;
+  if (bid) {
+    const outcome = decideBid(
+      recorded,
+      { auctionId: bid.auctionId, bidderId: bid.bidderId, amount: bid.amount, bidId: bid.bidId, idempotencyKey: bid.idempotencyKey, fingerprint: bid.fingerprint },
+      bid.createdAt,
+    );
+    return outcome.next !== null && isDeepStrictEqual(outcome.next, next);
+  }
+  if (!(ALLOWED[recorded.status] ?? []).includes(next.status)) return false;
+  for (const key of Object.keys(recorded) as Array<keyof AuctionState>) {
+    if (!TRANSITION_FIELDS.has(key) && !isDeepStrictEqual(recorded[key], next[key])) return false;
+  }
+  return true;
+}
