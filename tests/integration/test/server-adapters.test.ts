@@ -1,0 +1,48 @@
+import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '@outbid/test-services';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { issueDevToken, startServer } from '@outbid/server';
+
+let redis: RedisServer;
+let pg: PostgresServer;
+beforeAll(async () => {
+  [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
+}, 60_000);
+afterAll(async () => {
+  await Promise.allSettled([redis?.stop(), pg?.stop()]);
+});
+
+it('with REDIS_URL and DATABASE_URL the server decides in Redis (Postgres failover) and records in Postgres', async () => {
+  const secret = 'adapters-test-secret-of-32-characters!!';
+  const server = await startServer({
+    REDIS_URL: redis.url,
+    DATABASE_URL: await pg.createDatabase('server_adapters'),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OUTBID_JWT_SECRET: secret,
+    OUTBID_LOG_LEVEL: 'silent',
+  });
+  try {
+    const ready = await (await fetch(`${server.url}/readyz`)).json();
+    expect(ready).toMatchObject({ status: 'ready', engine: 'failover(redis→postgres)', ledger: 'postgres' });
+    const seller = await issueDevToken(secret, 'seller', ['creator']);
+    const alice = await issueDevToken(secret, 'alice', ['bidder']);
+    const created = (await (
+      await fetch(`${server.url}/auctions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${seller}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ postId: 'p', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 60_000).toISOString(), startPrice: 100, minIncrement: 10 }),
+      })
+    ).json()) as { auctionId: string };
+    const bid = await fetch(`${server.url}/auctions/${created.auctionId}/bids`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json', 'idempotency-key': 'one' },
+      body: JSON.stringify({ amount: 100 }),
+    });
+    expect(bid.status).toBe(201);
+    // The decision came from Redis (its hash holds the auction) and the ledger row is in Postgres.
+    expect(await server.outbid.engine.getState(created.auctionId)).toMatchObject({ version: 2, currentWinnerId: 'alice' });
+    expect(await server.outbid.ledger.getAuction(created.auctionId)).toMatchObject({ version: 2, currentWinnerId: 'alice' });
+  } finally {
+    await server.close();
+  }
+}, 60_000);
