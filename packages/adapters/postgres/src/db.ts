@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 
@@ -17,6 +18,21 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * Statements with parameters run as named (prepared) statements: Postgres parses and plans each once per
+ * connection instead of on every bid. The name is a hash of the text, so equal texts share it.
+ */
+const statementNames = new Map<string, string>();
+function named(sql: string, values: unknown[] | undefined): pg.QueryConfig | string {
+  if (!values || values.length === 0) return sql;
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `outbid_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+    statementNames.set(sql, name);
+  }
+  return { name, text: sql, values };
+}
+
 export function pgDb(pool: pg.Pool, ownsPool: boolean): Db {
   const withConnection = async <T>(fn: (conn: Queryable) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
@@ -28,7 +44,7 @@ export function pgDb(pool: pg.Pool, ownsPool: boolean): Db {
     client.on('error', onError);
     let broken = false;
     try {
-      return await fn({ query: (sql, params) => client.query(sql, params) as never, exec: (sql) => client.query(sql) });
+      return await fn({ query: (sql, params) => client.query(named(sql, params) as never) as never, exec: (sql) => client.query(sql) });
     } catch (error) {
       broken = isConnectionError(error);
       throw error;
@@ -39,7 +55,7 @@ export function pgDb(pool: pg.Pool, ownsPool: boolean): Db {
   };
   return {
     kind: 'postgres',
-    query: (sql, params) => pool.query(sql, params) as never,
+    query: (sql, params) => pool.query(named(sql, params) as never) as never,
     exec: (sql) => pool.query(sql),
     withConnection,
     transaction: (fn) =>

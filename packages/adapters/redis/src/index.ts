@@ -5,3 +5,4 @@
 export { createRedisEngine, type RedisEngineOptions } from './engine.js';
 export { SCRIPTS } from './generated/scripts.js';
 export { PACKAGE_VERSION } from './version.js';
+export { createRedisScheduler, type RedisSchedulerOptions } from './scheduler/index.js';

@@ -139,6 +139,7 @@ export interface Outbid {
 }
 
 const MAX_ATTEMPTS = 5;
+const GUARD_CONCURRENCY = 32;
 const MAX_PAGE = 100;
 const idSchema = z.string().min(1).max(128);
 const bidRequestSchema = z.strictObject({
@@ -414,7 +415,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
   type Transition = (auctionId: string) => Promise<EngineTransitionResult>;
 
   /** Engine decides, ledger records (fenced), scheduler follows. Same repair loop as bids. */
-  const runTransition = async (auctionId: string, decide: Transition): Promise<EngineTransitionResult> => {
+  const runTransition = async (auctionId: string, decide: Transition, viaSchedulerEnd = false): Promise<EngineTransitionResult> => {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const result = await decide(auctionId);
       if (result.kind === 'needs_hydration') {
@@ -433,7 +434,10 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
       if (outcome.ok) {
         kickRelay();
         if (result.state.status === 'ended') hooks.onEnded?.(result.state, Math.max(0, now - result.previous.effectiveEndAt));
-        if (result.state.status !== 'active') await scheduler.cancel(auctionId);
+        // Sealed: no job may run any more. Skipped for a due end of a started auction: the scheduler running it
+        // acknowledges it itself, and nothing else is armed.
+        const ranByItsOwnJob = viaSchedulerEnd && result.previous.status === 'active';
+        if (result.state.status !== 'active' && !ranByItsOwnJob) await scheduler.cancel(auctionId);
         return result;
       }
       if (outcome.reason === 'not_found') throw new OutbidError(ErrorCodes.AUCTION_NOT_FOUND, `Auction ${auctionId} does not exist.`);
@@ -458,7 +462,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
 
   const runDueJob = async (job: ScheduledJob): Promise<JobOutcome> => {
     const mode: TransitionMode = 'due';
-    const result = await runTransition(job.auctionId, (id) => (job.kind === 'start' ? engine.start(id, mode) : engine.end(id, mode)));
+    const result = await runTransition(job.auctionId, (id) => (job.kind === 'start' ? engine.start(id, mode) : engine.end(id, mode)), job.kind === 'end');
     if (result.kind === 'not_due') return { kind: 'rearm', at: result.dueAt };
     return { kind: 'done' };
   };
@@ -469,19 +473,29 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
     return guardPass();
   };
 
+  /** One guard pass: every overdue start or end, page after page, a bounded number at a time. */
   const guardPass = async (): Promise<number> => {
-    const now = await engine.now();
-    const due = await ledger.findDue(now, 500);
     let changed = 0;
-    for (const state of due) {
-      const kind = state.status === 'scheduled' && state.startAt <= now && now < state.effectiveEndAt ? 'start' : 'end';
-      try {
-        const before = state.version;
-        await runDueJob({ auctionId: state.id, kind, at: kind === 'start' ? state.startAt : state.effectiveEndAt });
-        if ((await ledger.getAuction(state.id))?.version !== before) changed++;
-      } catch (error) {
-        log.error({ err: error, auctionId: state.id }, 'guard could not finalise auction');
-      }
+    const seen = new Set<string>();
+    for (let page = 0; page < 1_000 && !closed; page++) {
+      const now = await engine.now();
+      const due = (await ledger.findDue(now, 500)).filter((s) => !seen.has(s.id));
+      if (due.length === 0) break;
+      let next = 0;
+      const worker = async () => {
+        while (next < due.length) {
+          const state = due[next++]!;
+          seen.add(state.id);
+          const kind = state.status === 'scheduled' && state.startAt <= now && now < state.effectiveEndAt ? 'start' : 'end';
+          try {
+            const result = await runDueJob({ auctionId: state.id, kind, at: kind === 'start' ? state.startAt : state.effectiveEndAt });
+            if (result.kind === 'done') changed++;
+          } catch (error) {
+            log.error({ err: error, auctionId: state.id }, 'guard could not finalise auction');
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: GUARD_CONCURRENCY }, worker));
     }
     return changed;
   };

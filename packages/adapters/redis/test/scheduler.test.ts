@@ -1,0 +1,63 @@
+import { startRedis, type RedisServer } from '@outbid/test-services';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeSchedulerConformance, eventually } from '@outbid/core/testing';
+import type { ScheduledJob } from '@outbid/core';
+import { createRedisScheduler } from '../src/index.js';
+
+let server: RedisServer;
+const clients: Redis[] = [];
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await server?.stop();
+});
+const client = () => {
+  const c = new Redis(server.url);
+  clients.push(c);
+  return c;
+};
+
+describeSchedulerConformance('redis', {
+  create: () => createRedisScheduler({ redis: client(), pollMs: 20, retryDelayMs: 100, prefix: `conf-${Math.random()}` }),
+});
+
+it('a job whose worker died before acknowledging is delivered again after the lease, to another worker', async () => {
+  const prefix = `lease-${Math.random()}`;
+  const dead = await createRedisScheduler({ redis: client(), prefix, pollMs: 20, leaseMs: 300 });
+  let deadClaims = 0;
+  // This worker claims and never finishes (as if SIGKILLed mid-job).
+  await dead.start(() => {
+    deadClaims++;
+    return new Promise(() => {});
+  });
+  await dead.arm({ auctionId: 'a1', kind: 'end', at: Date.now() });
+  await eventually(() => expect(deadClaims).toBe(1));
+  const seen: ScheduledJob[] = [];
+  const alive = await createRedisScheduler({ redis: client(), prefix, pollMs: 20, leaseMs: 300 });
+  await alive.start(async (job) => {
+    seen.push(job);
+    return { kind: 'done' };
+  });
+  await eventually(() => expect(seen.map((j) => j.auctionId)).toEqual(['a1']), 3_000);
+  await alive.close();
+});
+
+it('two workers never run the same due job twice while it is leased', async () => {
+  const prefix = `pair-${Math.random()}`;
+  const runs = new Map<string, number>();
+  const handler = async (job: ScheduledJob) => {
+    runs.set(job.auctionId, (runs.get(job.auctionId) ?? 0) + 1);
+    return { kind: 'done' as const };
+  };
+  const [a, b] = await Promise.all([createRedisScheduler({ redis: client(), prefix, pollMs: 10 }), createRedisScheduler({ redis: client(), prefix, pollMs: 10 })]);
+  await a.start(handler);
+  await b.start(handler);
+  const at = Date.now() + 200;
+  await Promise.all(Array.from({ length: 500 }, (_, i) => a.arm({ auctionId: `j${i}`, kind: 'end', at })));
+  await eventually(() => expect(runs.size).toBe(500), 10_000);
+  expect([...runs.values()].every((n) => n === 1)).toBe(true);
+  await Promise.all([a.close(), b.close()]);
+});
