@@ -1,3 +1,7 @@
 import { outbidTsupConfig } from '../../tools/build/tsup.config.mjs';
 
-export default outbidTsupConfig({ index: 'src/index.ts', main: 'src/main.ts' });
+// The library in ESM and CJS; the command (`outbid-server`, top-level await) in ESM only.
+export default [
+  outbidTsupConfig({ index: 'src/index.ts' }),
+  outbidTsupConfig({ main: 'src/main.ts' }, { format: ['esm'], clean: false }),
+];
