@@ -62,6 +62,8 @@ export function createOutbidClient(options: OutbidClientOptions): OutbidClient {
     try {
       response = await doFetch(`${base}${path}`, {
         method,
+        // Revalidate: GET /auctions/:id may be cached for a second for CDN edges; the ETag makes this a cheap 304.
+        cache: 'no-cache',
         headers: { ...(await headers()), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extra },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });

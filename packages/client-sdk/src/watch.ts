@@ -121,7 +121,7 @@ export function watch(deps: WatchDeps, listener: (snapshot: WatchSnapshot) => vo
     resetWatchdog();
     let response: Response;
     try {
-      response = await deps.fetch(deps.url, { headers, signal: controller.signal });
+      response = await deps.fetch(deps.url, { headers, signal: controller.signal, cache: 'no-store' });
     } catch {
       return scheduleReconnect();
     }

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { authenticate, issueDevToken, requireUser, type AuthEnv, type AuthOptions, type Role } from './auth.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { mountDemo } from './demo.js';
 import { buildOpenApi, DOCS_PAGE } from './openapi.js';
 import { HttpProblem, problemResponse, toProblem } from './problem.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -30,8 +31,8 @@ export interface AppOptions {
   /** Request bodies larger than this are refused with 413. Default 16 KiB. */
   bodyLimitBytes?: number;
   logger?: AppLogger;
-  /** Serves GET / (the demo page), when given. */
-  indexPage?: () => Promise<Response | null>;
+  /** A built demo page to serve at `/` (see examples/live-auction). Without it, `/` redirects to the API docs. */
+  demoDir?: string | null;
 }
 
 export interface OutbidApp extends Hono<AuthEnv> {
@@ -112,7 +113,8 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
   });
   app.get('/openapi.json', (c) => c.json(buildOpenApi()));
   app.get('/docs', (c) => c.html(DOCS_PAGE));
-  app.get('/', async (c) => (await options.indexPage?.()) ?? c.redirect('/docs'));
+  if (options.demoDir) mountDemo(app, options.demoDir);
+  else app.get('/', (c) => c.redirect('/docs'));
 
   if (auth.mode === 'dev') {
     app.post('/dev/token', async (c) => {

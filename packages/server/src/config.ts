@@ -31,6 +31,7 @@ export const configSchema = z.object({
   OUTBID_GUARD_INTERVAL_MS: ms.default(2_000),
   OUTBID_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OUTBID_CDN_PURGE_URL_TEMPLATE: z.string().optional(),
+  OUTBID_DEMO_DIR: z.string().optional(),
 });
 export type ServerConfig = z.infer<typeof configSchema>;
 

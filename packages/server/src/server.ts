@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createFailoverEngine, createHttpPurger, createOutbid, type BidEngine, type EventBus, type Ledger, type Outbid, type Scheduler } from '@outbid/core';
@@ -11,6 +11,7 @@ import { createApp, type OutbidApp } from './app.js';
 import { generateDevSecret, type AuthOptions } from './auth.js';
 import { authMode, loadConfig, type ServerConfig } from './config.js';
 import { createMetrics } from './metrics.js';
+import { findDemoDir } from './demo.js';
 
 export interface RunningServer {
   url: string;
@@ -101,7 +102,12 @@ function authFrom(config: ServerConfig, logger: Logger): AuthOptions {
   logger.warn(
     'DEV MODE: no authentication configured. Anyone can get a token from POST /dev/token. Set OUTBID_JWT_SECRET, OUTBID_JWKS_URL or OUTBID_AUTH=gateway for real use.',
   );
-  return { mode: 'dev', secret: generateDevSecret() };
+  // Kept beside the embedded data, so tokens (and open pages) survive a restart like the auctions do.
+  const dataDir = resolve(config.OUTBID_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  const secretFile = join(dataDir, 'dev-jwt-secret');
+  if (!existsSync(secretFile)) writeFileSync(secretFile, generateDevSecret(), { mode: 0o600 });
+  return { mode: 'dev', secret: readFileSync(secretFile, 'utf8').trim() };
 }
 
 /**
@@ -131,6 +137,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
     realtime: { heartbeatMs: config.OUTBID_HEARTBEAT_MS, tickMs: config.OUTBID_TICK_MS, flushMs: config.OUTBID_FLUSH_MS },
     metrics,
     logger: { error: (o, m) => logger.error(o, m), warn: (o, m) => logger.warn(o, m) },
+    demoDir: findDemoDir(config.OUTBID_DEMO_DIR),
   });
 
   const server: ServerType = await new Promise((resolveServer) => {
