@@ -22,8 +22,10 @@ export interface AppOptions {
   auth?: AuthOptions;
   /** Let requests without a token read auctions, bids and streams. Default false. */
   anonymousReads?: boolean;
-  /** Per-user bid rate limit. Default 10/s sustained, bursts of 20. */
+  /** Per-user bid rate limit. Default 10/s sustained, bursts of 20, in this process. */
   bidRateLimit?: { ratePerSecond: number; burst: number };
+  /** A limiter shared by all instances (e.g. `createRedisRateLimiter`): resolves 0 or the ms to wait. Overrides bidRateLimit. */
+  sharedRateLimiter?: { take(key: string): Promise<number> };
   /** The SSE gateway, or options for one the app creates. */
   realtime?: RealtimeGateway | RealtimeOptions;
   /** Pass the same metrics whose `hooks` you gave `createOutbid`, so bid and end metrics are filled. */
@@ -177,7 +179,7 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
     if (key === undefined) throw new HttpProblem(400, 'IDEMPOTENCY_KEY_REQUIRED', 'Send an Idempotency-Key header (1 to 255 visible ASCII characters).');
     if (!IDEMPOTENCY_KEY.test(key)) throw new HttpProblem(400, 'IDEMPOTENCY_KEY_INVALID', 'The Idempotency-Key must be 1 to 255 visible ASCII characters.');
     const body = parse(placeBidBody, await jsonBody(c));
-    const wait = limiter.take(user.id);
+    const wait = options.sharedRateLimiter ? Math.ceil((await options.sharedRateLimiter.take(user.id)) / 1_000) : limiter.take(user.id);
     if (wait > 0) {
       metrics.rateLimited.inc();
       throw new HttpProblem(429, 'RATE_LIMITED', 'Too many bids; slow down.', { headers: { 'retry-after': String(wait) } });

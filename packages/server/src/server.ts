@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createFailoverEngine, createHttpPurger, createOutbid, type BidEngine, type EventBus, type Ledger, type Outbid, type Scheduler } from '@outbid/core';
-import { createRedisEngine } from '@outbid/redis';
+import { createRedisEngine, createRedisRateLimiter, createRedisScheduler } from '@outbid/redis';
 import { Redis } from 'ioredis';
 import { createPgliteLedger, createPostgresEngine, createPostgresLedger } from '@outbid/postgres';
 import { pino, type Logger } from 'pino';
@@ -30,6 +30,7 @@ interface Adapters {
   bus?: EventBus;
   scheduler?: Scheduler;
   reconcileIntervalMs?: number;
+  rateLimiter?: { take(key: string): Promise<number> };
 }
 
 /** Optional adapters are loaded by name so a build without them still starts on the embedded default. */
@@ -75,10 +76,13 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
         })
       : redisEngine;
     adapters.reconcileIntervalMs = 30_000;
-    const mod = (await import('@outbid/redis')) as Record<string, unknown>;
-    if (typeof mod.createRedisScheduler === 'function') {
-      adapters.scheduler = await (mod.createRedisScheduler as (o: { redis: unknown }) => Promise<Scheduler>)({ redis: redis.duplicate() });
-    }
+    // Bursts of OUTBID_BID_BURST per burst/rate seconds, counted across every instance.
+    adapters.rateLimiter = createRedisRateLimiter({
+      redis,
+      limit: config.OUTBID_BID_BURST,
+      windowMs: Math.ceil((config.OUTBID_BID_BURST / config.OUTBID_BID_RATE_PER_SECOND) * 1_000),
+    });
+    adapters.scheduler = await createRedisScheduler({ redis: redis.duplicate(), logger });
   }
   if (config.KAFKA_BROKERS) {
     const createKafkaBus = await optionalExport<(o: { brokers: string[]; topic: string }) => Promise<EventBus>>('@outbid/kafka', 'createKafkaBus', 'KAFKA_BROKERS');
@@ -120,8 +124,9 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const metrics = createMetrics();
   const adapters = await buildAdapters(config, logger);
   const purgeTemplate = config.OUTBID_CDN_PURGE_URL_TEMPLATE;
+  const { rateLimiter, ...ports } = adapters;
   const outbid = createOutbid({
-    ...adapters,
+    ...ports,
     guardIntervalMs: config.OUTBID_GUARD_INTERVAL_MS,
     hooks: metrics.hooks,
     logger: { warn: (o, m) => logger.warn(o, m), error: (o, m) => logger.error(o, m) },
@@ -134,6 +139,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
     auth: authFrom(config, logger),
     anonymousReads: config.OUTBID_ANONYMOUS_READS,
     bidRateLimit: { ratePerSecond: config.OUTBID_BID_RATE_PER_SECOND, burst: config.OUTBID_BID_BURST },
+    ...(rateLimiter ? { sharedRateLimiter: rateLimiter } : {}),
     realtime: { heartbeatMs: config.OUTBID_HEARTBEAT_MS, tickMs: config.OUTBID_TICK_MS, flushMs: config.OUTBID_FLUSH_MS },
     metrics,
     logger: { error: (o, m) => logger.error(o, m), warn: (o, m) => logger.warn(o, m) },

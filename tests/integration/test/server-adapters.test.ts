@@ -20,6 +20,8 @@ it('with REDIS_URL and DATABASE_URL the server decides in Redis (Postgres failov
     HOST: '127.0.0.1',
     OUTBID_JWT_SECRET: secret,
     OUTBID_LOG_LEVEL: 'silent',
+    OUTBID_BID_BURST: '3',
+    OUTBID_BID_RATE_PER_SECOND: '0.1',
   });
   try {
     const ready = await (await fetch(`${server.url}/readyz`)).json();
@@ -39,9 +41,22 @@ it('with REDIS_URL and DATABASE_URL the server decides in Redis (Postgres failov
       body: JSON.stringify({ amount: 100 }),
     });
     expect(bid.status).toBe(201);
+    expect(await server.outbid.scheduler.name).toBe('redis');
     // The decision came from Redis (its hash holds the auction) and the ledger row is in Postgres.
     expect(await server.outbid.engine.getState(created.auctionId)).toMatchObject({ version: 2, currentWinnerId: 'alice' });
     expect(await server.outbid.ledger.getAuction(created.auctionId)).toMatchObject({ version: 2, currentWinnerId: 'alice' });
+    // The bid rate limit lives in Redis: 3 per 30 s window for alice, whichever instance she reaches.
+    const again = (key: string) =>
+      fetch(`${server.url}/auctions/${created.auctionId}/bids`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ amount: 100 }),
+      });
+    expect((await again('two')).status).toBe(409); // already leading, but counted
+    expect((await again('three')).status).toBe(409);
+    const limited = await again('four');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
   } finally {
     await server.close();
   }

@@ -110,3 +110,18 @@ describe('the service on the Redis engine', () => {
     }
   });
 });
+
+describe('shared rate limiter', () => {
+  it('counts one user across every client and tells how long to wait', async () => {
+    const { createRedisRateLimiter } = await import('../src/index.js');
+    const a = createRedisRateLimiter({ redis: new Redis(server.url), limit: 3, windowMs: 1_000 });
+    const b = createRedisRateLimiter({ redis: new Redis(server.url), limit: 3, windowMs: 1_000 });
+    expect([await a.take('u1'), await b.take('u1'), await a.take('u1')]).toEqual([0, 0, 0]);
+    const wait = await b.take('u1');
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(1_000);
+    expect(await a.take('u2')).toBe(0); // per user
+    await new Promise((r) => setTimeout(r, wait + 20));
+    expect(await a.take('u1')).toBe(0); // a new window
+  });
+});
