@@ -3,3 +3,4 @@ export { which, requireBinary, isRoot } from './system.js';
 export { startRedis, redisCommand, type RedisServer } from './redis.js';
 export { startPostgres, type PostgresServer } from './postgres.js';
 export { startRedisCluster, type RedisCluster } from './redis-cluster.js';
+export { startKafkaMock, type KafkaMock } from './kafka-mock.js';

@@ -1,1 +1,126 @@
-export {};
+/**
+ * @outbid/kafka: the Outbid event bus on Kafka (kafkajs). Events are keyed by auction id, so each auction's
+ * events stay in order within a partition.
+ * @packageDocumentation
+ */
+import { randomUUID } from 'node:crypto';
+import { BUS_SPECIFICATION_VERSION, auctionEventSchema, type EventBus, type EventHandler, type SubscribeOptions, type Subscription } from '@outbid/core';
+import { Kafka, logLevel, type Consumer, type KafkaConfig, type Producer } from 'kafkajs';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  /** Default `outbid.auction-events`. Create it with as many partitions as you want parallel consumers. */
+  topic?: string;
+  clientId?: string;
+  /** Extra kafkajs client settings (ssl, sasl, …). */
+  kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
+  /** Called for a message that is not a valid event (skipped) and for handler failures (retried). */
+  onError?: (error: unknown, context: { topic: string; partition: number; offset: string }) => void;
+  /** How long `subscribe` waits for its consumer to join and be assigned partitions. Default 30 s. */
+  joinTimeoutMs?: number;
+  /**
+   * Consumer group timings. A coordinator holds a rebalance open up to the rebalance timeout, so shorter values
+   * make joins (and recovery from a dead member) faster. Defaults: session 10 s, rebalance 5 s, heartbeat 1 s.
+   */
+  consumer?: { sessionTimeout?: number; rebalanceTimeout?: number; heartbeatInterval?: number };
+}
+
+export interface KafkaBus extends EventBus {
+  /** Messages not yet consumed by this process's subscriptions (sum over their partitions). */
+  lag(): Promise<number>;
+}
+
+/**
+ * `publish` sends events keyed by auction id (per-auction order within a partition; acks from all in-sync
+ * replicas). `subscribe` without a group creates a consumer group of its own (fanout: each server instance sees
+ * every event, from the moment it joined); with a group, members share the partitions (the reconciler case).
+ * Offsets are committed after the handler resolves: at least once, so handlers de-duplicate by version.
+ */
+export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus> {
+  const topic = options.topic ?? 'outbid.auction-events';
+  const kafka = new Kafka({ clientId: options.clientId ?? 'outbid', brokers: options.brokers, logLevel: logLevel.NOTHING, ...options.kafka });
+  const producer: Producer = kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const consumers = new Set<{ consumer: Consumer; groupId: string }>();
+  const admin = kafka.admin();
+  await admin.connect();
+  const report = options.onError ?? (() => {});
+
+  return {
+    specificationVersion: BUS_SPECIFICATION_VERSION,
+    name: 'kafka',
+    async publish(events) {
+      if (events.length === 0) return;
+      await producer.send({ topic, acks: -1, messages: events.map((e) => ({ key: e.auctionId, value: JSON.stringify(e) })) });
+    },
+    async subscribe(handler: EventHandler, subscribeOptions: SubscribeOptions = {}): Promise<Subscription> {
+      const groupId = subscribeOptions.group ?? `outbid-fanout-${randomUUID()}`;
+      const consumer = kafka.consumer({
+        groupId,
+        allowAutoTopicCreation: false,
+        retry: { retries: 10 },
+        sessionTimeout: options.consumer?.sessionTimeout ?? 10_000,
+        rebalanceTimeout: options.consumer?.rebalanceTimeout ?? 5_000,
+        heartbeatInterval: options.consumer?.heartbeatInterval ?? 1_000,
+      });
+      const entry = { consumer, groupId };
+      consumers.add(entry);
+      await consumer.connect();
+      const joined = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`consumer group ${groupId} did not join within ${options.joinTimeoutMs ?? 30_000} ms`)), options.joinTimeoutMs ?? 30_000);
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await consumer.subscribe({ topic, fromBeginning: subscribeOptions.group !== undefined });
+      await consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          const context = { topic, partition, offset: message.offset };
+          let parsed;
+          try {
+            parsed = auctionEventSchema.safeParse(JSON.parse(message.value?.toString('utf8') ?? ''));
+          } catch (error) {
+            report(error, context);
+            return; // not JSON: skipped, never retried forever
+          }
+          if (!parsed.success) {
+            report(new Error(`not an auction event: ${parsed.error.issues[0]?.message ?? 'invalid'}`), context);
+            return;
+          }
+          try {
+            await handler(parsed.data);
+          } catch (error) {
+            report(error, context);
+            throw error; // kafkajs retries from this offset: nothing is skipped silently
+          }
+        },
+      });
+      await joined;
+      return {
+        async close() {
+          consumers.delete(entry);
+          await consumer.disconnect();
+        },
+      };
+    },
+    async lag() {
+      let total = 0;
+      const latest = await admin.fetchTopicOffsets(topic);
+      for (const { groupId } of consumers) {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        for (const p of latest) {
+          const done = committed?.partitions.find((c) => c.partition === p.partition);
+          const at = done && Number(done.offset) >= 0 ? Number(done.offset) : Number(p.offset);
+          total += Math.max(0, Number(p.offset) - at);
+        }
+      }
+      return total;
+    },
+    async close() {
+      await Promise.allSettled([...consumers].map(({ consumer }) => consumer.disconnect()));
+      consumers.clear();
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    },
+  };
+}

@@ -11,6 +11,8 @@ export interface BusSuiteOptions {
   subscribeSettleMs?: number;
   /** How long delivery may take. Default 5 s. */
   deliveryTimeoutMs?: number;
+  /** Per test, for buses whose subscriptions take long to join (Kafka consumer groups). Default 30 s. */
+  testTimeoutMs?: number;
 }
 
 /** `count` BidAccepted events of one auction, versions 2..count+1. */
@@ -24,7 +26,7 @@ export function eventsFor(auctionId: string, count: number): AuctionEvent[] {
 
 /** The event bus contract: per-auction order, fanout to every plain subscriber, groups that share the work. */
 export function describeBusConformance(name: string, options: BusSuiteOptions): void {
-  describe(`EventBus conformance: ${name}`, () => {
+  describe(`EventBus conformance: ${name}`, { timeout: options.testTimeoutMs ?? 30_000 }, () => {
     let bus: EventBus;
     const timeout = options.deliveryTimeoutMs ?? 5_000;
     beforeAll(async () => {
