@@ -135,6 +135,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
       : {}),
   });
   const rearmed = await outbid.rearmScheduler();
+  await outbid.ready(); // listen only once this instance will see every event (its bus subscription joined)
   const app = createApp(outbid, {
     auth: authFrom(config, logger),
     anonymousReads: config.OUTBID_ANONYMOUS_READS,

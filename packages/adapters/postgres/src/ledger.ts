@@ -87,6 +87,7 @@ async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void
 
 /** Arbitrary constant: the advisory lock one database-guard pass holds across instances. */
 const GUARD_LOCK = 4_227_032;
+const RELAY_LOCK = 4_227_033;
 
 /** The ledger on any {@link Db}: the same SQL for a pg pool and for PGlite. */
 export function createSqlLedger(db: Db, name: string): Ledger {
@@ -240,16 +241,18 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     const withConnection = db.withConnection.bind(db);
     // A transaction-level advisory lock held while `fn` runs on other connections: released at commit, also
     // when this process dies, and it works behind a transaction-mode pooler.
-    ledger.withGuardLock = (fn) =>
+    const exclusive = (lock: number) => <T>(fn: () => Promise<T>) =>
       withConnection(async (conn) => {
         await conn.query('BEGIN');
         try {
-          const { rows } = await conn.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [GUARD_LOCK]);
+          const { rows } = await conn.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [lock]);
           return rows[0]?.locked ? await fn() : null;
         } finally {
           await conn.query('COMMIT').catch(() => undefined);
         }
       });
+    ledger.withGuardLock = exclusive(GUARD_LOCK);
+    ledger.withRelayLock = exclusive(RELAY_LOCK);
   }
   return ledger;
 }

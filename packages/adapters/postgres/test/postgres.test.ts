@@ -69,3 +69,23 @@ describe('the service on the Postgres ledger', () => {
 describeEngineConformance('postgres', {
   create: async () => createPostgresEngine({ connectionString: await server.createDatabase('engine') }),
 });
+
+describe('cross-instance locks', () => {
+  it('one guard pass and one relay at a time: a second holder is turned away until the first commits', async () => {
+    const url = await server.createDatabase('locks');
+    const [a, b] = await Promise.all([createPostgresLedger({ connectionString: url }), createPostgresLedger({ connectionString: url })]);
+    try {
+      for (const lock of ['withGuardLock', 'withRelayLock'] as const) {
+        let release!: () => void;
+        const held = a[lock]!(() => new Promise<string>((r) => (release = () => r('first'))));
+        await new Promise((r) => setTimeout(r, 100));
+        expect(await b[lock]!(async () => 'second')).toBeNull();
+        release();
+        expect(await held).toBe('first');
+        expect(await b[lock]!(async () => 'second')).toBe('second');
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});

@@ -83,6 +83,11 @@ export interface Ledger {
    * which stays correct (ends are fenced) but does the work several times.
    */
   withGuardLock?<T>(fn: () => Promise<T>): Promise<T | null>;
+  /**
+   * Optional, like withGuardLock for the outbox relay: one relay publishes at a time across instances, so
+   * events of one auction reach the bus in order; the others stand by and take over when it dies.
+   */
+  withRelayLock?<T>(fn: () => Promise<T>): Promise<T | null>;
   /** Throws when the ledger cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -133,6 +133,8 @@ export interface Outbid {
   runGuard(): Promise<number>;
   /** The engine's authoritative time. */
   now(): Promise<number>;
+  /** Resolves once this instance receives bus events (a Kafka consumer has joined its group). */
+  ready(): Promise<void>;
   /** Resolves when background work started so far (persists, audit, relay, timers) is done. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -644,6 +646,9 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
       return armed;
     },
     now: () => engine.now(),
+    async ready() {
+      await busSubscription;
+    },
     async idle() {
       await scheduleFlushAudit(true);
       for (let i = 0; i < 10; i++) {

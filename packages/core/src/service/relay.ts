@@ -33,6 +33,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let closed = false;
 
   const pass = async () => {
+    if (ledger.withRelayLock) {
+      await ledger.withRelayLock(drainOutbox);
+      return;
+    }
+    await drainOutbox();
+  };
+
+  const drainOutbox = async () => {
     for (;;) {
       const entries = await ledger.readOutbox(batchSize);
       if (entries.length === 0 || closed) return;
