@@ -323,3 +323,19 @@ describe('restart', () => {
     expect((await second.getAuction(auction.id)).status).toBe('ended');
   });
 });
+
+describe('reconcile one auction', () => {
+  it('rebuilds only the auctions named, when their copy is behind the ledger', async () => {
+    const { outbid, engine, create } = setup();
+    const a = await create();
+    const b = await create();
+    await outbid.placeBid({ auctionId: a.id, bidderId: 'x', amount: 1_000 });
+    await outbid.placeBid({ auctionId: b.id, bidderId: 'x', amount: 1_000 });
+    for (const id of [a.id, b.id]) await engine.hydrate({ ...(await outbid.ledger.getAuction(id))!, version: 1, currentWinnerId: null, bidCount: 0 });
+    await engine.drop(a.id);
+    await engine.hydrate({ ...(await outbid.ledger.getAuction(a.id))!, version: 1, currentWinnerId: null, bidCount: 0 });
+    expect(await outbid.reconcile([a.id])).toEqual([a.id]);
+    expect((await engine.getState(a.id))?.version).toBe(2);
+    expect((await engine.getState(b.id))?.version).toBe(2); // hydrate refused the older copy of b: untouched
+  });
+});

@@ -135,6 +135,17 @@ export async function startServer(env: Record<string, string | undefined> = proc
       : {}),
   });
   const rearmed = await outbid.rearmScheduler();
+  if (adapters.bus && adapters.engine) {
+    // The Redis updater: one shared group across instances. An event newer than the engine's copy (decided
+    // elsewhere, e.g. by the Postgres fallback) rebuilds that copy from the ledger before it decides again.
+    await adapters.bus.subscribe(
+      async (event) => {
+        const hot = await outbid.engine.getState(event.auctionId);
+        if (hot && hot.version < event.version) await outbid.reconcile([event.auctionId]);
+      },
+      { group: 'outbid-engine-updater' },
+    );
+  }
   await outbid.ready(); // listen only once this instance will see every event (its bus subscription joined)
   const app = createApp(outbid, {
     auth: authFrom(config, logger),

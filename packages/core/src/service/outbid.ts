@@ -123,7 +123,7 @@ export interface Outbid {
    * An engine ahead of the ledger is repaired only when it stays ahead for persistTimeoutMs (a write may be
    * on its way). Returns the ids it repaired.
    */
-  reconcile(): Promise<string[]>;
+  reconcile(auctionIds?: string[]): Promise<string[]>;
   /**
    * Arms the scheduler for every open auction in the ledger (after a restart an in-memory scheduler has
    * forgotten them; a persistent one just replaces its entries). Returns how many jobs it armed.
@@ -505,30 +505,40 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
   /** Engine copies seen ahead of the ledger: id → [engine version, first seen (ms)]. */
   const aheadSince = new Map<string, [number, number]>();
 
-  const reconcile = async (): Promise<string[]> => {
+  /** Compares one auction's engine copy with the ledger; rebuilds it when they differ. True when repaired. */
+  const reconcileOne = async (durable: AuctionState): Promise<boolean> => {
+    const hot = await engine.getState(durable.id);
+    if (!hot) return false; // not loaded: the next call hydrates it
+    if (hot.version > durable.version) {
+      const seen = aheadSince.get(durable.id);
+      if (!seen || seen[0] !== hot.version) {
+        aheadSince.set(durable.id, [hot.version, Date.now()]);
+        return false;
+      }
+      if (Date.now() - seen[1] < persistTimeoutMs) return false;
+    } else if (hot.version === durable.version && isDeepStrictEqual(hot, durable)) {
+      aheadSince.delete(durable.id);
+      return false;
+    }
+    aheadSince.delete(durable.id);
+    await rehydrate(durable.id, `reconciler: engine v${hot.version}, ledger v${durable.version}`);
+    return true;
+  };
+
+  const reconcile = async (auctionIds?: string[]): Promise<string[]> => {
     const repaired: string[] = [];
+    if (auctionIds) {
+      for (const id of auctionIds) {
+        const durable = await ledger.getAuction(id);
+        if (durable && (await reconcileOne(durable))) repaired.push(id);
+      }
+      return repaired;
+    }
     for (const status of ['active', 'scheduled'] as const) {
       let cursor: string | undefined;
       do {
         const page = await ledger.listAuctions({ status, limit: 200, ...(cursor ? { cursor } : {}) });
-        for (const durable of page.items) {
-          const hot = await engine.getState(durable.id);
-          if (!hot) continue; // not loaded: the next call hydrates it
-          if (hot.version > durable.version) {
-            const seen = aheadSince.get(durable.id);
-            if (!seen || seen[0] !== hot.version) {
-              aheadSince.set(durable.id, [hot.version, Date.now()]);
-              continue;
-            }
-            if (Date.now() - seen[1] < persistTimeoutMs) continue;
-          } else if (hot.version === durable.version && isDeepStrictEqual(hot, durable)) {
-            aheadSince.delete(durable.id);
-            continue;
-          }
-          aheadSince.delete(durable.id);
-          await rehydrate(durable.id, `reconciler: engine v${hot.version}, ledger v${durable.version}`);
-          repaired.push(durable.id);
-        }
+        for (const durable of page.items) if (await reconcileOne(durable)) repaired.push(durable.id);
         cursor = page.nextCursor ?? undefined;
       } while (cursor && !closed);
     }
