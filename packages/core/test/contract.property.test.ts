@@ -10,7 +10,7 @@ import {
   type IncrementRule,
   type Outbid,
 } from '@outbid/core';
-import { FakeClock } from '@outbid/core/testing';
+import { FakeClock, allAcceptedBids } from '@outbid/core/testing';
 
 /**
  * Random interleavings of creates, bids from many bidders (sequential and concurrent), retries with reused
@@ -148,14 +148,7 @@ async function checkContract(outbid: Outbid, auctions: AuctionState[], sent: Sen
     if (hot) expect(hot).toEqual({ ...state, minNextBid: undefined, serverTime: undefined, ...hot }); // engine = ledger
     if (hot) expect(hot.version).toBe(state.version);
 
-    const history: Array<{ version: number | null; amount: number; bidderId: string; decision: BidDecision }> = [];
-    let cursor: string | undefined;
-    do {
-      const page = await outbid.listBids(created.id, { limit: 100, ...(cursor ? { cursor } : {}) });
-      history.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    history.reverse();
+    const history = await allAcceptedBids(outbid, created.id);
     // 1. Gapless versions, strictly rising prices that obey the increment, one leader: the last accepted bid.
     let price = -1;
     for (let i = 0; i < history.length; i++) {

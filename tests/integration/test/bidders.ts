@@ -1,4 +1,5 @@
 import { OutbidError, type BidDecision, type Outbid } from '@outbid/core';
+import { allAcceptedBids } from '@outbid/core/testing';
 
 export interface Seen {
   accepted: BidDecision[];
@@ -37,21 +38,9 @@ export async function stampede(outbid: Outbid, auctionId: string, options: { bid
   return seen;
 }
 
-/** The ledger's accepted bids, oldest first. */
-export async function ledgerHistory(outbid: Outbid, auctionId: string) {
-  const all = [];
-  let cursor: string | undefined;
-  do {
-    const page = await outbid.listBids(auctionId, { limit: 100, ...(cursor ? { cursor } : {}) });
-    all.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return all.reverse();
-}
-
 /** The contract after a run: gapless versions, rising prices, every seen accept recorded, one leader. */
 export async function expectConsistent(outbid: Outbid, auctionId: string, seen: Seen, increment: number, expect: (v: unknown, m?: string) => any) {
-  const history = await ledgerHistory(outbid, auctionId);
+  const history = await allAcceptedBids(outbid, auctionId);
   const ledger = await outbid.ledger.getAuction(auctionId);
   expect(history.map((b) => b.version)).toEqual(history.map((_, i) => i + 2));
   for (let i = 1; i < history.length; i++) expect(history[i]!.amount - history[i - 1]!.amount).toBeGreaterThanOrEqual(increment);

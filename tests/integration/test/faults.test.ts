@@ -31,41 +31,37 @@ async function stack(database: string) {
   return { outbid, engine, auction, switches };
 }
 
+/** 200 bidders × 6 bids on one auction with `fault` injected 250 ms in; then the contract is checked. */
+async function stampedeThrough(database: string, fault: () => Promise<void>) {
+  const { outbid, auction, switches } = await stack(database);
+  try {
+    const run = stampede(outbid, auction.id, { bidders: 200, bidsEach: 6, startPrice: 1_000, pauseMs: 100 });
+    await new Promise((r) => setTimeout(r, 250));
+    await fault();
+    const seen = await run;
+    expect([...seen.errors.keys()].every((code) => !code.startsWith('raw:'))).toBe(true); // only typed errors
+    expect(seen.accepted.length).toBeGreaterThan(10);
+    await expectConsistent(outbid, auction.id, seen, 10, expect);
+    // After the run the engine's copy (rebuilt from the ledger on demand) equals the ledger.
+    await outbid.placeBid({ auctionId: auction.id, bidderId: 'closer', amount: 10 ** 9 });
+    expect(await outbid.engine.getState(auction.id)).toEqual(await outbid.ledger.getAuction(auction.id));
+    return { switches };
+  } finally {
+    await outbid.close();
+  }
+}
+
 describe('faults under a stampede (200 concurrent bidders on one auction)', () => {
   it('Redis killed with SIGKILL and restarted empty mid-run: no accepted bid lost, none accepted against stale state', async () => {
-    const { outbid, auction, switches } = await stack('redis_fault');
-    try {
-      const run = stampede(outbid, auction.id, { bidders: 200, bidsEach: 6, startPrice: 1_000, pauseMs: 100 });
-      await new Promise((r) => setTimeout(r, 250));
+    const { switches } = await stampedeThrough('redis_fault', async () => {
       await redisServer.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 600));
       await redisServer.restart(); // empty: no persistence
-      const seen = await run;
-      expect(switches[0]).toBe('fallback'); // the outage really happened mid-run
-      expect(seen.accepted.length).toBeGreaterThan(10);
-      await expectConsistent(outbid, auction.id, seen, 10, expect);
-      // After the run the engine's copy (rebuilt from the ledger on demand) equals the ledger.
-      await outbid.placeBid({ auctionId: auction.id, bidderId: 'closer', amount: 10 ** 9 });
-      expect(await outbid.engine.getState(auction.id)).toEqual(await outbid.ledger.getAuction(auction.id));
-    } finally {
-      await outbid.close();
-    }
+    });
+    expect(switches[0]).toBe('fallback'); // the outage really happened mid-run
   }, 120_000);
 
   it('Postgres restarted mid-run: bids during the outage fail cleanly and are retried; the ledger stays the truth', async () => {
-    const { outbid, auction } = await stack('pg_fault');
-    try {
-      const run = stampede(outbid, auction.id, { bidders: 200, bidsEach: 6, startPrice: 1_000, pauseMs: 100 });
-      await new Promise((r) => setTimeout(r, 250));
-      await pg.restart('immediate');
-      const seen = await run;
-      expect([...seen.errors.keys()].every((code) => !code.startsWith('raw:'))).toBe(true);
-      expect(seen.accepted.length).toBeGreaterThan(10);
-      await expectConsistent(outbid, auction.id, seen, 10, expect);
-      await outbid.placeBid({ auctionId: auction.id, bidderId: 'closer', amount: 10 ** 9 });
-      expect(await outbid.engine.getState(auction.id)).toEqual(await outbid.ledger.getAuction(auction.id));
-    } finally {
-      await outbid.close();
-    }
+    await stampedeThrough('pg_fault', () => pg.restart('immediate'));
   }, 120_000);
 });

@@ -23,15 +23,20 @@ export interface PostgresLedgerOptions {
   max?: number;
 }
 
-/** The ledger on a Postgres server through `pg`. Migrates on start unless `migrate: false`. */
-export async function createPostgresLedger(options: PostgresLedgerOptions): Promise<Ledger> {
-  if (!options.pool && !options.connectionString) throw new Error('createPostgresLedger needs a connectionString or a pool');
+/** The caller's pool, or one made (and owned) from the connection string; migrated unless `migrate: false`. */
+async function connect(options: PostgresLedgerOptions, who: string) {
+  if (!options.pool && !options.connectionString) throw new Error(`${who} needs a connectionString or a pool`);
   const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 20 });
   // An idle client losing its server (a restart) must not crash the process: the next query reconnects.
   if (!options.pool) pool.on('error', () => {});
   const db = pgDb(pool, !options.pool);
   if (options.migrate !== false) await migrate(db);
-  return createSqlLedger(db, 'postgres');
+  return db;
+}
+
+/** The ledger on a Postgres server through `pg`. Migrates on start unless `migrate: false`. */
+export async function createPostgresLedger(options: PostgresLedgerOptions): Promise<Ledger> {
+  return createSqlLedger(await connect(options, 'createPostgresLedger'), 'postgres');
 }
 
 export interface PgliteLedgerOptions {
@@ -59,10 +64,6 @@ export interface PostgresEngineOptions extends PostgresLedgerOptions {
  * (see `createFailoverEngine` in @outbid/core), or the only engine of a deployment without Redis.
  */
 export async function createPostgresEngine(options: PostgresEngineOptions): Promise<BidEngine> {
-  if (!options.pool && !options.connectionString) throw new Error('createPostgresEngine needs a connectionString or a pool');
-  const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 20 });
-  if (!options.pool) pool.on('error', () => {});
-  const db = pgDb(pool, !options.pool);
-  if (options.migrate !== false) await migrate(db);
+  const db = await connect(options, 'createPostgresEngine');
   return createSqlEngine(db, options.idempotencyTtlMs === undefined ? {} : { idempotencyTtlMs: options.idempotencyTtlMs });
 }

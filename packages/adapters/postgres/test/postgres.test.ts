@@ -2,7 +2,7 @@ import { startPostgres, type PostgresServer } from '@outbid/test-services';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid, type Outbid } from '@outbid/core';
-import { describeEngineConformance, describeLedgerConformance } from '@outbid/core/testing';
+import { allAcceptedBids, describeEngineConformance, describeLedgerConformance } from '@outbid/core/testing';
 import { createPostgresEngine, createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
 import { pgDb } from '../src/db.js';
 
@@ -50,14 +50,7 @@ describe('the service on the Postgres ledger', () => {
       ),
     );
     const accepted = results.filter((r) => r.decision.status === 'accepted').map((r) => r.decision);
-    const history = [];
-    let cursor: string | undefined;
-    do {
-      const page = await outbid.listBids(auction.id, { limit: 100, ...(cursor ? { cursor } : {}) });
-      history.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    history.reverse();
+    const history = await allAcceptedBids(outbid, auction.id);
     expect(history.map((b) => b.version)).toEqual(history.map((_, i) => i + 2));
     for (let i = 1; i < history.length; i++) expect(history[i]!.amount).toBeGreaterThanOrEqual(history[i - 1]!.amount + 100);
     expect(new Set(history.map((b) => b.bidId))).toEqual(new Set(accepted.map((d) => d.bidId)));

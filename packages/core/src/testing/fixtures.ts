@@ -3,6 +3,7 @@ import type { BidDecision, BidRecord } from '../domain/bid.js';
 import { makeEvent, type AuctionEvent } from '../domain/events.js';
 import { minNextBid } from '../domain/auction.js';
 import type { PlaceBidCommand } from '../rules/place-bid.js';
+import type { Outbid } from '../service/outbid.js';
 
 let counter = 0;
 /** A unique id for test data, readable in failures. */
@@ -112,3 +113,15 @@ export async function eventually(check: () => void | Promise<void>, timeoutMs = 
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Every accepted bid of an auction through the service, following cursors, oldest first. */
+export async function allAcceptedBids(outbid: Outbid, auctionId: string): Promise<BidRecord[]> {
+  const all: BidRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await outbid.listBids(auctionId, { limit: 100, ...(cursor ? { cursor } : {}) });
+    all.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return all.reverse();
+}
