@@ -98,16 +98,13 @@ CREATE TABLE outbid_engine_idempotency (
 const MIGRATION_LOCK = 4_227_031;
 
 export async function migrate(db: Db): Promise<number[]> {
-  await db.query(`CREATE TABLE IF NOT EXISTS outbid_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`).catch(
-    // Two first-time migrators may race on CREATE TABLE IF NOT EXISTS; the loser sees a unique violation.
-    (error: { code?: string }) => {
-      if (error.code !== '23505' && error.code !== '42P07') throw error;
-    },
-  );
   const applied: number[] = [];
   for (const migration of MIGRATIONS) {
     const done = await db.transaction(async (tx) => {
+      // Everything, the bookkeeping table included, under one lock: concurrent CREATE … IF NOT EXISTS races
+      // otherwise (two first-time migrators can both miss the table and one fails on its catalog row).
       await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await tx.exec('CREATE TABLE IF NOT EXISTS outbid_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
       const { rows } = await tx.query('SELECT 1 FROM outbid_migrations WHERE version = $1', [migration.version]);
       if (rows.length > 0) return false;
       await tx.exec(migration.sql);

@@ -19,7 +19,7 @@ describeLedgerConformance('postgres', { create: () => createPostgresLedger({ con
 describe('Postgres migrations', () => {
   it('applying twice is a no-op and concurrent migrators do not fail', async () => {
     const url = await server.createDatabase('migrations');
-    const pools = Array.from({ length: 4 }, () => new pg.Pool({ connectionString: url, max: 2 }));
+    const pools = Array.from({ length: 8 }, () => new pg.Pool({ connectionString: url, max: 2 }));
     try {
       const results = await Promise.all(pools.map((pool) => migrate(pgDb(pool, false))));
       expect(results.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
