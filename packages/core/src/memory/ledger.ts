@@ -3,8 +3,8 @@ import type { BidRecord } from '../domain/bid.js';
 import type { AuctionEvent } from '../domain/events.js';
 import { decodeCursor, encodeCursor, isPositionCursor, isSafeIntegerArray } from '../cursor.js';
 import { ErrorCodes, OutbidError } from '../errors.js';
-import { LEDGER_SPECIFICATION_VERSION, type Ledger, type OutboxEntry } from '../ports/ledger.js';
-import { isValidSuccessor } from '../rules/verify-change.js';
+import { LEDGER_SPECIFICATION_VERSION, type ApplyResult, type Ledger, type OutboxEntry } from '../ports/ledger.js';
+import { assertDistinctAuctions, isValidSuccessor } from '../rules/verify-change.js';
 
 const isClosed = (s: AuctionState) => s.status === 'ended' || s.status === 'cancelled';
 const clone = <T>(value: T): T => structuredClone(value);
@@ -37,7 +37,7 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
     if (bid.idempotencyKey !== null) keys.set(keySlot(bid.auctionId, bid.bidderId, bid.idempotencyKey), clone(bid));
   };
 
-  return {
+  const ledger: Ledger & { outboxSize(): number } = {
     specificationVersion: LEDGER_SPECIFICATION_VERSION,
     name: 'memory',
     async createAuction(state, events) {
@@ -85,6 +85,12 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
       row.state = clone(change.state);
       addEvents(change.events);
       return { ok: true };
+    },
+    async applyChanges(changes) {
+      assertDistinctAuctions(changes);
+      const results: ApplyResult[] = [];
+      for (const change of changes) results.push(await ledger.applyChange(change));
+      return results;
     },
     async recordAudit(records) {
       ensureOpen();
@@ -143,4 +149,5 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
       closed = true;
     },
   };
+  return ledger;
 }

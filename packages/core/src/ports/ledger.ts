@@ -67,6 +67,12 @@ export interface Ledger {
   listAuctions(query: ListAuctionsQuery): Promise<Page<AuctionState>>;
   /** The fenced write: see {@link LedgerChange} and {@link ApplyResult}. */
   applyChange(change: LedgerChange): Promise<ApplyResult>;
+  /**
+   * Optional: several fenced writes, of distinct auctions, in one transaction (one commit for a burst of ends).
+   * Each change is judged exactly as {@link Ledger.applyChange} would judge it alone and only the `ok` ones are
+   * written; results come in input order. Two changes of one auction in a batch throw a TypeError.
+   */
+  applyChanges?(changes: LedgerChange[]): Promise<ApplyResult[]>;
   /** Non-accepted bids for the audit trail; duplicates (same bidId) are ignored. */
   recordAudit(bids: BidRecord[]): Promise<void>;
   findBidByIdempotencyKey(auctionId: string, bidderId: string, idempotencyKey: string): Promise<BidRecord | null>;

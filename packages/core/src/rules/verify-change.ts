@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AuctionState } from '../domain/auction.js';
 import type { BidRecord } from '../domain/bid.js';
+import type { LedgerChange } from '../ports/ledger.js';
 import { decideBid } from './place-bid.js';
 
 /** Fields a start, end or cancel may change; everything else must be the predecessor's. */
@@ -29,4 +30,13 @@ export function isValidSuccessor(recorded: AuctionState, next: AuctionState, bid
     if (!TRANSITION_FIELDS.has(key) && !isDeepStrictEqual(recorded[key], next[key])) return false;
   }
   return true;
+}
+
+/** `Ledger.applyChanges` takes at most one change per auction: each is fenced against the row as it was. */
+export function assertDistinctAuctions(changes: readonly LedgerChange[]): void {
+  const ids = new Set<string>();
+  for (const { state } of changes) {
+    if (ids.has(state.id)) throw new TypeError(`applyChanges got two changes of auction ${state.id}; write them one after the other`);
+    ids.add(state.id);
+  }
 }

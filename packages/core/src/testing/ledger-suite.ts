@@ -119,6 +119,66 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect((await ledger.listBids(state.id, { include: 'accepted', limit: 50 })).items).toHaveLength(1);
     });
 
+    it('.applyChanges (optional) judges each change as applyChange would and writes only the ok ones', async () => {
+      const applyChanges = ledger.applyChanges?.bind(ledger);
+      if (!applyChanges) return; // optional: the service then writes changes one by one
+      const toEnd = await created();
+      const ended = { ...toEnd, status: 'ended' as const, version: 2, closedAt: NOW };
+      const endEvent = makeEvent('AuctionEnded', ended, minNextBid(ended), NOW, { winnerId: null, finalPrice: null });
+      const ahead = await created();
+      const behind = acceptedChange(acceptedChange(ahead, 'b1', 1_000, NOW).state, 'b2', 1_100, NOW + 1);
+      const taken = await created();
+      expect(await ledger.applyChange(acceptedChange(taken, 'b1', 1_000, NOW))).toEqual({ ok: true });
+      const rival = acceptedChange(taken, 'b2', 1_200, NOW);
+      const keyed = await created();
+      const first = acceptedChange(keyed, 'b1', 1_000, NOW, 'same-key');
+      expect(await ledger.applyChange(first)).toEqual({ ok: true });
+      const again = acceptedChange(first.state, 'b1', 1_100, NOW + 1, 'same-key');
+      const open = await created();
+      const bid = acceptedChange(open, 'b3', 1_300, NOW);
+      const ghost = acceptedChange(auctionFixture(NOW), 'b1', 1_000, NOW);
+      await drainOutbox();
+
+      const results = await applyChanges([{ state: ended, events: [endEvent] }, behind, rival, again, bid, ghost]);
+      expect(results).toEqual([
+        { ok: true },
+        { ok: false, reason: 'behind', ledgerVersion: 1 },
+        { ok: false, reason: 'conflict', ledgerVersion: 2 },
+        { ok: false, reason: 'duplicate_key', existing: first.bid },
+        { ok: true },
+        { ok: false, reason: 'not_found' },
+      ]);
+      expect(await ledger.getAuction(toEnd.id)).toEqual(ended);
+      expect(await ledger.getAuction(open.id)).toEqual(bid.state);
+      expect(await ledger.getAuction(ahead.id)).toEqual(ahead);
+      expect((await ledger.getAuction(taken.id))?.currentPrice).toBe(1_000);
+      expect((await ledger.listBids(open.id, { include: 'accepted', limit: 10 })).items).toEqual([bid.bid]);
+      const mine = new Set([toEnd.id, ahead.id, taken.id, keyed.id, open.id]);
+      const events = (await ledger.readOutbox(1_000)).filter((e) => mine.has(e.event.auctionId)).map((e) => e.event);
+      expect(events).toEqual([endEvent, ...bid.events]);
+      await drainOutbox();
+
+      expect(await applyChanges([])).toEqual([]);
+      const twice = await created();
+      const twiceV2 = acceptedChange(twice, 'b1', 1_000, NOW);
+      await expect(applyChanges([twiceV2, acceptedChange(twiceV2.state, 'b2', 1_100, NOW)])).rejects.toThrow(TypeError);
+      expect(await ledger.getAuction(twice.id)).toEqual(twice);
+    });
+
+    it('.applyChanges (optional) from many writers at once: every auction written once, no deadlock', async () => {
+      const applyChanges = ledger.applyChanges?.bind(ledger);
+      if (!applyChanges) return;
+      const states = await Promise.all(Array.from({ length: 20 }, () => created()));
+      // Overlapping batches in opposite orders: a ledger locking rows in input order would deadlock here.
+      const batches = Array.from({ length: 6 }, (_, i) => {
+        const batch = states.map((s) => ({ state: { ...s, status: 'ended' as const, version: 2, closedAt: NOW + i }, events: [] }));
+        return i % 2 === 0 ? batch : batch.reverse();
+      });
+      const results = (await Promise.all(batches.map((b) => applyChanges(b)))).flat();
+      expect(results.filter((r) => r.ok)).toHaveLength(states.length);
+      for (const s of states) expect((await ledger.getAuction(s.id))?.status).toBe('ended');
+    });
+
     it('an accepted bid’s (auction, bidder, key) is unique: a second one is duplicate_key with the first record', async () => {
       const state = await created();
       const v2 = acceptedChange(state, 'b1', 1_000, NOW, 'key-1');
