@@ -2,11 +2,13 @@ import {
   ErrorCodes,
   LEDGER_SPECIFICATION_VERSION,
   OutbidError,
+  assertDistinctAuctions,
   decodeCursor,
   encodeCursor,
   isPositionCursor,
   isSafeIntegerArray,
   isValidSuccessor,
+  type ApplyResult,
   type AuctionEvent,
   type AuctionState,
   type BidRecord,
@@ -15,9 +17,23 @@ import {
 } from '@outbid/core';
 import { uniqueViolation, type Db, type Queryable } from './db.js';
 
-const AUCTION_COLUMNS = `id, post_id, creator_id, currency, start_at, end_at, effective_end_at, start_price, increment_rule,
-  soft_close, status, current_price, current_winner_id, version, bid_count, extension_count, created_at, closed_at`;
-const BID_COLUMNS = 'bid_id, auction_id, bidder_id, amount, status, reason, version, idempotency_key, fingerprint, created_at, decision';
+/** Column → type, in the order of {@link auctionParams} and {@link bidParams} (the types name batch records). */
+const AUCTION_FIELDS = [
+  ['id', 'text'], ['post_id', 'text'], ['creator_id', 'text'], ['currency', 'text'], ['start_at', 'bigint'], ['end_at', 'bigint'],
+  ['effective_end_at', 'bigint'], ['start_price', 'bigint'], ['increment_rule', 'text'], ['soft_close', 'text'], ['status', 'text'],
+  ['current_price', 'bigint'], ['current_winner_id', 'text'], ['version', 'integer'], ['bid_count', 'integer'],
+  ['extension_count', 'integer'], ['created_at', 'bigint'], ['closed_at', 'bigint'],
+] as const;
+const BID_FIELDS = [
+  ['bid_id', 'text'], ['auction_id', 'text'], ['bidder_id', 'text'], ['amount', 'bigint'], ['status', 'text'], ['reason', 'text'],
+  ['version', 'integer'], ['idempotency_key', 'text'], ['fingerprint', 'text'], ['created_at', 'bigint'], ['decision', 'text'],
+] as const;
+const AUCTION_COLUMNS = AUCTION_FIELDS.map(([name]) => name).join(', ');
+const BID_COLUMNS = BID_FIELDS.map(([name]) => name).join(', ');
+const recordType = (fields: ReadonlyArray<readonly [string, string]>) => fields.map(([name, type]) => `${name} ${type}`).join(', ');
+/** Rows as one jsonb array parameter: a batch is one statement, whatever its size. */
+const asRecords = (fields: ReadonlyArray<readonly [string, string]>, rows: unknown[][]) =>
+  JSON.stringify(rows.map((values) => Object.fromEntries(fields.map(([name], i) => [name, values[i]]))));
 
 type Row = Record<string, unknown>;
 /** pg returns bigint as a string and PGlite may return a BigInt: every stored number is a safe integer. */
@@ -76,13 +92,46 @@ const bidParams = (b: BidRecord): unknown[] => [
   JSON.stringify(b.decision),
 ];
 
+/** Outbox rows in one statement; positions are taken in the order given. */
 async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void> {
-  for (const event of events) {
-    await tx.query(
-      'INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)',
-      [event.eventId, event.auctionId, event.type, JSON.stringify(event), event.occurredAt],
-    );
+  if (events.length === 0) return;
+  if (events.length === 1) {
+    const [event] = events as [AuctionEvent];
+    await tx.query('INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      event.eventId, event.auctionId, event.type, JSON.stringify(event), event.occurredAt,
+    ]);
+    return;
   }
+  await tx.query(
+    `INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at)
+       SELECT e->>'id', e->>'aggregateid', e->>'type', e->>'payload', (e->>'created_at')::bigint
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n`,
+    [JSON.stringify(events.map((e) => ({ id: e.eventId, aggregateid: e.auctionId, type: e.type, payload: JSON.stringify(e), created_at: e.occurredAt })))],
+  );
+}
+
+/**
+ * The fence, judged inside the transaction that holds the auction's row lock: `change` is written only on top
+ * of its own predecessor (see isValidSuccessor), and an accepted bid's idempotency key only once.
+ */
+async function judge(tx: Queryable, row: Row | undefined, change: LedgerChange): Promise<ApplyResult> {
+  if (!row) return { ok: false, reason: 'not_found' };
+  const recorded = toAuction(row);
+  const ledgerVersion = recorded.version;
+  const expected = change.state.version - 1;
+  if (ledgerVersion < expected) return { ok: false, reason: 'behind', ledgerVersion };
+  if (ledgerVersion > expected) return { ok: false, reason: 'conflict', ledgerVersion };
+  const bid = change.bid;
+  if (bid?.idempotencyKey != null) {
+    const existing = await tx.query(`SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND bidder_id = $2 AND idempotency_key = $3`, [
+      bid.auctionId,
+      bid.bidderId,
+      bid.idempotencyKey,
+    ]);
+    if (existing.rows[0]) return { ok: false, reason: 'duplicate_key', existing: toBid(existing.rows[0]) };
+  }
+  if (!isValidSuccessor(recorded, change.state, bid)) return { ok: false, reason: 'conflict', ledgerVersion };
+  return { ok: true };
 }
 
 /** Arbitrary constant: the advisory lock one database-guard pass holds across instances. */
@@ -139,29 +188,43 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     async applyChange(change: LedgerChange) {
       return db.transaction(async (tx) => {
         const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = $1 FOR UPDATE`, [change.state.id]);
-        if (!rows[0]) return { ok: false as const, reason: 'not_found' as const };
-        const recorded = toAuction(rows[0]);
-        const ledgerVersion = recorded.version;
-        const expected = change.state.version - 1;
-        if (ledgerVersion < expected) return { ok: false as const, reason: 'behind' as const, ledgerVersion };
-        if (ledgerVersion > expected) return { ok: false as const, reason: 'conflict' as const, ledgerVersion };
-        const bid = change.bid;
-        if (bid?.idempotencyKey != null) {
-          const existing = await tx.query(`SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND bidder_id = $2 AND idempotency_key = $3`, [
-            bid.auctionId,
-            bid.bidderId,
-            bid.idempotencyKey,
-          ]);
-          if (existing.rows[0]) return { ok: false as const, reason: 'duplicate_key' as const, existing: toBid(existing.rows[0]) };
-        }
-        if (!isValidSuccessor(recorded, change.state, bid)) return { ok: false as const, reason: 'conflict' as const, ledgerVersion };
-        if (bid) await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, bidParams(bid));
+        const verdict = await judge(tx, rows[0], change);
+        if (!verdict.ok) return verdict;
+        if (change.bid) await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, bidParams(change.bid));
         await tx.query(
           `UPDATE outbid_auctions SET (${AUCTION_COLUMNS}) = ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) WHERE id = $1`,
           auctionParams(change.state),
         );
         await insertEvents(tx, change.events);
-        return { ok: true as const };
+        return verdict;
+      });
+    },
+    async applyChanges(changes: LedgerChange[]) {
+      assertDistinctAuctions(changes);
+      if (changes.length === 0) return [];
+      return db.transaction(async (tx) => {
+        // Rows locked in id order, so two batches (or a batch and a single write) never deadlock.
+        const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [
+          changes.map((c) => c.state.id),
+        ]);
+        const locked = new Map(rows.map((row) => [row.id as string, row]));
+        const verdicts: ApplyResult[] = [];
+        for (const change of changes) verdicts.push(await judge(tx, locked.get(change.state.id), change));
+        const accepted = changes.filter((_, i) => verdicts[i]!.ok);
+        if (accepted.length === 0) return verdicts;
+        const bids = accepted.flatMap((c) => (c.bid ? [bidParams(c.bid)] : []));
+        if (bids.length > 0) {
+          await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)})`, [
+            asRecords(BID_FIELDS, bids),
+          ]);
+        }
+        await tx.query(
+          `UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
+             FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(AUCTION_FIELDS)}) WHERE a.id = v.id`,
+          [asRecords(AUCTION_FIELDS, accepted.map((c) => auctionParams(c.state)))],
+        );
+        await insertEvents(tx, accepted.flatMap((c) => c.events));
+        return verdicts;
       });
     },
     async recordAudit(records) {
@@ -219,7 +282,14 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     },
     async markPublished(positions) {
       if (positions.length === 0) return;
-      await db.query('UPDATE outbid_outbox SET published_at = $2 WHERE position = ANY($1::bigint[])', [positions, Date.now()]);
+      if (!positions.every(Number.isSafeInteger)) throw new TypeError('outbox positions are integers');
+      // A mark lost in a crash only means those entries are published again (at least once), so this commit
+      // does not wait for the WAL flush: under a burst the relay then never queues behind the ledger's fsyncs.
+      // One round trip; the values are checked integers, inlined because a multi-statement query takes no parameters.
+      await db.exec(
+        `BEGIN; SET LOCAL synchronous_commit TO OFF;
+         UPDATE outbid_outbox SET published_at = ${Date.now()} WHERE position = ANY('{${positions.join(',')}}'::bigint[]); COMMIT;`,
+      );
     },
     async findDue(now, limit) {
       const { rows } = await db.query(
