@@ -61,3 +61,48 @@ it('two workers never run the same due job twice while it is leased', async () =
   expect([...runs.values()].every((n) => n === 1)).toBe(true);
   await Promise.all([a.close(), b.close()]);
 });
+
+it('jobs claimed ahead wait for their time; cancelling or re-arming one held here stops its timer', async () => {
+  const prefix = `ahead-${Math.random()}`;
+  const runs: Array<{ id: string; at: number; ranAt: number }> = [];
+  const scheduler = await createRedisScheduler({ redis: client(), prefix, pollMs: 20, claimAheadMs: 2_000 });
+  await scheduler.start(async (job) => {
+    runs.push({ id: job.auctionId, at: job.at, ranAt: Date.now() });
+    return { kind: 'done' };
+  });
+  const at = Date.now() + 400;
+  await Promise.all(['kept', 'cancelled', 'moved'].map((id) => scheduler.arm({ auctionId: id, kind: 'end', at })));
+  await new Promise((r) => setTimeout(r, 150)); // all three are now claimed and held on local timers
+  await scheduler.cancel('cancelled');
+  await scheduler.arm({ auctionId: 'moved', kind: 'end', at: at + 400 });
+  await eventually(() => expect(runs.map((r) => r.id).sort()).toEqual(['kept', 'moved']), 3_000);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(runs.map((r) => r.id).sort()).toEqual(['kept', 'moved']);
+  for (const run of runs) expect(run.ranAt).toBeGreaterThanOrEqual(run.at);
+  expect(runs.find((r) => r.id === 'moved')!.at).toBe(at + 400);
+  await scheduler.close();
+});
+
+it('a closing worker hands back the jobs it claimed ahead instead of leaving them to the lease', async () => {
+  const prefix = `handback-${Math.random()}`;
+  const leaving = await createRedisScheduler({ redis: client(), prefix, pollMs: 20, claimAheadMs: 5_000, leaseMs: 30_000 });
+  let leavingRuns = 0;
+  await leaving.start(async () => {
+    leavingRuns++;
+    return { kind: 'done' };
+  });
+  const at = Date.now() + 600;
+  await leaving.arm({ auctionId: 'handed-back', kind: 'end', at });
+  await new Promise((r) => setTimeout(r, 150)); // claimed ahead, held here
+  await leaving.close();
+  const ranAt: number[] = [];
+  const staying = await createRedisScheduler({ redis: client(), prefix, pollMs: 20, claimAheadMs: 0 });
+  await staying.start(async () => {
+    ranAt.push(Date.now());
+    return { kind: 'done' };
+  });
+  await eventually(() => expect(ranAt).toHaveLength(1), 3_000); // long before the 30 s lease
+  expect(ranAt[0]).toBeGreaterThanOrEqual(at);
+  expect(leavingRuns).toBe(0);
+  await staying.close();
+});

@@ -18,8 +18,13 @@ export interface RedisSchedulerOptions {
   leaseMs?: number;
   /** How often each shard is polled for due jobs. Default 100 ms: the bound on lateness when idle. */
   pollMs?: number;
-  /** Jobs run at once by this worker. Default 32. */
+  /** Jobs this worker holds at once (running, or claimed ahead and waiting for their time). Default 512. */
   concurrency?: number;
+  /**
+   * Jobs due within this long are claimed ahead and started on a local timer at their due time, so a burst of
+   * ends does not wait for the next poll. Default: pollMs. 0 claims only what is already due.
+   */
+  claimAheadMs?: number;
   /** Delay before a job whose handler threw is delivered again. Default 1 s. */
   retryDelayMs?: number;
   /** false: only arms and cancels (this process runs no jobs). Default true. */
@@ -27,6 +32,7 @@ export interface RedisSchedulerOptions {
   logger?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
+type HeldJob = { run: Promise<void>; dropped: boolean; wake?: () => void };
 type Caller = Record<string, (...args: Array<string | number>) => Promise<unknown>>;
 const commandName = (script: ScriptName) => `outbid_${script}_${PACKAGE_VERSION.replace(/\W/g, '_')}`;
 
@@ -46,7 +52,8 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
   const shards = options.shards ?? 16;
   const leaseMs = options.leaseMs ?? 10_000;
   const pollMs = options.pollMs ?? 100;
-  const concurrency = options.concurrency ?? 32;
+  const concurrency = options.concurrency ?? 512;
+  const claimAheadMs = options.claimAheadMs ?? pollMs;
   const retryDelayMs = options.retryDelayMs ?? 1_000;
   const log = options.logger ?? { warn: () => {}, error: () => {} };
   for (const name of ['schedule_claim', 'schedule_ack'] as const) {
@@ -61,12 +68,30 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
   let closed = false;
   let polling: Promise<void> | null = null;
   let rotation = 0;
-  const running = new Set<Promise<void>>();
+  /** Claimed jobs of this worker, waiting for their time or running: member → its run. */
+  const held = new Map<string, HeldJob>();
 
-  const runJob = async (shard: number, entry: string, dueAt: number) => {
+  const runJob = async (shard: number, entry: string, dueAt: number, localDueAt: number) => {
+    const self = held.get(entry)!;
+    // Claimed ahead: wait for the due time on a local timer (Redis time, shifted to this clock).
+    while (!self.dropped && !closed && Date.now() < localDueAt) {
+      await new Promise<void>((resolve) => {
+        const wait = setTimeout(resolve, localDueAt - Date.now());
+        self.wake = () => {
+          clearTimeout(wait);
+          resolve();
+        };
+      });
+    }
+    if (self.dropped) return; // cancelled or armed again in this process
+    if (closed) {
+      // Shutting down before its time: hand it back now rather than leave it to the lease.
+      await call('schedule_ack', ...keys(shard), entry, String(dueAt));
+      return;
+    }
     const bar = entry.indexOf('|');
     const job: ScheduledJob = { kind: entry.slice(0, bar) as JobKind, auctionId: entry.slice(bar + 1), at: dueAt };
-    const lateness = Date.now() - dueAt;
+    const lateness = Date.now() - localDueAt;
     if (lateness > 1_000) log.warn({ auctionId: job.auctionId, kind: job.kind, latenessMs: lateness }, 'scheduled job ran late');
     let rearmAt = '';
     try {
@@ -79,32 +104,62 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
     await call('schedule_ack', ...keys(shard), entry, rearmAt);
   };
 
-  /** One round over the shards; returns how many jobs it claimed. */
-  const poll = async (): Promise<number> => {
-    let claimedTotal = 0;
-    const first = rotation++ % shards; // start at a different shard each round, so none starves
-    for (let step = 0; step < shards && !closed; step++) {
-      const shard = (first + step) % shards;
-      const room = concurrency - running.size;
-      if (room <= 0) break;
-      let claimed: string[];
-      try {
-        claimed = (await call('schedule_claim', ...keys(shard), leaseMs, room)) as string[];
-      } catch (error) {
-        log.error({ err: error, shard }, 'claim failed; polling again');
-        continue;
-      }
-      claimedTotal += claimed.length / 2;
-      for (let i = 0; i < claimed.length; i += 2) {
-        const run = runJob(shard, claimed[i]!, Number(claimed[i + 1])).catch((error: unknown) => log.error({ err: error }, 'acknowledge failed'));
-        running.add(run);
-        void run.finally(() => running.delete(run));
-      }
-    }
-    return claimedTotal;
+  /** Forgets a job held here (cancelled or armed again): its timer must not fire. */
+  const drop = (entry: string) => {
+    const job = held.get(entry);
+    if (!job) return;
+    job.dropped = true;
+    job.wake?.();
   };
 
-  // While jobs keep coming (a burst of ends), claim again as soon as a slot frees; idle, poll every pollMs.
+  /** Claims from one shard and holds what it got; returns how many jobs. */
+  const claim = async (shard: number, limit: number, horizonMs: number): Promise<number> => {
+    let reply: string[];
+    try {
+      reply = (await call('schedule_claim', ...keys(shard), leaseMs, limit, horizonMs)) as string[];
+    } catch (error) {
+      log.error({ err: error, shard }, 'claim failed; polling again');
+      return 0;
+    }
+    // Redis time minus local time, give or take half a round trip (late, never early: the reply is later).
+    const offset = Number(reply[0]) - Date.now();
+    for (let i = 1; i < reply.length; i += 2) {
+      const entry = reply[i]!;
+      const dueAt = Number(reply[i + 1]);
+      drop(entry); // a stale local copy (claimed again after a re-arm) gives way to this one
+      const slot: HeldJob = { run: Promise.resolve(), dropped: false };
+      held.set(entry, slot);
+      slot.run = runJob(shard, entry, dueAt, dueAt - offset)
+        .catch((error: unknown) => log.error({ err: error }, 'acknowledge failed'))
+        .finally(() => {
+          if (held.get(entry) === slot) held.delete(entry);
+        });
+    }
+    return (reply.length - 1) / 2;
+  };
+
+  /**
+   * One round: first what is due now on every shard, then (with the room left) what falls due within
+   * claimAheadMs, a fair share per shard, so jobs held for later never crowd out a shard's overdue ones.
+   */
+  const poll = async (): Promise<number> => {
+    let claimed = 0;
+    const first = rotation++ % shards; // start at a different shard each round, so none starves
+    const horizons = claimAheadMs > 0 ? [0, claimAheadMs] : [0];
+    for (const horizon of horizons) {
+      const share = horizon === 0 ? Infinity : Math.ceil((concurrency - held.size) / shards);
+      for (let step = 0; step < shards && !closed; step++) {
+        const room = Math.min(concurrency - held.size, share);
+        if (room <= 0) break;
+        claimed += await claim((first + step) % shards, room, horizon);
+      }
+    }
+    return claimed;
+  };
+
+  const runs = () => [...held.values()].map((h) => h.run);
+
+  // While jobs keep coming (a burst of ends), claim again as soon as slots free; idle, poll every pollMs.
   const loop = () => {
     if (closed) return;
     let claimed = 0;
@@ -116,7 +171,7 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
         polling = null;
         if (closed) return;
         // Refill in batches: claiming one job per round trip as single slots free up would cap throughput.
-        while (claimed > 0 && running.size > concurrency / 2) await Promise.race(running);
+        while (claimed > 0 && held.size > concurrency / 2) await Promise.race(runs());
         timer = setTimeout(loop, claimed > 0 ? 0 : pollMs);
         timer.unref?.();
       });
@@ -127,11 +182,14 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
     name: 'redis',
     async arm(job) {
       const shard = shardOf(job.auctionId, shards);
-      await redis.zadd(keys(shard)[0], job.at, member(job.auctionId, job.kind));
+      const entry = member(job.auctionId, job.kind);
+      drop(entry);
+      await redis.zadd(keys(shard)[0], job.at, entry);
     },
     async cancel(auctionId, kind) {
       const [due, lease] = keys(shardOf(auctionId, shards));
       const members = (kind ? [kind] : (['start', 'end'] as const)).map((k) => member(auctionId, k));
+      members.forEach(drop);
       await Promise.all([redis.zrem(due, ...members), redis.zrem(lease, ...members)]);
     },
     async start(jobHandler) {
@@ -139,13 +197,14 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
       if (options.worker !== false) loop();
     },
     async idle() {
-      while (running.size > 0) await Promise.all([...running]);
+      while (held.size > 0) await Promise.all(runs());
     },
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
       if (polling) await polling;
-      await Promise.all([...running]);
+      for (const job of held.values()) job.wake?.();
+      await Promise.all(runs());
     },
   };
 }
