@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 const benches = {
   core: ['packages/core/bench/memory-engine.bench.ts'],
   redis: ['packages/adapters/redis/bench/place-bid.bench.ts'],
+  ends: ['tests/integration/bench/ends.bench.ts'],
 };
 const name = process.argv[2];
 if (!benches[name]) {

@@ -63,10 +63,9 @@ async function endedEventsPerAuction(database: string): Promise<Map<string, numb
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 describe('reliable ends on Redis + Postgres', () => {
-  // Issue 6 asks for every end within 1 s. Measured here (2 shared cores, fsync on): p99 1.3 s through the delay
-  // queue, of which deciding the end p99 0.8 s and the outbox relay the rest — not met yet, see the issue note.
-  // This test guards what holds (exactly once, never early) and a regression bound, and prints the figures.
-  it('2,000 auctions ending within the same second all end exactly once, never early (lateness printed)', async () => {
+  // The end SLA: every auction ends within 1 s of its effective end. `pnpm bench ends` measures the same burst
+  // outside the test runner, side by side with one-transaction-per-end (BENCHMARKS.md).
+  it('2,000 auctions ending within the same second all end exactly once, each within 1 s, never early', async () => {
     const db = await pgServer.createDatabase('ends_2000');
     const outbid = await instance(db, 'ends2000', { worker: true, guardIntervalMs: 0 });
     const endedAt = new Map<string, number>();
@@ -80,7 +79,7 @@ describe('reliable ends on Redis + Postgres', () => {
     const decided = await Promise.all(auctions.slice(0, 400).map(async (a) => (await outbid.ledger.getAuction(a.id))!.closedAt! - a.endAt));
     console.log(`  of which deciding the end (effective end → closedAt, 400 sampled): median ${percentile(decided, 50)} ms, p99 ${percentile(decided, 99)} ms`);
     expect(Math.min(...lateness)).toBeGreaterThanOrEqual(0); // never early
-    expect(Math.max(...lateness)).toBeLessThanOrEqual(5_000);
+    expect(Math.max(...lateness)).toBeLessThanOrEqual(1_000);
     const counts = await endedEventsPerAuction(db);
     expect(counts.size).toBe(2_000);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
