@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { createOutbid, type Ledger } from '@outbid/core';
 import { createPostgresLedger } from '@outbid/postgres';
 import { createRedisEngine, createRedisScheduler } from '@outbid/redis';
+import { createEndingWithinOneSecond } from '../test/burst.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const COUNT = Number(process.env.COUNT ?? 2_000);
@@ -45,18 +46,7 @@ async function round(name: keyof typeof setups, n: number) {
     if (e.type === 'AuctionEnded' && !endedAt.has(e.auctionId)) endedAt.set(e.auctionId, Date.now());
   });
   const firstEnd = Date.now() + LEAD_MS;
-  const auctions: Array<{ id: string; endAt: number }> = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      while (next < COUNT) {
-        const i = next++;
-        const endAt = firstEnd + Math.floor((i / COUNT) * 1_000);
-        const a = await outbid.createAuction('seller', { postId: `p${i}`, startAt: Date.now(), endAt, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
-        auctions.push({ id: a.id, endAt });
-      }
-    }),
-  );
+  const auctions = await createEndingWithinOneSecond(outbid, COUNT, firstEnd, `r${n}`);
   if (Date.now() > firstEnd - 1_000) throw new Error('creating the auctions took too long for this lead time; lower COUNT');
   for (let waited = 0; endedAt.size < COUNT && waited < 60_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
   await outbid.close();

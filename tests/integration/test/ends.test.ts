@@ -8,6 +8,7 @@ import { createOutbid, type AuctionEvent, type BidDecision, type Outbid } from '
 import { eventually } from '@outbid/core/testing';
 import { createPostgresLedger } from '@outbid/postgres';
 import { createRedisEngine, createRedisScheduler } from '@outbid/redis';
+import { createEndingWithinOneSecond } from './burst.js';
 
 let redisServer: RedisServer;
 let pgServer: PostgresServer;
@@ -30,23 +31,6 @@ async function instance(database: string, prefix: string, options: { worker: boo
   });
   cleanups.push(() => outbid.close());
   return outbid;
-}
-
-/** Creates `count` auctions whose ends fall within one second starting at `firstEnd`, 32 at a time. */
-async function createMany(outbid: Outbid, count: number, firstEnd: number, tag: string) {
-  const ids: Array<{ id: string; endAt: number }> = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      while (next < count) {
-        const i = next++;
-        const endAt = firstEnd + Math.floor((i / count) * 1_000);
-        const a = await outbid.createAuction('seller', { postId: `${tag}-${i}`, startAt: Date.now(), endAt, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
-        ids.push({ id: a.id, endAt });
-      }
-    }),
-  );
-  return ids;
 }
 
 async function endedEventsPerAuction(database: string): Promise<Map<string, number>> {
@@ -72,7 +56,7 @@ describe('reliable ends on Redis + Postgres', () => {
     outbid.subscribe((e: AuctionEvent) => {
       if (e.type === 'AuctionEnded' && !endedAt.has(e.auctionId)) endedAt.set(e.auctionId, Date.now());
     });
-    const auctions = await createMany(outbid, 2_000, Date.now() + 12_000, 'same-second');
+    const auctions = await createEndingWithinOneSecond(outbid, 2_000, Date.now() + 12_000, 'same-second');
     await eventually(() => expect(endedAt.size).toBe(2_000), 40_000, 50);
     const lateness = auctions.map((a) => endedAt.get(a.id)! - a.endAt);
     console.log(`end lateness over 2,000 auctions (scheduler): median ${percentile(lateness, 50)} ms, p99 ${percentile(lateness, 99)} ms, max ${Math.max(...lateness)} ms`);
@@ -109,7 +93,7 @@ describe('reliable ends on Redis + Postgres', () => {
     outbid.subscribe((e) => {
       if (e.type === 'AuctionEnded' && !endedAt.has(e.auctionId)) endedAt.set(e.auctionId, Date.now());
     });
-    const auctions = await createMany(outbid, 2_000, Date.now() + 12_000, 'guard');
+    const auctions = await createEndingWithinOneSecond(outbid, 2_000, Date.now() + 12_000, 'guard');
     process.kill(-worker.pid!, 'SIGKILL'); // the whole process group: npx, tsx and node
     await new Promise<void>((resolve) => (worker.exitCode !== null || worker.signalCode !== null ? resolve() : worker.once('exit', () => resolve())));
     await eventually(() => expect(endedAt.size).toBe(2_000), 40_000, 50);
@@ -124,7 +108,7 @@ describe('reliable ends on Redis + Postgres', () => {
     const db = await pgServer.createDatabase('ends_double');
     const a = await instance(db, 'double', { worker: true, guardIntervalMs: 200 });
     const b = await instance(db, 'double', { worker: true, guardIntervalMs: 200 });
-    const auctions = await createMany(a, 300, Date.now() + 4_000, 'double');
+    const auctions = await createEndingWithinOneSecond(a, 300, Date.now() + 4_000, 'double');
     await eventually(async () => {
       const counts = await endedEventsPerAuction(db);
       expect(counts.size).toBe(300);
