@@ -85,8 +85,13 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
     adapters.scheduler = await createRedisScheduler({ redis: redis.duplicate(), logger });
   }
   if (config.KAFKA_BROKERS) {
-    const createKafkaBus = await optionalExport<(o: { brokers: string[]; topic: string }) => Promise<EventBus>>('@outbid/kafka', 'createKafkaBus', 'KAFKA_BROKERS');
-    adapters.bus = await createKafkaBus({ brokers: config.KAFKA_BROKERS, topic: config.KAFKA_TOPIC });
+    type KafkaBusFactory = (o: { brokers: string[]; topic: string; onError: (err: unknown, at: object) => void }) => Promise<EventBus>;
+    const createKafkaBus = await optionalExport<KafkaBusFactory>('@outbid/kafka', 'createKafkaBus', 'KAFKA_BROKERS');
+    adapters.bus = await createKafkaBus({
+      brokers: config.KAFKA_BROKERS,
+      topic: config.KAFKA_TOPIC,
+      onError: (err, at) => logger.warn({ err, ...at }, 'kafka: message skipped, handler failed or consumer restarted'),
+    });
   }
   return adapters;
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BUS_SPECIFICATION_VERSION, auctionEventSchema, type EventBus, type EventHandler, type SubscribeOptions, type Subscription } from '@outbid/core';
-import { Kafka, logLevel, type Consumer, type KafkaConfig, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachMessageHandler, type KafkaConfig, type Producer } from 'kafkajs';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -14,7 +14,10 @@ export interface KafkaBusOptions {
   clientId?: string;
   /** Extra kafkajs client settings (ssl, sasl, …). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
-  /** Called for a message that is not a valid event (skipped) and for handler failures (retried). */
+  /**
+   * Called for a message that is not a valid event (skipped), for handler failures (retried) and for a consumer
+   * crash kafkajs does not recover from (the subscription starts a new consumer; partition -1, offset '').
+   */
   onError?: (error: unknown, context: { topic: string; partition: number; offset: string }) => void;
   /** How long `subscribe` waits for its consumer to join and be assigned partitions. Default 30 s. */
   joinTimeoutMs?: number;
@@ -41,7 +44,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
   const kafka = new Kafka({ clientId: options.clientId ?? 'outbid', brokers: options.brokers, logLevel: logLevel.NOTHING, ...options.kafka });
   const producer: Producer = kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
-  const consumers = new Set<{ consumer: Consumer; groupId: string }>();
+  const consumers = new Set<{ consumer: Consumer | null; groupId: string }>();
   const admin = kafka.admin();
   await admin.connect();
   const report = options.onError ?? (() => {});
@@ -55,52 +58,90 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
     },
     async subscribe(handler: EventHandler, subscribeOptions: SubscribeOptions = {}): Promise<Subscription> {
       const groupId = subscribeOptions.group ?? `outbid-fanout-${randomUUID()}`;
-      const consumer = kafka.consumer({
-        groupId,
-        allowAutoTopicCreation: false,
-        retry: { retries: 10 },
-        sessionTimeout: options.consumer?.sessionTimeout ?? 10_000,
-        rebalanceTimeout: options.consumer?.rebalanceTimeout ?? 5_000,
-        heartbeatInterval: options.consumer?.heartbeatInterval ?? 1_000,
-      });
-      const entry = { consumer, groupId };
-      consumers.add(entry);
-      await consumer.connect();
+      const joinTimeoutMs = options.joinTimeoutMs ?? 30_000;
+      let closed = false;
+      let restartTimer: ReturnType<typeof setTimeout> | undefined;
+      let markJoined!: () => void;
       const joined = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`consumer group ${groupId} did not join within ${options.joinTimeoutMs ?? 30_000} ms`)), options.joinTimeoutMs ?? 30_000);
-        consumer.on(consumer.events.GROUP_JOIN, () => {
+        const timer = setTimeout(() => reject(new Error(`consumer group ${groupId} did not join within ${joinTimeoutMs} ms`)), joinTimeoutMs);
+        markJoined = () => {
           clearTimeout(timer);
           resolve();
+        };
+      });
+      const entry: { consumer: Consumer | null; groupId: string } = { consumer: null, groupId };
+      consumers.add(entry);
+
+      const eachMessage: EachMessageHandler = async ({ partition, message }) => {
+        const context = { topic, partition, offset: message.offset };
+        let parsed;
+        try {
+          parsed = auctionEventSchema.safeParse(JSON.parse(message.value?.toString('utf8') ?? ''));
+        } catch (error) {
+          report(error, context);
+          return; // not JSON: skipped, never retried forever
+        }
+        if (!parsed.success) {
+          report(new Error(`not an auction event: ${parsed.error.issues[0]?.message ?? 'invalid'}`), context);
+          return;
+        }
+        try {
+          await handler(parsed.data);
+        } catch (error) {
+          report(error, context);
+          throw error; // kafkajs retries from this offset: nothing is skipped silently
+        }
+      };
+
+      /**
+       * One consumer incarnation. kafkajs restarts a consumer after retriable errors only; after any other crash
+       * (seen: the broker refusing a SyncGroup while two members join at once) it stays stopped and the
+       * subscription would go silent. So such a crash starts a new consumer in the same group, which resumes
+       * from the committed offsets.
+       */
+      const start = async (attempt: number): Promise<void> => {
+        const consumer = kafka.consumer({
+          groupId,
+          allowAutoTopicCreation: false,
+          retry: { retries: 10 },
+          sessionTimeout: options.consumer?.sessionTimeout ?? 10_000,
+          rebalanceTimeout: options.consumer?.rebalanceTimeout ?? 5_000,
+          heartbeatInterval: options.consumer?.heartbeatInterval ?? 1_000,
         });
+        entry.consumer = consumer;
+        const restart = (error: unknown) => {
+          report(error, { topic, partition: -1, offset: '' });
+          if (closed) return;
+          const delay = Math.min(1_000 * 2 ** attempt, 30_000);
+          restartTimer = setTimeout(() => void start(attempt + 1).catch(restart), delay);
+          restartTimer.unref?.();
+        };
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          attempt = 0;
+          markJoined();
+        });
+        consumer.on(consumer.events.CRASH, ({ payload }) => {
+          if (!payload.restart && entry.consumer === consumer) restart(payload.error);
+        });
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: subscribeOptions.group !== undefined });
+        await consumer.run({ eachMessage });
+      };
+
+      await start(0);
+      await joined.catch(async (error: unknown) => {
+        closed = true;
+        clearTimeout(restartTimer);
+        consumers.delete(entry);
+        await entry.consumer?.disconnect().catch(() => undefined);
+        throw error;
       });
-      await consumer.subscribe({ topic, fromBeginning: subscribeOptions.group !== undefined });
-      await consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          const context = { topic, partition, offset: message.offset };
-          let parsed;
-          try {
-            parsed = auctionEventSchema.safeParse(JSON.parse(message.value?.toString('utf8') ?? ''));
-          } catch (error) {
-            report(error, context);
-            return; // not JSON: skipped, never retried forever
-          }
-          if (!parsed.success) {
-            report(new Error(`not an auction event: ${parsed.error.issues[0]?.message ?? 'invalid'}`), context);
-            return;
-          }
-          try {
-            await handler(parsed.data);
-          } catch (error) {
-            report(error, context);
-            throw error; // kafkajs retries from this offset: nothing is skipped silently
-          }
-        },
-      });
-      await joined;
       return {
         async close() {
+          closed = true;
+          clearTimeout(restartTimer);
           consumers.delete(entry);
-          await consumer.disconnect();
+          await entry.consumer?.disconnect();
         },
       };
     },
@@ -118,7 +159,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
       return total;
     },
     async close() {
-      await Promise.allSettled([...consumers].map(({ consumer }) => consumer.disconnect()));
+      await Promise.allSettled([...consumers].map(({ consumer }) => consumer?.disconnect()));
       consumers.clear();
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     },
