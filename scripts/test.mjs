@@ -17,15 +17,8 @@ const pgBin = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgres
 const PATH = [process.env.PATH, ...pgBin].join(':');
 
 // Tests with time bounds under load (2,000 simultaneous ends; the browser's "within a second") run after the rest,
-// one file at a time: on 2 shared cores, running them beside other suites would measure the other suites. So do
-// the suites with Kafka consumer groups: the mock holds every rebalance for its session timeout less 1 s (9 s), and
-// beside the package builds a group kept rebalancing past its join timeout (seen three times on fresh clones).
-const SOLO = [
-  'tests/integration/test/ends.test.ts',
-  'examples/live-auction/test/e2e.test.ts',
-  'packages/adapters/kafka/test/kafka.test.ts',
-  'tests/integration/test/instances.test.ts',
-];
+// one file at a time: on 2 shared cores, running them beside other suites would measure the other suites.
+const SOLO = ['tests/integration/test/ends.test.ts', 'examples/live-auction/test/e2e.test.ts'];
 const args = process.argv.slice(2);
 if (args.length > 0) {
   step('running the selected test suites', 'npx', ['vitest', 'run', ...args], { PATH });
