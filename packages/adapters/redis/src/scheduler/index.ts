@@ -71,8 +71,7 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
   /** Claimed jobs of this worker, waiting for their time or running: member → its run. */
   const held = new Map<string, HeldJob>();
 
-  const runJob = async (shard: number, entry: string, dueAt: number, localDueAt: number) => {
-    const self = held.get(entry)!;
+  const runJob = async (self: HeldJob, shard: number, entry: string, dueAt: number, localDueAt: number) => {
     // Claimed ahead: wait for the due time on a local timer (Redis time, shifted to this clock).
     while (!self.dropped && !closed && Date.now() < localDueAt) {
       await new Promise<void>((resolve) => {
@@ -129,7 +128,7 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
       drop(entry); // a stale local copy (claimed again after a re-arm) gives way to this one
       const slot: HeldJob = { run: Promise.resolve(), dropped: false };
       held.set(entry, slot);
-      slot.run = runJob(shard, entry, dueAt, dueAt - offset)
+      slot.run = runJob(slot, shard, entry, dueAt, dueAt - offset)
         .catch((error: unknown) => log.error({ err: error }, 'acknowledge failed'))
         .finally(() => {
           if (held.get(entry) === slot) held.delete(entry);
