@@ -28,6 +28,9 @@ export interface KafkaBusOptions {
   consumer?: { sessionTimeout?: number; rebalanceTimeout?: number; heartbeatInterval?: number };
 }
 
+/** A subscription's current consumer (replaced after a crash kafkajs does not recover from) and its group. */
+type ConsumerEntry = { consumer: Consumer | null; groupId: string };
+
 export interface KafkaBus extends EventBus {
   /** Messages not yet consumed by this process's subscriptions (sum over their partitions). */
   lag(): Promise<number>;
@@ -44,7 +47,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
   const kafka = new Kafka({ clientId: options.clientId ?? 'outbid', brokers: options.brokers, logLevel: logLevel.NOTHING, ...options.kafka });
   const producer: Producer = kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
-  const consumers = new Set<{ consumer: Consumer | null; groupId: string }>();
+  const consumers = new Set<ConsumerEntry>();
   const admin = kafka.admin();
   await admin.connect();
   const report = options.onError ?? (() => {});
@@ -69,7 +72,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
           resolve();
         };
       });
-      const entry: { consumer: Consumer | null; groupId: string } = { consumer: null, groupId };
+      const entry: ConsumerEntry = { consumer: null, groupId };
       consumers.add(entry);
 
       const eachMessage: EachMessageHandler = async ({ partition, message }) => {
@@ -128,22 +131,18 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
         await consumer.run({ eachMessage });
       };
 
-      await start(0);
-      await joined.catch(async (error: unknown) => {
+      const close = async () => {
         closed = true;
         clearTimeout(restartTimer);
         consumers.delete(entry);
-        await entry.consumer?.disconnect().catch(() => undefined);
+        await entry.consumer?.disconnect();
+      };
+      await start(0);
+      await joined.catch(async (error: unknown) => {
+        await close().catch(() => undefined);
         throw error;
       });
-      return {
-        async close() {
-          closed = true;
-          clearTimeout(restartTimer);
-          consumers.delete(entry);
-          await entry.consumer?.disconnect();
-        },
-      };
+      return { close };
     },
     async lag() {
       let total = 0;
