@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { createOutbid, type Ledger } from '@outbid/core';
 import { createPostgresLedger } from '@outbid/postgres';
 import { createRedisEngine, createRedisScheduler } from '@outbid/redis';
-import { createEndingWithinOneSecond } from '../test/burst.js';
+import { createEndingWithinOneSecond, percentile } from '../test/burst.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const COUNT = Number(process.env.COUNT ?? 2_000);
@@ -24,8 +24,6 @@ const setups = {
 
 const [redisServer, pgServer] = await Promise.all([startRedis(), startPostgres()]);
 console.log(`${COUNT} auctions ending within one second, ${ROUNDS} rounds per setup, node ${process.version}`);
-
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function round(name: keyof typeof setups, n: number) {
   const setup = setups[name];
@@ -51,8 +49,8 @@ async function round(name: keyof typeof setups, n: number) {
   for (let waited = 0; endedAt.size < COUNT && waited < 60_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
   await outbid.close();
   if (endedAt.size < COUNT) throw new Error(`only ${endedAt.size} of ${COUNT} auctions ended within a minute`);
-  const lateness = auctions.map((a) => endedAt.get(a.id)! - a.endAt).sort((a, b) => a - b);
-  return { median: pct(lateness, 50), p99: pct(lateness, 99), max: lateness.at(-1)! };
+  const lateness = auctions.map((a) => endedAt.get(a.id)! - a.endAt);
+  return { median: percentile(lateness, 50), p99: percentile(lateness, 99), max: Math.max(...lateness) };
 }
 
 const results: Record<string, Array<{ median: number; p99: number; max: number }>> = { 'one by one': [], default: [] };
@@ -63,7 +61,7 @@ for (let n = 1; n <= ROUNDS; n++) {
     console.log(`  round ${n}/${ROUNDS} ${name.padEnd(10)}: median ${r.median} ms, p99 ${r.p99} ms, max ${r.max} ms`);
   }
 }
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const med = (xs: number[]) => percentile(xs, 50);
 console.log('\n| setup | median lateness | p99 | max |\n|---|---:|---:|---:|');
 for (const [name, rs] of Object.entries(results)) {
   console.log(`| ${name} | ${med(rs.map((r) => r.median))} ms | ${med(rs.map((r) => r.p99))} ms | ${med(rs.map((r) => r.max))} ms |`);

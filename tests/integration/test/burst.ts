@@ -16,3 +16,9 @@ export async function createEndingWithinOneSecond(outbid: Outbid, count: number,
   );
   return auctions;
 }
+
+/** The p-th percentile (nearest rank) of `values`. */
+export const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};

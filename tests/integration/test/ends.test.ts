@@ -8,7 +8,7 @@ import { createOutbid, type AuctionEvent, type BidDecision, type Outbid } from '
 import { eventually } from '@outbid/core/testing';
 import { createPostgresLedger } from '@outbid/postgres';
 import { createRedisEngine, createRedisScheduler } from '@outbid/redis';
-import { createEndingWithinOneSecond } from './burst.js';
+import { createEndingWithinOneSecond, percentile } from './burst.js';
 
 let redisServer: RedisServer;
 let pgServer: PostgresServer;
@@ -43,8 +43,6 @@ async function endedEventsPerAuction(database: string): Promise<Map<string, numb
     await client.end();
   }
 }
-
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 describe('reliable ends on Redis + Postgres', () => {
   // The end SLA: every auction ends within 1 s of its effective end. `pnpm bench ends` measures the same burst
