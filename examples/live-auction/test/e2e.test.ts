@@ -18,7 +18,7 @@ let server: RunningServer;
 let browser: Browser;
 let dataDir: string;
 let port = 0;
-const env = () => ({ OUTBID_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', OUTBID_LOG_LEVEL: 'silent', OUTBID_HEARTBEAT_MS: '1000', OUTBID_DEMO_DIR: join(root, 'dist') });
+const env = () => ({ OUTBID_AUTH: 'dev', OUTBID_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', OUTBID_LOG_LEVEL: 'silent', OUTBID_HEARTBEAT_MS: '1000', OUTBID_DEMO_DIR: join(root, 'dist') });
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/ensure-system-deps.sh\` (pnpm test does) or \`apt-get install -y chromium\`.`);

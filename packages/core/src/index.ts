@@ -5,6 +5,7 @@
  */
 export * from './errors.js';
 export * from './domain/money.js';
+export * from './domain/text.js';
 export * from './domain/increments.js';
 export * from './domain/soft-close.js';
 export * from './domain/auction.js';

@@ -1,14 +1,15 @@
-import { zodIssues, type Outbid } from '@outbid/core';
+import { idSchema, zodIssues, type Outbid } from '@outbid/core';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
-import { authenticate, issueDevToken, requireUser, type AuthEnv, type AuthOptions, type Role } from './auth.js';
+import { authenticate, issueDevToken, requireUser, type AuthEnv, type AuthOptions, type Role, type User } from './auth.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { mountDemo } from './demo.js';
-import { buildOpenApi, DOCS_PAGE } from './openapi.js';
+import { buildOpenApi, DOCS_PAGE, DOCS_SCRIPT } from './openapi.js';
 import { HttpProblem, problemResponse, toProblem } from './problem.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createRealtimeGateway, type RealtimeGateway, type RealtimeOptions } from './realtime/index.js';
+import { createStreamLimiter, metricsGuard, outbidCors, outbidSecureHeaders } from './security.js';
 import { createAuctionBody, devTokenBody, listAuctionsQuery, listBidsQuery, placeBidBody } from './schemas.js';
 import { auctionBody, bidBody, bidItem } from './views.js';
 
@@ -18,8 +19,11 @@ export interface AppLogger {
 }
 
 export interface AppOptions {
-  /** Default: dev mode with a random secret (tokens from POST /dev/token). */
-  auth?: AuthOptions;
+  /**
+   * How callers are authenticated. Required: there is no default, so an app never runs open by accident
+   * (`{ mode: 'dev', secret }` serves POST /dev/token for local development).
+   */
+  auth: AuthOptions;
   /** Let requests without a token read auctions, bids and streams. Default false. */
   anonymousReads?: boolean;
   /** Per-user bid rate limit. Default 10/s sustained, bursts of 20, in this process. */
@@ -35,6 +39,14 @@ export interface AppOptions {
   logger?: AppLogger;
   /** A built demo page to serve at `/` (see examples/live-auction). Without it, `/` redirects to the API docs. */
   demoDir?: string | null;
+  /** Open SSE streams one user (or, for anonymous reads, one client address) may hold. Default 16; more → 429. */
+  maxStreamsPerUser?: number;
+  /** Per-user limit on creating auctions. Default 1 a second sustained, bursts of 20. */
+  createRateLimit?: { ratePerSecond: number; burst: number };
+  /** Origins allowed to call the API from a browser (CORS). Default none: same-origin only. */
+  corsOrigins?: readonly string[];
+  /** When set, `/metrics` needs `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
 }
 
 export interface OutbidApp extends Hono<AuthEnv> {
@@ -69,8 +81,13 @@ const ms = (iso: string) => Date.parse(iso);
  * The Outbid HTTP API on Hono: thin routes (validation → one service call → response). Mount it in your own
  * Hono or Node app, or let `startServer` serve it.
  */
-export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
-  const auth: AuthOptions = options.auth ?? { mode: 'dev', secret: crypto.randomUUID() + crypto.randomUUID() };
+export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
+  const auth = options?.auth;
+  if (!auth) {
+    throw new Error(
+      "createApp: options.auth is required: { mode: 'jwt', secret | jwksUrl }, { mode: 'gateway', gatewaySecret }, or { mode: 'dev', secret } for local development only.",
+    );
+  }
   const metrics = options.metrics ?? createMetrics();
   const gateway =
     options.realtime && 'stream' in options.realtime
@@ -78,7 +95,15 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
       : createRealtimeGateway(outbid, (options.realtime as RealtimeOptions | undefined) ?? {});
   const limiter = createRateLimiter(options.bidRateLimit?.ratePerSecond ?? 10, options.bidRateLimit?.burst ?? 20);
   const log = options.logger ?? { error: () => {}, warn: () => {} };
-  const reader = (c: { get(key: 'user'): ReturnType<Context<AuthEnv>['get']> }) => (options.anonymousReads ? c.get('user') : requireUser(c, []));
+  const createLimiter = createRateLimiter(options.createRateLimit?.ratePerSecond ?? 1, options.createRateLimit?.burst ?? 20);
+  const devTokenLimiter = createRateLimiter(5, 20);
+  const streams = createStreamLimiter(options.maxStreamsPerUser ?? 16);
+  const throttle = (limiter: { take(key: string): number }, key: string, what: string) => {
+    const wait = limiter.take(key);
+    if (wait > 0) throw new HttpProblem(429, 'RATE_LIMITED', `Too many ${what}; slow down.`, { headers: { 'retry-after': String(wait) } });
+  };
+  const clientAddress = (c: Context) => (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown';
+  const reader = (c: { get(key: 'user'): User | null }) => (options.anonymousReads ? c.get('user') : requireUser(c, []));
   const managed = (action: 'startAuction' | 'endAuction' | 'cancelAuction') => async (c: Context<AuthEnv>) => {
     const user = requireUser(c, ['creator']);
     return c.json(auctionBody(await outbid[action](c.req.param('id')!, user.id)));
@@ -87,12 +112,29 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
   const app = new Hono<AuthEnv>();
   app.onError((error, c) => toProblem(c, error, (e) => log.error({ err: e, path: c.req.path }, 'unexpected error')));
   app.notFound((c) => problemResponse(c, 404, 'ROUTE_NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`));
+  app.use(outbidSecureHeaders());
+  const corsMiddleware = outbidCors(options.corsOrigins ?? []);
+  if (corsMiddleware) app.use(corsMiddleware);
   app.use(
     bodyLimit({
       maxSize: options.bodyLimitBytes ?? 16 * 1024,
-      onError: (c) => problemResponse(c, 413, 'BODY_TOO_LARGE', `Request bodies are limited to ${options.bodyLimitBytes ?? 16 * 1024} bytes.`),
+      onError: (c) => {
+        // The rest of the body is never read, so this connection cannot carry another request: say so, or a
+        // pooling client sends its next request down a socket that is about to close.
+        c.header('connection', 'close');
+        return problemResponse(c, 413, 'BODY_TOO_LARGE', `Request bodies are limited to ${options.bodyLimitBytes ?? 16 * 1024} bytes.`);
+      },
     }),
   );
+  // Every id in a path is checked before it reaches a service: a NUL or an unpaired surrogate is a 400, not a 503.
+  app.use('/auctions/:id/*', async (c, next) => {
+    parse(idSchema, c.req.param('id'));
+    return next();
+  });
+  app.use('/auctions/:id', async (c, next) => {
+    parse(idSchema, c.req.param('id'));
+    return next();
+  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
@@ -103,7 +145,7 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
       return problemResponse(c, 503, 'NOT_READY', 'A dependency (engine or ledger) is not reachable.');
     }
   });
-  app.get('/metrics', async (c) => {
+  app.get('/metrics', metricsGuard(options.metricsToken), async (c) => {
     const s = gateway.stats();
     metrics.openStreams.set(s.openStreams);
     metrics.channels.set(s.channels);
@@ -115,11 +157,13 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
   });
   app.get('/openapi.json', (c) => c.json(buildOpenApi()));
   app.get('/docs', (c) => c.html(DOCS_PAGE));
+  app.get('/docs.js', (c) => c.body(DOCS_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   if (options.demoDir) mountDemo(app, options.demoDir);
   else app.get('/', (c) => c.redirect('/docs'));
 
   if (auth.mode === 'dev') {
     app.post('/dev/token', async (c) => {
+      throttle(devTokenLimiter, clientAddress(c), 'token requests');
       const body = parse(devTokenBody, await jsonBody(c));
       return c.json({ token: await issueDevToken(auth.secret, body.userId, body.roles as Role[]) });
     });
@@ -130,6 +174,7 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
 
   app.post('/auctions', async (c) => {
     const user = requireUser(c, ['creator']);
+    throttle(createLimiter, user.id, 'auctions created');
     const body = parse(createAuctionBody, await jsonBody(c));
     const auction = await outbid.createAuction(user.id, {
       postId: body.postId,
@@ -163,7 +208,8 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
     const auction = await outbid.getAuction(c.req.param('id'));
     // Weak: serverTime differs between two reads of the same version.
     const etag = `W/"${auction.version}"`;
-    const headers = { etag, 'cache-control': 'public, max-age=1, stale-while-revalidate=5' };
+    // A shared cache may keep a read only when anyone may read it; with tokens, each answer is the caller's own.
+    const headers = { etag, vary: 'authorization', 'cache-control': options.anonymousReads ? 'public, max-age=1, stale-while-revalidate=5' : 'private, max-age=1' };
     const match = c.req.header('if-none-match');
     if (match && match.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return c.body(null, 304, headers);
     return c.json(auctionBody(auction), 200, headers);
@@ -212,11 +258,13 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
   });
 
   app.get('/auctions/:id/stream', async (c) => {
-    reader(c);
+    const user = reader(c);
+    const release = streams.acquire(user ? `user:${user.id}` : `address:${clientAddress(c)}`);
     return gateway.stream({
       auctionId: c.req.param('id'),
       lastEventId: c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null,
       signal: c.req.raw.signal,
+      onClose: release,
     });
   });
 

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createMiddleware } from 'hono/factory';
 import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { idSchema } from '@outbid/core';
 import { HttpProblem } from './problem.js';
 
 export const ROLES = ['creator', 'bidder', 'viewer'] as const;
@@ -12,7 +13,15 @@ export interface User {
 }
 
 export type AuthOptions =
-  | { mode: 'jwt'; secret?: string; jwksUrl?: string; issuer?: string; audience?: string }
+  | {
+      mode: 'jwt';
+      secret?: string;
+      jwksUrl?: string;
+      issuer?: string;
+      audience?: string;
+      /** The claim holding the roles, an array of role names; a dotted path reaches into objects (`realm_access.roles`). Default `roles`. */
+      rolesClaim?: string;
+    }
   | { mode: 'gateway'; gatewaySecret: string }
   | { mode: 'dev'; secret: string };
 
@@ -25,9 +34,16 @@ const invalidToken = () =>
     headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
   });
 
-function parseRoles(value: unknown): Role[] {
-  const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[\s,]+/) : [];
-  return list.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string));
+const knownRoles = (list: readonly unknown[]): Role[] => list.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string));
+
+/**
+ * Roles from a token claim: only an array of role names counts. A string is not split (`"viewer creator"` would
+ * otherwise grant two roles from one value whose format the issuer never promised).
+ */
+function rolesFromClaim(payload: Record<string, unknown>, claim: string): Role[] {
+  let value: unknown = payload[claim];
+  if (value === undefined && claim.includes('.')) value = claim.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), payload);
+  return Array.isArray(value) ? knownRoles(value) : [];
 }
 
 const sameSecret = (a: string, b: string) => {
@@ -55,6 +71,7 @@ export async function issueDevToken(secret: string, userId: string, roles: Role[
  * aud when configured. Gateway mode trusts X-User-Id / X-User-Roles only with the shared gateway secret.
  */
 export function authenticate(options: AuthOptions) {
+  const rolesClaim = (options.mode === 'jwt' && options.rolesClaim) || 'roles';
   let verifyKey: Uint8Array | JWTVerifyGetKey | null = null;
   let algorithms: string[] = [];
   if (options.mode === 'jwt' && options.jwksUrl) {
@@ -71,10 +88,11 @@ export function authenticate(options: AuthOptions) {
       const secret = c.req.header('x-gateway-secret');
       const id = c.req.header('x-user-id');
       if (secret !== undefined || id !== undefined) {
-        if (!secret || !sameSecret(secret, options.gatewaySecret) || !id) {
+        if (!secret || !sameSecret(secret, options.gatewaySecret) || !id || !idSchema.safeParse(id).success) {
           throw new HttpProblem(401, 'INVALID_GATEWAY_CREDENTIALS', 'The request did not come through the trusted gateway.');
         }
-        c.set('user', { id, roles: parseRoles(c.req.header('x-user-roles') ?? '') });
+        // The gateway's header is a comma-separated list by definition (it is our own format, not a token claim).
+        c.set('user', { id, roles: knownRoles((c.req.header('x-user-roles') ?? '').split(',').map((r) => r.trim())) });
       }
       return next();
     }
@@ -89,8 +107,8 @@ export function authenticate(options: AuthOptions) {
           ...(options.mode === 'jwt' && options.audience ? { audience: options.audience } : {}),
           requiredClaims: ['sub', 'exp'],
         });
-        if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 128) throw invalidToken();
-        c.set('user', { id: payload.sub, roles: parseRoles(payload.roles) });
+        if (typeof payload.sub !== 'string' || !idSchema.safeParse(payload.sub).success) throw invalidToken();
+        c.set('user', { id: payload.sub, roles: rolesFromClaim(payload, rolesClaim) });
       } catch {
         throw invalidToken();
       }

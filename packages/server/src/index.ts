@@ -5,7 +5,7 @@
  */
 export { createApp, type AppOptions, type OutbidApp, type AppLogger } from './app.js';
 export { startServer, type RunningServer } from './server.js';
-export { loadConfig, configSchema, type ServerConfig } from './config.js';
+export { loadConfig, listenHost, configSchema, type ServerConfig } from './config.js';
 export { authenticate, issueDevToken, requireUser, ROLES, type AuthOptions, type Role, type User } from './auth.js';
 export { createRealtimeGateway, encodeFrame, type RealtimeGateway, type RealtimeOptions, type RealtimeStats } from './realtime/index.js';
 export { createMetrics, type Metrics } from './metrics.js';

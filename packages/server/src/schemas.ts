@@ -2,6 +2,8 @@ import {
   AUCTION_STATUSES,
   BID_REASONS,
   currencySchema,
+  idSchema,
+  isStorableText,
   incrementTableSchema,
   minorUnitsSchema,
   positiveMinorUnitsSchema,
@@ -10,7 +12,7 @@ import { z } from 'zod';
 
 /** ISO 8601 with an offset at the edge; epoch ms inside. */
 export const isoTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with an offset, e.g. 2030-01-01T12:00:00Z' });
-const id = z.string().min(1).max(128);
+const id = idSchema;
 
 export const createAuctionBody = z
   .strictObject({
@@ -43,12 +45,12 @@ export const listAuctionsQuery = z.object({
   status: z.enum(AUCTION_STATUSES).optional(),
   creatorId: id.optional(),
   postId: id.optional(),
-  cursor: z.string().max(512).optional(),
+  cursor: z.string().max(512).refine(isStorableText, { error: 'must not contain control characters' }).optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
 });
 
 export const listBidsQuery = z.object({
-  cursor: z.string().max(512).optional(),
+  cursor: z.string().max(512).refine(isStorableText, { error: 'must not contain control characters' }).optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
   include: z.enum(['accepted', 'all']).optional(),
 });

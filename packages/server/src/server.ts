@@ -9,7 +9,7 @@ import { createPgliteLedger, createPostgresEngine, createPostgresLedger } from '
 import { pino, type Logger } from 'pino';
 import { createApp, type OutbidApp } from './app.js';
 import { generateDevSecret, type AuthOptions } from './auth.js';
-import { authMode, loadConfig, type ServerConfig } from './config.js';
+import { authMode, listenHost, loadConfig, type ServerConfig } from './config.js';
 import { createMetrics } from './metrics.js';
 import { findDemoDir } from './demo.js';
 
@@ -102,6 +102,7 @@ function authFrom(config: ServerConfig, logger: Logger): AuthOptions {
   if (mode === 'jwt') {
     return {
       mode,
+      rolesClaim: config.OUTBID_JWT_ROLES_CLAIM,
       ...(config.OUTBID_JWT_SECRET ? { secret: config.OUTBID_JWT_SECRET } : {}),
       ...(config.OUTBID_JWKS_URL ? { jwksUrl: config.OUTBID_JWKS_URL } : {}),
       ...(config.OUTBID_JWT_ISSUER ? { issuer: config.OUTBID_JWT_ISSUER } : {}),
@@ -109,7 +110,8 @@ function authFrom(config: ServerConfig, logger: Logger): AuthOptions {
     };
   }
   logger.warn(
-    'DEV MODE: no authentication configured. Anyone can get a token from POST /dev/token. Set OUTBID_JWT_SECRET, OUTBID_JWKS_URL or OUTBID_AUTH=gateway for real use.',
+    { host: listenHost(config) },
+    'DEV MODE (OUTBID_AUTH=dev): anyone who reaches this server can get a token for any user and role from POST /dev/token. For real use set OUTBID_JWT_SECRET, OUTBID_JWKS_URL or OUTBID_AUTH=gateway.',
   );
   // Kept beside the embedded data, so tokens (and open pages) survive a restart like the auctions do.
   const dataDir = resolve(config.OUTBID_DATA_DIR);
@@ -158,16 +160,21 @@ export async function startServer(env: Record<string, string | undefined> = proc
     bidRateLimit: { ratePerSecond: config.OUTBID_BID_RATE_PER_SECOND, burst: config.OUTBID_BID_BURST },
     ...(rateLimiter ? { sharedRateLimiter: rateLimiter } : {}),
     realtime: { heartbeatMs: config.OUTBID_HEARTBEAT_MS, tickMs: config.OUTBID_TICK_MS, flushMs: config.OUTBID_FLUSH_MS },
+    maxStreamsPerUser: config.OUTBID_MAX_STREAMS_PER_USER,
+    createRateLimit: { ratePerSecond: config.OUTBID_CREATE_RATE_PER_MINUTE / 60, burst: Math.max(1, Math.min(20, Math.ceil(config.OUTBID_CREATE_RATE_PER_MINUTE))) },
+    corsOrigins: config.OUTBID_CORS_ORIGINS ?? [],
+    ...(config.OUTBID_METRICS_TOKEN ? { metricsToken: config.OUTBID_METRICS_TOKEN } : {}),
     metrics,
     logger: { error: (o, m) => logger.error(o, m), warn: (o, m) => logger.warn(o, m) },
     demoDir: findDemoDir(config.OUTBID_DEMO_DIR),
   });
 
   const server: ServerType = await new Promise((resolveServer) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolveServer(s));
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: listenHost(config) }, () => resolveServer(s));
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}`;
+  const host = listenHost(config);
+  const url = `http://${host === '0.0.0.0' ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, engine: outbid.engine.name, ledger: outbid.ledger.name, bus: outbid.bus.name, scheduler: outbid.scheduler.name, rearmed }, 'Outbid server listening');
 
   let closing: Promise<void> | null = null;

@@ -73,7 +73,8 @@ describe('GET /auctions/:id and lists', () => {
     const first = await h.call('GET', `/auctions/${auctionId}`, { token: bidder });
     expect(first.status).toBe(200);
     expect(first.headers.get('etag')).toBe('W/"1"');
-    expect(first.headers.get('cache-control')).toMatch(/^public, max-age=1, stale-while-revalidate=\d+$/);
+    expect(first.headers.get('cache-control')).toBe('private, max-age=1'); // authenticated reads are never shared (anonymous reads: hardening.test.ts)
+    expect(first.headers.get('vary')).toMatch(/authorization/i);
     expect(await first.json()).toMatchObject({ id: auctionId, version: 1, minNextBid: 1_000, serverTime: expect.any(String), bidCount: 0 });
     const cached = await h.call('GET', `/auctions/${auctionId}`, { token: bidder, headers: { 'if-none-match': 'W/"1"' } });
     expect(cached.status).toBe(304);

@@ -155,7 +155,7 @@ describe('dev mode and configuration', () => {
   });
 
   it('refuses to start in dev mode under NODE_ENV=production, and lists every bad variable', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/Refusing to start/);
+    expect(() => loadConfig({ NODE_ENV: 'production', OUTBID_AUTH: 'dev' })).toThrow(/Refusing to start/);
     expect(() => loadConfig({ PORT: 'abc', OUTBID_JWT_SECRET: 'short' })).toThrow(/PORT[\s\S]*OUTBID_JWT_SECRET/);
     expect(loadConfig({ NODE_ENV: 'production', OUTBID_JWT_SECRET: SECRET }).PORT).toBe(8787);
   });

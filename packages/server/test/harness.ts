@@ -13,10 +13,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function harness(appOptions: AppOptions = {}, outbidOptions: OutbidOptions = {}): Harness {
+export function harness(appOptions: Partial<AppOptions> = {}, outbidOptions: OutbidOptions = {}): Harness {
   const metrics = createMetrics();
   const outbid = createOutbid({ guardIntervalMs: 0, hooks: metrics.hooks, ...outbidOptions });
-  const app = createApp(outbid, { auth: { mode: 'jwt', secret: SECRET }, realtime: { tickMs: 0, heartbeatMs: 0, flushMs: 0 }, metrics, ...appOptions });
+  // Per-user stream and creation limits are lifted: tests open thousands of streams as one viewer and create many
+  // auctions as one creator (hardening.test.ts sets them to test the limits themselves).
+  const app = createApp(outbid, {
+    auth: { mode: 'jwt', secret: SECRET },
+    realtime: { tickMs: 0, heartbeatMs: 0, flushMs: 0 },
+    metrics,
+    maxStreamsPerUser: 1e9,
+    createRateLimit: { ratePerSecond: 1e9, burst: 1e9 },
+    ...appOptions,
+  });
   const token = (userId: string, ...roles: Role[]) => issueDevToken(SECRET, userId, roles);
   const call: Harness['call'] = async (method, path, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };

@@ -24,7 +24,7 @@ it('the README walkthrough runs as printed against a live server', async () => {
   const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
   const block = readme.split('```sh\n').find((b) => b.startsWith('B=${B:-'))!.split('```')[0]!;
   const dataDir = mkdtempSync(join(tmpdir(), 'outbid-readme-'));
-  const server = await startServer({ OUTBID_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', OUTBID_LOG_LEVEL: 'silent' });
+  const server = await startServer({ OUTBID_AUTH: 'dev', OUTBID_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', OUTBID_LOG_LEVEL: 'silent' });
   try {
     const { stdout } = await promisify(execFile)('bash', ['-c', `set -e\n${block}`], { env: { ...process.env, B: server.url }, timeout: 30_000 });
     expect(stdout).toContain('"status":"accepted"');

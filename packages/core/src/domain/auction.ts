@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSchema } from './text.js';
 import { currencySchema, minorUnitsSchema } from './money.js';
 import { incrementAt, incrementRuleSchema, type IncrementRule } from './increments.js';
 import { softClosePolicySchema, type SoftClosePolicy } from './soft-close.js';
@@ -38,7 +39,7 @@ export interface AuctionState {
   closedAt: number | null;
 }
 
-const id = z.string().min(1).max(128);
+const id = idSchema;
 const epochMs = z.number().int().min(0).max(8_640_000_000_000_000);
 
 /** Validates a whole {@link AuctionState}, e.g. one read back from storage. */

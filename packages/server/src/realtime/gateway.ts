@@ -21,6 +21,8 @@ export interface StreamRequest {
   /** `Last-Event-ID` header (or `lastEventId` query parameter): the last version the client has. */
   lastEventId: string | null;
   signal: AbortSignal;
+  /** Called once when this request's stream is over, however it ends (also at once for a 204 or an error). */
+  onClose?: () => void;
 }
 
 export interface RealtimeStats {
@@ -204,13 +206,14 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
   housekeeping.unref?.();
 
   return {
-    async stream({ auctionId, lastEventId, signal }) {
+    async stream({ auctionId, lastEventId, signal, onClose = () => {} }) {
       const channel = channelFor(auctionId); // subscribe before reading, so nothing falls between
       let snapshot;
       try {
         snapshot = await outbid.getAuction(auctionId);
       } catch (error) {
         dropIfEmpty(channel);
+        onClose();
         throw error;
       }
       const durable: LiveState = {
@@ -228,6 +231,7 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
       const finished = state.status === 'ended' || state.status === 'cancelled';
       if (finished && resumeFrom !== null && resumeFrom >= state.version) {
         dropIfEmpty(channel);
+        onClose();
         return new Response(null, { status: 204 }); // nothing more will ever come: the browser stops reconnecting
       }
 
@@ -239,6 +243,7 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
               channel.viewers.delete(viewer);
               stats.openStreams--;
               dropIfEmpty(channel);
+              onClose();
             });
             stats.openStreams++;
             controller.enqueue(encoder.encode(`retry: ${retryMs}\n\n`));

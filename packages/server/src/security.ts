@@ -1,0 +1,81 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+import { HttpProblem } from './problem.js';
+
+/**
+ * Security headers on every answer: no MIME sniffing, no framing, and a Content-Security-Policy that lets the demo
+ * page and the API reference load only what this server serves (their scripts are files, never inline).
+ */
+export const outbidSecureHeaders = (): MiddlewareHandler =>
+  secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'", 'data:'],
+      objectSrc: ["'none'"],
+      baseUri: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    // The API is meant to be called from other origins when CORS allows them.
+    crossOriginResourcePolicy: 'cross-origin',
+  });
+
+/** CORS for front-ends on other origins: only the listed ones (none by default, so same-origin only). */
+export function outbidCors(origins: readonly string[]): MiddlewareHandler | null {
+  if (origins.length === 0) return null;
+  return cors({
+    origin: origins.includes('*') ? '*' : [...origins],
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id'],
+    exposeHeaders: ['etag', 'location', 'retry-after', 'idempotent-replayed'],
+    maxAge: 600,
+  });
+}
+
+/** `/metrics` behind a bearer token when one is configured (compared in constant time). */
+export function metricsGuard(token: string | undefined): MiddlewareHandler {
+  const expected = token ? Buffer.from(`Bearer ${token}`) : null;
+  return async function outbidMetricsGuard(c, next) {
+    if (expected) {
+      const given = Buffer.from(c.req.header('authorization') ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new HttpProblem(401, 'METRICS_TOKEN_REQUIRED', 'Send the metrics token as Authorization: Bearer <token>.', { headers: { 'www-authenticate': 'Bearer' } });
+      }
+    }
+    return next();
+  };
+}
+
+/**
+ * Counts open streams per user: `open` refuses (429 with Retry-After) past the cap, and the returned release
+ * runs once, whichever way the stream ends.
+ */
+export function createStreamLimiter(maxPerUser: number) {
+  const open = new Map<string, number>();
+  return {
+    acquire(userKey: string): () => void {
+      const count = open.get(userKey) ?? 0;
+      if (count >= maxPerUser) {
+        throw new HttpProblem(429, 'TOO_MANY_STREAMS', `At most ${maxPerUser} open streams per user; close one, or watch several auctions from one page.`, {
+          headers: { 'retry-after': '5' },
+        });
+      }
+      open.set(userKey, count + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (open.get(userKey) ?? 1) - 1;
+        if (left <= 0) open.delete(userKey);
+        else open.set(userKey, left);
+      };
+    },
+    openFor: (userKey: string) => open.get(userKey) ?? 0,
+  };
+}
