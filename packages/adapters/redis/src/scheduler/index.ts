@@ -1,4 +1,5 @@
 import {
+  fnv1a32,
   SCHEDULER_SPECIFICATION_VERSION,
   type JobHandler,
   type JobKind,
@@ -37,9 +38,7 @@ type Caller = Record<string, (...args: Array<string | number>) => Promise<unknow
 const commandName = (script: ScriptName) => `outbid_${script}_${PACKAGE_VERSION.replace(/\W/g, '_')}`;
 
 function shardOf(auctionId: string, shards: number): number {
-  let h = 2166136261;
-  for (let i = 0; i < auctionId.length; i++) h = Math.imul(h ^ auctionId.charCodeAt(i), 16777619);
-  return (h >>> 0) % shards;
+  return fnv1a32(auctionId) % shards;
 }
 
 /**
