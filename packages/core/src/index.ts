@@ -28,7 +28,10 @@ export { createMemoryScheduler, type MemoryScheduler, type MemorySchedulerOption
 export { FakeClock, settle } from './memory/fake-clock.js';
 export { createFailoverEngine, type FailoverEngine, type FailoverEngineOptions } from './engines/failover.js';
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './service/relay.js';
-export * from './service/outbid.js';
+export * from './service/api.js';
+export { createOutbid } from './service/outbid.js';
+export { startEngineUpdater } from './service/upkeep.js';
 export { uuidv7 } from './ids.js';
+export { fnv1a32 } from './hash.js';
 export { encodeCursor, decodeCursor, isPositionCursor, isSafeIntegerArray } from './cursor.js';
 export { zodIssues } from './validation.js';

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { createFailoverEngine, createHttpPurger, createOutbid, type BidEngine, type EventBus, type Ledger, type Outbid, type Scheduler } from '@outbid/core';
+import { createFailoverEngine, createHttpPurger, createOutbid, startEngineUpdater, type BidEngine, type EventBus, type Ledger, type Outbid, type Scheduler } from '@outbid/core';
 import { createRedisEngine, createRedisRateLimiter, createRedisScheduler } from '@outbid/redis';
 import { Redis } from 'ioredis';
 import { createPgliteLedger, createPostgresEngine, createPostgresLedger } from '@outbid/postgres';
@@ -142,17 +142,8 @@ export async function startServer(env: Record<string, string | undefined> = proc
       : {}),
   });
   const rearmed = await outbid.rearmScheduler();
-  if (adapters.bus && adapters.engine) {
-    // The Redis updater: one shared group across instances. An event newer than the engine's copy (decided
-    // elsewhere, e.g. by the Postgres fallback) rebuilds that copy from the ledger before it decides again.
-    await adapters.bus.subscribe(
-      async (event) => {
-        const hot = await outbid.engine.getState(event.auctionId);
-        if (hot && hot.version < event.version) await outbid.reconcile([event.auctionId]);
-      },
-      { group: 'outbid-engine-updater' },
-    );
-  }
+  // An engine shared by instances (Redis) is kept up to date with changes decided elsewhere.
+  if (adapters.bus && adapters.engine) await startEngineUpdater(outbid);
   await outbid.ready(); // listen only once this instance will see every event (its bus subscription joined)
   const app = createApp(outbid, {
     auth: authFrom(config, logger),

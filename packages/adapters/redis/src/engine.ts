@@ -9,8 +9,17 @@ import {
 } from '@outbid/core';
 import type { Cluster, Redis } from 'ioredis';
 import { decisionFromFields, idempotencyField, stateFromFields, stateToFields, unpack } from './codec.js';
-import { SCRIPTS, type ScriptName } from './generated/scripts.js';
-import { PACKAGE_VERSION } from './version.js';
+import {
+  decodeReply,
+  HydrateReply,
+  PlaceBidReply,
+  registerScripts,
+  TransitionReply,
+  type PlaceBidReplyCode,
+  type ReplyDecoders,
+  type ScriptArg,
+  type TransitionReplyCode,
+} from './scripts.js';
 
 export interface RedisEngineOptions {
   /** An ioredis client or Cluster. Every key of one auction shares the hash tag `{a:<id>}`. */
@@ -27,11 +36,69 @@ export interface RedisEngineOptions {
   skipServerChecks?: boolean;
 }
 
-type Reply = Array<string | number>;
-type Caller = Record<string, (...args: Array<string | number>) => Promise<Reply>>;
-
 const DAY_MS = 86_400_000;
-const commandName = (script: ScriptName) => `outbid_${script}_${PACKAGE_VERSION.replace(/\W/g, '_')}`;
+
+/** place_bid replies (see the header of lua/place_bid.lua). */
+const placeBidDecoders: ReplyDecoders<PlaceBidReplyCode, PlaceBidCommand, EngineBidResult> = {
+  [PlaceBidReply.NEEDS_HYDRATION]: () => ({ kind: 'needs_hydration' }),
+  [PlaceBidReply.REPLAY]: (reply, cmd) => ({
+    kind: 'decided',
+    decision: decisionFromFields(unpack(reply[1]!).slice(1), cmd),
+    replayed: true,
+    state: null,
+    previousEndAt: null,
+  }),
+  [PlaceBidReply.KEY_REUSED]: (reply, cmd) => ({
+    kind: 'decided',
+    decision: decisionFromFields(reply.slice(1, 12), cmd),
+    replayed: false,
+    state: null,
+    previousEndAt: null,
+  }),
+  [PlaceBidReply.DECIDED]: (reply, cmd) => {
+    const decision = decisionFromFields(reply.slice(2, 13), cmd);
+    const accepted = decision.status === 'accepted';
+    return {
+      kind: 'decided',
+      decision,
+      replayed: false,
+      state: accepted ? stateFromFields(reply.slice(13)) : null,
+      previousEndAt: accepted && decision.extended ? Number(reply[1]) : null,
+    };
+  },
+};
+
+/** start, end and cancel replies: {kind, detail, prevStatus, prevEffectiveEndAt, prevStartAt, prevClosedAt, stateFlat...}. */
+const STATE_FROM = 6;
+const transitionDecoders: ReplyDecoders<TransitionReplyCode, undefined, EngineTransitionResult> = {
+  [TransitionReply.NEEDS_HYDRATION]: () => ({ kind: 'needs_hydration' }),
+  [TransitionReply.APPLIED]: (reply) => {
+    const [, , prevStatus, prevEnd, prevStart, prevClosed] = reply;
+    const state = stateFromFields(reply.slice(STATE_FROM));
+    return {
+      kind: 'applied',
+      state,
+      previous: {
+        ...state,
+        version: state.version - 1,
+        status: prevStatus as AuctionState['status'],
+        effectiveEndAt: Number(prevEnd),
+        startAt: Number(prevStart),
+        closedAt: prevClosed ? Number(prevClosed) : null,
+      },
+    };
+  },
+  [TransitionReply.UNCHANGED]: (reply) => ({ kind: 'unchanged', state: stateFromFields(reply.slice(STATE_FROM)) }),
+  [TransitionReply.NOT_DUE]: (reply) => ({ kind: 'not_due', state: stateFromFields(reply.slice(STATE_FROM)), dueAt: Number(reply[1]) }),
+  [TransitionReply.REFUSED]: (reply) => ({
+    kind: 'refused',
+    state: stateFromFields(reply.slice(STATE_FROM)),
+    reason: reply[1] as 'AUCTION_ENDED' | 'AUCTION_CANCELLED',
+  }),
+};
+
+/** One place that turns a transition script's reply into the port's result. */
+const transitionResult = (reply: ScriptArg[]): EngineTransitionResult => decodeReply('a transition script', transitionDecoders, reply.map(String), undefined);
 
 /** Waits for the connection (clients without an offline queue refuse commands until then), at most 10 s. */
 async function whenReady(redis: Redis | Cluster): Promise<void> {
@@ -75,42 +142,8 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
   const retentionMs = String(options.sealedRetentionMs ?? DAY_MS);
   await whenReady(redis);
   if (!options.skipServerChecks) await checkServers(redis);
-  for (const [name, script] of Object.entries(SCRIPTS)) {
-    // ioredis runs EVALSHA and falls back to EVAL on NOSCRIPT (after a restart or failover).
-    redis.defineCommand(commandName(name as ScriptName), { numberOfKeys: script.numberOfKeys, lua: script.lua });
-  }
-  const call = (script: ScriptName, ...args: Array<string | number>) => (redis as unknown as Caller)[commandName(script)]!(...args);
+  const call = registerScripts(redis, ['place_bid', 'start', 'end', 'cancel', 'hydrate']);
   const keys = (auctionId: string) => [`${prefix}:{a:${auctionId}}:state`, `${prefix}:{a:${auctionId}}:idem`] as const;
-
-  /** One place that turns a transition script's reply into the port's result. */
-  const transitionResult = (reply: Reply): EngineTransitionResult => {
-    const [kind, detail, prevStatus, prevEnd, prevStart, prevClosed, ...flat] = reply.map(String);
-    if (kind === 'H') return { kind: 'needs_hydration' };
-    const state = stateFromFields(flat);
-    switch (kind) {
-      case 'A':
-        return {
-          kind: 'applied',
-          state,
-          previous: {
-            ...state,
-            version: state.version - 1,
-            status: prevStatus as AuctionState['status'],
-            effectiveEndAt: Number(prevEnd),
-            startAt: Number(prevStart),
-            closedAt: prevClosed ? Number(prevClosed) : null,
-          },
-        };
-      case 'U':
-        return { kind: 'unchanged', state };
-      case 'N':
-        return { kind: 'not_due', state, dueAt: Number(detail) };
-      case 'F':
-        return { kind: 'refused', state, reason: detail as 'AUCTION_ENDED' | 'AUCTION_CANCELLED' };
-      default:
-        throw new Error(`unexpected reply from a transition script: ${kind}`);
-    }
-  };
 
   return {
     specificationVersion: ENGINE_SPECIFICATION_VERSION,
@@ -119,27 +152,7 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
       const [stateKey, idemKey] = keys(cmd.auctionId);
       const field = cmd.idempotencyKey === null ? '' : idempotencyField(cmd.bidderId, cmd.idempotencyKey);
       const reply = (await call('place_bid', stateKey, idemKey, cmd.bidderId, String(cmd.amount), cmd.bidId, field, cmd.fingerprint, idempotencyTtlMs)).map(String);
-      switch (reply[0]) {
-        case 'H':
-          return { kind: 'needs_hydration' };
-        case 'R':
-          return { kind: 'decided', decision: decisionFromFields(unpack(reply[1]!).slice(1), cmd), replayed: true, state: null, previousEndAt: null };
-        case 'K':
-          return { kind: 'decided', decision: decisionFromFields(reply.slice(1, 12), cmd), replayed: false, state: null, previousEndAt: null };
-        case 'D': {
-          const decision = decisionFromFields(reply.slice(2, 13), cmd);
-          const accepted = decision.status === 'accepted';
-          return {
-            kind: 'decided',
-            decision,
-            replayed: false,
-            state: accepted ? stateFromFields(reply.slice(13)) : null,
-            previousEndAt: accepted && decision.extended ? Number(reply[1]) : null,
-          };
-        }
-        default:
-          throw new Error(`unexpected reply from place_bid: ${reply[0]}`);
-      }
+      return decodeReply('place_bid', placeBidDecoders, reply, cmd);
     },
     async start(auctionId, mode: TransitionMode) {
       return transitionResult(await call('start', keys(auctionId)[0], mode));
@@ -156,7 +169,7 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
     },
     async hydrate(state) {
       const reply = await call('hydrate', ...keys(state.id), String(state.version), retentionMs, ...stateToFields(state));
-      return Number(reply[0]) === 1 ? { applied: true } : { applied: false, currentVersion: Number(reply[1]) };
+      return Number(reply[0]) === HydrateReply.APPLIED ? { applied: true } : { applied: false, currentVersion: Number(reply[1]) };
     },
     async drop(auctionId) {
       await redis.del(...keys(auctionId));

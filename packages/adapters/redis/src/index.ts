@@ -5,5 +5,5 @@
 export { createRedisEngine, type RedisEngineOptions } from './engine.js';
 export { SCRIPTS } from './generated/scripts.js';
 export { PACKAGE_VERSION } from './version.js';
-export { createRedisScheduler, type RedisSchedulerOptions } from './scheduler/index.js';
+export { createRedisScheduler, type RedisSchedulerOptions } from './scheduler.js';
 export { createRedisRateLimiter, type RedisRateLimiterOptions } from './rate-limit.js';

@@ -1,6 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { SCRIPTS } from './generated/scripts.js';
-import { PACKAGE_VERSION } from './version.js';
+import { registerScripts } from './scripts.js';
 
 export interface RedisRateLimiterOptions {
   redis: Redis | Cluster;
@@ -12,13 +11,11 @@ export interface RedisRateLimiterOptions {
 
 /** A rate limiter shared by all instances: `take(key)` resolves 0 when allowed, else ms until it may retry. */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions) {
-  const name = `outbid_rate_limit_${PACKAGE_VERSION.replace(/\W/g, '_')}`;
-  options.redis.defineCommand(name, { numberOfKeys: SCRIPTS.rate_limit.numberOfKeys, lua: SCRIPTS.rate_limit.lua });
-  const call = (options.redis as unknown as Record<string, (...a: Array<string | number>) => Promise<number>>)[name]!.bind(options.redis);
+  const call = registerScripts(options.redis, ['rate_limit']);
   const prefix = options.prefix ?? 'outbid';
   return {
     async take(key: string): Promise<number> {
-      return Number(await call(`${prefix}:{rl:${key}}:bids`, options.limit, options.windowMs));
+      return Number(await call('rate_limit', `${prefix}:{rl:${key}}:bids`, options.limit, options.windowMs));
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { AuctionEvent } from '../domain/events.js';
+import { fnv1a32 } from '../hash.js';
 import { BUS_SPECIFICATION_VERSION, type EventBus, type EventHandler, type Subscription } from '../ports/bus.js';
 
 interface Member {
@@ -11,12 +12,6 @@ interface Member {
 export interface MemoryBus extends EventBus {
   /** Resolves when every event published so far has been handled. */
   idle(): Promise<void>;
-}
-
-function hashKey(key: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-  return h >>> 0;
 }
 
 /** In-process event bus: broadcast subscribers and key-partitioned groups, per-auction order kept. */
@@ -44,7 +39,7 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, eve
         for (const member of broadcast) deliver(member, event);
         for (const members of groups.values()) {
           const live = members.filter((m) => !m.closed);
-          if (live.length > 0) deliver(live[hashKey(event.auctionId) % live.length]!, event);
+          if (live.length > 0) deliver(live[fnv1a32(event.auctionId) % live.length]!, event);
         }
       }
     },

@@ -3,7 +3,7 @@ import type { BidDecision, BidRecord } from '../domain/bid.js';
 import { makeEvent, type AuctionEvent } from '../domain/events.js';
 import { minNextBid } from '../domain/auction.js';
 import type { PlaceBidCommand } from '../rules/place-bid.js';
-import type { Outbid } from '../service/outbid.js';
+import type { Outbid } from '../service/api.js';
 
 let counter = 0;
 /** A unique id for test data, readable in failures. */

@@ -1,4 +1,5 @@
 import {
+  fnv1a32,
   SCHEDULER_SPECIFICATION_VERSION,
   type JobHandler,
   type JobKind,
@@ -6,8 +7,7 @@ import {
   type Scheduler,
 } from '@outbid/core';
 import type { Cluster, Redis } from 'ioredis';
-import { SCRIPTS, type ScriptName } from '../generated/scripts.js';
-import { PACKAGE_VERSION } from '../version.js';
+import { registerScripts } from './scripts.js';
 
 export interface RedisSchedulerOptions {
   redis: Redis | Cluster;
@@ -33,13 +33,9 @@ export interface RedisSchedulerOptions {
 }
 
 type HeldJob = { run: Promise<void>; dropped: boolean; wake?: () => void };
-type Caller = Record<string, (...args: Array<string | number>) => Promise<unknown>>;
-const commandName = (script: ScriptName) => `outbid_${script}_${PACKAGE_VERSION.replace(/\W/g, '_')}`;
 
 function shardOf(auctionId: string, shards: number): number {
-  let h = 2166136261;
-  for (let i = 0; i < auctionId.length; i++) h = Math.imul(h ^ auctionId.charCodeAt(i), 16777619);
-  return (h >>> 0) % shards;
+  return fnv1a32(auctionId) % shards;
 }
 
 /**
@@ -56,10 +52,7 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
   const claimAheadMs = options.claimAheadMs ?? pollMs;
   const retryDelayMs = options.retryDelayMs ?? 1_000;
   const log = options.logger ?? { warn: () => {}, error: () => {} };
-  for (const name of ['schedule_claim', 'schedule_ack'] as const) {
-    redis.defineCommand(commandName(name), { numberOfKeys: SCRIPTS[name].numberOfKeys, lua: SCRIPTS[name].lua });
-  }
-  const call = (script: ScriptName, ...args: Array<string | number>) => (redis as unknown as Caller)[commandName(script)]!(...args);
+  const call = registerScripts(redis, ['schedule_claim', 'schedule_ack']);
   const keys = (shard: number) => [`${prefix}:{sched:${shard}}:due`, `${prefix}:{sched:${shard}}:lease`] as const;
   const member = (auctionId: string, kind: JobKind) => `${kind}|${auctionId}`;
 
@@ -115,7 +108,7 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
   const claim = async (shard: number, limit: number, horizonMs: number): Promise<number> => {
     let reply: string[];
     try {
-      reply = (await call('schedule_claim', ...keys(shard), leaseMs, limit, horizonMs)) as string[];
+      reply = await call('schedule_claim', ...keys(shard), leaseMs, limit, horizonMs);
     } catch (error) {
       log.error({ err: error, shard }, 'claim failed; polling again');
       return 0;

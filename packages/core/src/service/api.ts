@@ -1,0 +1,123 @@
+import type { AuctionState, AuctionStatus, CreateAuctionInput } from '../domain/auction.js';
+import type { BidDecision, BidRecord } from '../domain/bid.js';
+import type { AuctionEvent } from '../domain/events.js';
+import type { EventBus } from '../ports/bus.js';
+import type { CachePurger } from '../ports/purger.js';
+import type { Clock } from '../ports/clock.js';
+import type { BidEngine } from '../ports/engine.js';
+import type { Ledger, Page } from '../ports/ledger.js';
+import type { JobOutcome, ScheduledJob, Scheduler } from '../ports/scheduler.js';
+
+export interface OutbidLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface OutbidOptions {
+  engine?: BidEngine;
+  ledger?: Ledger;
+  bus?: EventBus;
+  scheduler?: Scheduler;
+  /** Drives timers; the memory engine also takes its time from it. */
+  clock?: Clock;
+  /** Id generator for auctions and bids (default UUIDv7). */
+  newId?: () => string;
+  /** How long an accepted decision may wait for its predecessor version to reach the ledger. */
+  persistTimeoutMs?: number;
+  /** Database guard interval: ends (and starts) whatever is overdue even with no scheduler. 0 turns it off. */
+  guardIntervalMs?: number;
+  /** Outbox relay poll interval; 0 turns the relay off (another process publishes). */
+  relayPollMs?: number;
+  /** Reconciler interval: compares the engine's copy of every open auction with the ledger. 0 (default) = off. */
+  reconcileIntervalMs?: number;
+  /** Rejected bids are written to the audit trail in batches, this often. */
+  auditFlushMs?: number;
+  logger?: OutbidLogger;
+  /** Invalidates edge caches of an auction on every change it sees on the bus. Default: none. */
+  purger?: CachePurger;
+  /** Observability hooks (the server feeds its metrics from them). */
+  hooks?: OutbidHooks;
+}
+
+export interface OutbidHooks {
+  onBidDecided?(decision: BidDecision, info: { replayed: boolean; durationMs: number }): void;
+  onEnded?(state: AuctionState, latenessMs: number): void;
+  onRepair?(auctionId: string, cause: string): void;
+}
+
+export interface PlaceBidRequest {
+  auctionId: string;
+  bidderId: string;
+  amount: number;
+  /** Scoped to (auction, bidder). Retries with the same key and payload get the first answer. */
+  idempotencyKey?: string | null;
+}
+
+export interface PlaceBidResponse {
+  decision: BidDecision;
+  /** True when this is the stored answer to an earlier request with the same key. */
+  replayed: boolean;
+}
+
+/** An auction as readers see it: the durable state plus derived fields. */
+export interface AuctionView extends AuctionState {
+  minNextBid: number;
+  /** Authoritative time of the read, epoch ms. */
+  serverTime: number;
+}
+
+export interface ListAuctionsRequest {
+  status?: AuctionStatus;
+  creatorId?: string;
+  postId?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface ListBidsRequest {
+  cursor?: string;
+  limit?: number;
+  include?: 'accepted' | 'all';
+  /** Who asks: `include: 'all'` is for the auction's creator only. */
+  actorId?: string;
+}
+
+export interface Outbid {
+  readonly engine: BidEngine;
+  readonly ledger: Ledger;
+  readonly bus: EventBus;
+  readonly scheduler: Scheduler;
+  readonly clock: Clock;
+  createAuction(creatorId: string, input: CreateAuctionInput): Promise<AuctionView>;
+  getAuction(auctionId: string): Promise<AuctionView>;
+  listAuctions(request?: ListAuctionsRequest): Promise<Page<AuctionView>>;
+  placeBid(request: PlaceBidRequest): Promise<PlaceBidResponse>;
+  startAuction(auctionId: string, actorId: string): Promise<AuctionView>;
+  endAuction(auctionId: string, actorId: string): Promise<AuctionView>;
+  cancelAuction(auctionId: string, actorId: string): Promise<AuctionView>;
+  listBids(auctionId: string, request?: ListBidsRequest): Promise<Page<BidRecord>>;
+  /** Events from the bus, for this process: every auction, or one. Returns an unsubscribe function. */
+  subscribe(listener: (event: AuctionEvent) => void, filter?: { auctionId?: string }): () => void;
+  /** Runs a due start or end now (what the scheduler and the guard call). */
+  runDueJob(job: ScheduledJob): Promise<JobOutcome>;
+  /**
+   * One reconciler pass over open auctions: where the engine's copy differs from the ledger it is rebuilt.
+   * An engine ahead of the ledger is repaired only when it stays ahead for persistTimeoutMs (a write may be
+   * on its way). Returns the ids it repaired.
+   */
+  reconcile(auctionIds?: string[]): Promise<string[]>;
+  /**
+   * Arms the scheduler for every open auction in the ledger (after a restart an in-memory scheduler has
+   * forgotten them; a persistent one just replaces its entries). Returns how many jobs it armed.
+   */
+  rearmScheduler(): Promise<number>;
+  /** One pass of the database guard: finalises every overdue auction. Returns how many it changed. */
+  runGuard(): Promise<number>;
+  /** The engine's authoritative time. */
+  now(): Promise<number>;
+  /** Resolves once this instance receives bus events (a Kafka consumer has joined its group). */
+  ready(): Promise<void>;
+  /** Resolves when background work started so far (persists, audit, relay, timers) is done. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,190 @@
+import { z } from 'zod';
+import { minNextBid, type AuctionState } from '../domain/auction.js';
+import { bidRecordFromDecision, type BidDecision, type BidRecord } from '../domain/bid.js';
+import { makeEvent, type AuctionEvent } from '../domain/events.js';
+import { ErrorCodes, OutbidError, validationError } from '../errors.js';
+import type { ApplyResult } from '../ports/ledger.js';
+import { keyReusedDecision } from '../rules/place-bid.js';
+import { zodIssues } from '../validation.js';
+import type { PlaceBidRequest, PlaceBidResponse } from './api.js';
+import { idSchema, MAX_ATTEMPTS, type ServiceContext } from './context.js';
+
+const bidRequestSchema = z.strictObject({
+  auctionId: idSchema,
+  bidderId: idSchema,
+  amount: z.number({ error: 'amount must be a number of minor units' }).refine(Number.isFinite, 'amount must be finite'),
+  idempotencyKey: z.string().min(1).max(255).nullable().optional(),
+});
+
+export interface BidDesk {
+  /** Decide in the engine → persist in the ledger (fenced) → answer; retries with a key get the first answer. */
+  placeBid(request: PlaceBidRequest): Promise<PlaceBidResponse>;
+  /** Writes the queued audit records (rejected bids) now instead of at the next batch. */
+  flushAudit(): Promise<void>;
+}
+
+export function createBidDesk(ctx: ServiceContext, options: { auditFlushMs?: number }): BidDesk {
+  const { engine, ledger, hooks, log, persistTimeoutMs } = ctx;
+  const inFlightAccepts = new Map<string, Promise<unknown>>();
+  let auditQueue: BidRecord[] = [];
+
+  const scheduleFlushAudit = (() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const flush = async () => {
+      timer = null;
+      const batch = auditQueue;
+      auditQueue = [];
+      if (batch.length === 0) return;
+      try {
+        await ledger.recordAudit(batch);
+      } catch (error) {
+        log.error({ err: error, count: batch.length }, 'audit batch not written');
+      }
+    };
+    return (now = false) => {
+      if (now) {
+        if (timer) clearTimeout(timer);
+        return ctx.track(flush());
+      }
+      if (auditQueue.length >= 200) return ctx.track(flush());
+      if (!timer) {
+        timer = setTimeout(() => void ctx.track(flush()), options.auditFlushMs ?? 50);
+        timer.unref?.();
+      }
+      return Promise.resolve();
+    };
+  })();
+
+  const audit = (decision: BidDecision, key: string | null, fingerprint: string) => {
+    if (!Number.isSafeInteger(decision.amount) || decision.reason === 'IDEMPOTENCY_KEY_REUSED') return;
+    auditQueue.push(bidRecordFromDecision(decision, key, fingerprint));
+    void scheduleFlushAudit();
+  };
+
+  const bidEvents = (state: AuctionState, decision: BidDecision, previousEndAt: number): AuctionEvent[] => {
+    const min = minNextBid(state);
+    const events: AuctionEvent[] = [
+      makeEvent('BidAccepted', state, min, decision.decidedAt, {
+        bidId: decision.bidId,
+        bidderId: decision.bidderId,
+        amount: decision.amount,
+      }),
+    ];
+    if (decision.extended) events.push(makeEvent('AuctionExtended', state, min, decision.decidedAt, { previousEndAt }));
+    return events;
+  };
+
+  /**
+   * A replayed `accepted` is reported only once the ledger has it. Returns the stored decision, or null when
+   * the accept is lost (it never reached the ledger in time): the caller re-decides.
+   */
+  const confirmAccepted = async (decision: BidDecision, key: string): Promise<BidDecision | null> => {
+    const pending = inFlightAccepts.get(decision.bidId);
+    if (pending) await pending.catch(() => undefined);
+    const stored = await ledger.findBidByIdempotencyKey(decision.auctionId, decision.bidderId, key);
+    if (stored) return stored.decision;
+    const age = (await engine.now()) - decision.decidedAt;
+    if (age < persistTimeoutMs) {
+      throw new OutbidError(ErrorCodes.IDEMPOTENCY_IN_PROGRESS, 'The first request with this key is still being processed.', {
+        retryAfterMs: 1_000,
+      });
+    }
+    return null;
+  };
+
+  const placeBid = async (request: PlaceBidRequest): Promise<PlaceBidResponse> => {
+    ctx.ensureOpen();
+    const parsed = bidRequestSchema.safeParse(request);
+    if (!parsed.success) throw validationError(zodIssues(parsed.error));
+    const started = performance.now();
+    const { auctionId, bidderId, amount } = parsed.data;
+    const key = parsed.data.idempotencyKey ?? null;
+    const fingerprint = JSON.stringify({ amount });
+    const bidId = ctx.newId();
+    const respond = (decision: BidDecision, replayed: boolean): PlaceBidResponse => {
+      hooks.onBidDecided?.(decision, { replayed, durationMs: performance.now() - started });
+      return { decision, replayed };
+    };
+
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const result = await engine.placeBid({ auctionId, bidderId, amount, bidId, idempotencyKey: key, fingerprint });
+      if (result.kind === 'needs_hydration') {
+        // Redis may have lost its copy (and with it the idempotency record): the ledger answers retries first.
+        if (key !== null) {
+          const stored = await ledger.findBidByIdempotencyKey(auctionId, bidderId, key);
+          if (stored) {
+            if (stored.fingerprint !== fingerprint) {
+              const state = await ctx.loadDurable(auctionId);
+              return respond(keyReusedFor(state, stored, amount, fingerprint, await engine.now()), false);
+            }
+            return respond(stored.decision, true);
+          }
+        }
+        await ctx.rehydrate(auctionId, null);
+        continue;
+      }
+      const { decision } = result;
+      if (result.replayed) {
+        if (decision.status !== 'accepted' || key === null) return respond(decision, true);
+        const confirmed = await confirmAccepted(decision, key);
+        if (confirmed) return respond(confirmed, true);
+        await ctx.rehydrate(auctionId, 'replayed accept never reached the ledger');
+        continue;
+      }
+      if (decision.status !== 'accepted') {
+        audit(decision, key, fingerprint);
+        return respond(decision, false);
+      }
+
+      const state = result.state;
+      if (!state) throw new Error(`engine ${engine.name} accepted a bid without returning the new state`);
+      const change = {
+        state,
+        bid: bidRecordFromDecision(decision, key, fingerprint),
+        events: bidEvents(state, decision, result.previousEndAt ?? state.effectiveEndAt),
+      };
+      const write = ctx.persist(auctionId, change);
+      inFlightAccepts.set(decision.bidId, write);
+      let outcome: ApplyResult;
+      try {
+        outcome = await write;
+      } catch (error) {
+        // The engine is now ahead of the ledger: forget its copy so nobody builds on an unrecorded accept.
+        await engine.drop(auctionId).catch(() => undefined);
+        throw new OutbidError(ErrorCodes.LEDGER_UNAVAILABLE, 'The bid could not be recorded; it was not placed.', {
+          cause: error,
+          retryAfterMs: 1_000,
+        });
+      } finally {
+        inFlightAccepts.delete(decision.bidId);
+      }
+      if (outcome.ok) {
+        ctx.kickRelay();
+        return respond(decision, false);
+      }
+      if (outcome.reason === 'duplicate_key') {
+        await ctx.rehydrate(auctionId, 'idempotency key already in the ledger');
+        return respond(outcome.existing.decision, true);
+      }
+      if (outcome.reason === 'not_found') throw new OutbidError(ErrorCodes.AUCTION_NOT_FOUND, `Auction ${auctionId} does not exist.`);
+      await ctx.rehydrate(auctionId, `ledger fence: ${outcome.reason} at version ${outcome.ledgerVersion}`);
+    }
+    throw new OutbidError(ErrorCodes.CONFLICT_RETRY_EXHAUSTED, 'The bid could not be decided; try again.', { retryAfterMs: 500 });
+  };
+
+
+  return { placeBid, flushAudit: () => scheduleFlushAudit(true) };
+}
+
+/** A reused key found in the ledger after the engine lost its record: same answer as the engine gives. */
+function keyReusedFor(state: AuctionState, stored: BidRecord, amount: number, fingerprint: string, now: number): BidDecision {
+  const command = {
+    auctionId: state.id,
+    bidderId: stored.bidderId,
+    amount,
+    bidId: stored.bidId,
+    idempotencyKey: stored.idempotencyKey,
+    fingerprint,
+  };
+  return keyReusedDecision(state, command, now);
+}

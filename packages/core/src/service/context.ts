@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { minNextBid, type AuctionState } from '../domain/auction.js';
+import { ErrorCodes, OutbidError } from '../errors.js';
+import type { BidEngine } from '../ports/engine.js';
+import type { Ledger } from '../ports/ledger.js';
+import type { Scheduler } from '../ports/scheduler.js';
+import type { AuctionView, OutbidHooks, OutbidLogger } from './api.js';
+import { createFencedWrite, type FencedWrite } from './fence.js';
+import type { OutboxRelay } from './relay.js';
+
+/** What every room of the service shares: the ports, the fenced write, the cure (rehydrate) and the housekeeping. */
+export interface ServiceContext {
+  readonly engine: BidEngine;
+  readonly ledger: Ledger;
+  readonly scheduler: Scheduler;
+  readonly newId: () => string;
+  /** How long an accepted decision may wait for its predecessor version to reach the ledger. */
+  readonly persistTimeoutMs: number;
+  readonly log: OutbidLogger;
+  readonly hooks: OutbidHooks;
+  /** Background work started so far (persists, audit, relay kicks, timers); close and idle wait for it. */
+  readonly background: Set<Promise<unknown>>;
+  readonly persist: FencedWrite;
+  isClosed(): boolean;
+  ensureOpen(): void;
+  track<T>(promise: Promise<T>): Promise<T>;
+  /** Asks the outbox relay to publish now (a change was just committed). */
+  kickRelay(): void;
+  view(state: AuctionState, serverTime: number): AuctionView;
+  loadDurable(auctionId: string): Promise<AuctionState>;
+  /** Rebuilds the engine's copy from the ledger: the cure for every disagreement. */
+  rehydrate(auctionId: string, cause: string | null): Promise<void>;
+}
+
+export interface ServiceContextOptions {
+  engine: BidEngine;
+  ledger: Ledger;
+  scheduler: Scheduler;
+  newId: () => string;
+  persistTimeoutMs: number;
+  log: OutbidLogger;
+  hooks: OutbidHooks;
+  /** Null when another process publishes the outbox. */
+  relay: OutboxRelay | null;
+  isClosed(): boolean;
+}
+
+export function createServiceContext(options: ServiceContextOptions): ServiceContext {
+  const { engine, ledger, log, hooks, relay, isClosed } = options;
+  const background = new Set<Promise<unknown>>();
+
+  const loadDurable = async (auctionId: string): Promise<AuctionState> => {
+    const state = await ledger.getAuction(auctionId);
+    if (!state) throw new OutbidError(ErrorCodes.AUCTION_NOT_FOUND, `Auction ${auctionId} does not exist.`);
+    return state;
+  };
+
+  const context: ServiceContext = {
+    engine,
+    ledger,
+    scheduler: options.scheduler,
+    newId: options.newId,
+    persistTimeoutMs: options.persistTimeoutMs,
+    log,
+    hooks,
+    background,
+    persist: createFencedWrite(ledger, options.persistTimeoutMs),
+    isClosed,
+    ensureOpen() {
+      if (isClosed()) throw new OutbidError(ErrorCodes.CLOSED, 'Outbid is closed.');
+    },
+    track(promise) {
+      background.add(promise);
+      void promise.then(
+        () => background.delete(promise),
+        () => background.delete(promise),
+      );
+      return promise;
+    },
+    kickRelay() {
+      if (relay) void context.track(relay.kick());
+    },
+    view: (state, serverTime) => ({ ...state, minNextBid: minNextBid(state), serverTime }),
+    loadDurable,
+    async rehydrate(auctionId, cause) {
+      if (cause !== null) {
+        hooks.onRepair?.(auctionId, cause);
+        log.warn({ auctionId, cause }, 'engine state rebuilt from the ledger');
+        await engine.drop(auctionId);
+      }
+      const state = await loadDurable(auctionId);
+      await engine.hydrate(state);
+    },
+  };
+  return context;
+}
+
+/** Decide-and-record attempts (each failed one rehydrates the engine) before a request gives up. */
+export const MAX_ATTEMPTS = 5;
+/** Auction, bidder and creator ids as the service accepts them. */
+export const idSchema = z.string().min(1).max(128);

@@ -1,0 +1,32 @@
+import type { ApplyResult, Ledger, LedgerChange } from '../ports/ledger.js';
+
+export type LedgerWrite = (change: LedgerChange) => Promise<ApplyResult>;
+export type FencedWrite = (auctionId: string, change: LedgerChange, write?: LedgerWrite) => Promise<ApplyResult>;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The fenced write, in version order. Within this process changes of one auction are chained; a change from
+ * another instance that is still on its way shows up as `behind`, which is retried until persistTimeoutMs.
+ */
+export function createFencedWrite(ledger: Ledger, persistTimeoutMs: number): FencedWrite {
+  const persistChains = new Map<string, Promise<unknown>>();
+  const writeOne: LedgerWrite = (change) => ledger.applyChange(change);
+  return (auctionId, change, write = writeOne) => {
+    const previous = persistChains.get(auctionId) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const deadline = Date.now() + persistTimeoutMs;
+      for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+        const result = await write(change);
+        if (result.ok || result.reason !== 'behind' || Date.now() >= deadline) return result;
+        await sleep(wait);
+      }
+    });
+    const settled = run.catch(() => undefined);
+    persistChains.set(auctionId, settled);
+    void settled.then(() => {
+      if (persistChains.get(auctionId) === settled) persistChains.delete(auctionId);
+    });
+    return run;
+  };
+}
