@@ -10,7 +10,7 @@ import {
   type OutbidOptions,
   type Scheduler,
 } from '@outbid/core';
-import { FakeClock } from '@outbid/core/testing';
+import { FakeClock, eventually } from '@outbid/core/testing';
 
 const open: Outbid[] = [];
 afterEach(async () => {
@@ -337,5 +337,74 @@ describe('reconcile one auction', () => {
     expect(await outbid.reconcile([a.id])).toEqual([a.id]);
     expect((await engine.getState(a.id))?.version).toBe(2);
     expect((await engine.getState(b.id))?.version).toBe(2); // hydrate refused the older copy of b: untouched
+  });
+});
+
+describe('the audit trail of rejected bids', () => {
+  const withAuditFault = (ledger: Ledger, fault: { poison?: string; down?: boolean }): Ledger => ({
+    ...ledger,
+    async recordAudit(records) {
+      if (fault.down) throw new Error('connection refused');
+      if (records.some((r) => r.bidderId === fault.poison)) throw new Error('invalid byte sequence');
+      return ledger.recordAudit(records);
+    },
+    async ping() {
+      if (fault.down) throw new Error('connection refused');
+      return ledger.ping();
+    },
+  });
+
+  it('a keyed rejection is answered once its record is in the ledger, so a retry after a restart gets it again', async () => {
+    const { outbid, ledger, create } = setup();
+    const auction = await create();
+    const { decision } = await outbid.placeBid({ auctionId: auction.id, bidderId: 'low', amount: 10, idempotencyKey: 'r1' });
+    expect(decision).toMatchObject({ status: 'rejected', reason: 'BID_TOO_LOW' });
+    const stored = await ledger.findBidByIdempotencyKey(auction.id, 'low', 'r1'); // at once: no flush, no timer
+    expect(JSON.stringify(stored?.decision)).toBe(JSON.stringify(decision));
+  });
+
+  it('one record the ledger refuses does not take the others of its batch down', async () => {
+    const memory = createMemoryLedger();
+    const { outbid, create } = setup({ ledger: withAuditFault(memory, { poison: 'poison' }) });
+    const auction = await create();
+    const bidders = ['a', 'b', 'poison', 'c', 'd'];
+    const answers = await Promise.allSettled(bidders.map((b) => outbid.placeBid({ auctionId: auction.id, bidderId: b, amount: 10, idempotencyKey: `k-${b}` })));
+    expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(await codeOf(Promise.reject((answers[2] as PromiseRejectedResult).reason))).toBe('LEDGER_UNAVAILABLE');
+    const audit = await memory.listBids(auction.id, { include: 'all', limit: 100 });
+    expect(audit.items.map((b) => b.bidderId).sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('while the ledger is down, rejections are not answered as recorded, and their records are retried, not dropped', async () => {
+    const memory = createMemoryLedger();
+    const fault = { down: false };
+    const { outbid, create } = setup({ ledger: withAuditFault(memory, fault) });
+    const auction = await create();
+    fault.down = true;
+    expect(await codeOf(outbid.placeBid({ auctionId: auction.id, bidderId: 'a', amount: 10, idempotencyKey: 'k-a' }))).toBe('LEDGER_UNAVAILABLE');
+    fault.down = false;
+    await eventually(async () => expect(await memory.findBidByIdempotencyKey(auction.id, 'a', 'k-a')).toMatchObject({ status: 'rejected' }), 5_000);
+    // The retry gets the decision that was made (the engine kept it), now durable.
+    const retry = await outbid.placeBid({ auctionId: auction.id, bidderId: 'a', amount: 10, idempotencyKey: 'k-a' });
+    expect(retry).toMatchObject({ replayed: true, decision: { status: 'rejected', reason: 'BID_TOO_LOW' } });
+  });
+});
+
+describe('retries after a restart (the engine rebuilt empty, the ledger kept)', () => {
+  it('a retry gets its first answer even when another bid loaded the auction first', async () => {
+    const ledger = createMemoryLedger();
+    const before = setup({ ledger });
+    const auction = await before.create();
+    const accepted = await before.outbid.placeBid({ auctionId: auction.id, bidderId: 'x', amount: 1_000, idempotencyKey: 'k' });
+    const rejected = await before.outbid.placeBid({ auctionId: auction.id, bidderId: 'z', amount: 10, idempotencyKey: 'low' });
+    // The process restarts: a new engine, empty; the same ledger.
+    const after = setup({ ledger });
+    await after.outbid.placeBid({ auctionId: auction.id, bidderId: 'y', amount: 1, idempotencyKey: 'y1' });
+    const retryAccepted = await after.outbid.placeBid({ auctionId: auction.id, bidderId: 'x', amount: 1_000, idempotencyKey: 'k' });
+    expect(retryAccepted.replayed).toBe(true);
+    expect(JSON.stringify(retryAccepted.decision)).toBe(JSON.stringify(accepted.decision));
+    const retryRejected = await after.outbid.placeBid({ auctionId: auction.id, bidderId: 'z', amount: 10, idempotencyKey: 'low' });
+    expect(retryRejected.replayed).toBe(true);
+    expect(JSON.stringify(retryRejected.decision)).toBe(JSON.stringify(rejected.decision));
   });
 });

@@ -44,3 +44,41 @@ it('the embedded default keeps auctions and bid history across a restart, and en
     rmSync(dataDir, { recursive: true, force: true });
   }
 }, 60_000);
+
+it('after a restart, a retry gets its first answer byte for byte even when another bid loaded the auction first (accepted and rejected)', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'outbid-restart-'));
+  const env = { OUTBID_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', OUTBID_JWT_SECRET: SECRET, OUTBID_LOG_LEVEL: 'silent' };
+  const { issueDevToken } = await import('../src/index.js');
+  const [seller, x, y, z] = await Promise.all([
+    issueDevToken(SECRET, 'seller', ['creator']),
+    issueDevToken(SECRET, 'x', ['bidder']),
+    issueDevToken(SECRET, 'y', ['bidder']),
+    issueDevToken(SECRET, 'z', ['bidder']),
+  ]);
+  let server = await startServer(env);
+  const post = (path: string, token: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers }, body: JSON.stringify(body) });
+  try {
+    const { auctionId: id } = (await (await post('/auctions', seller, { postId: 'retry-after-restart', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 600_000).toISOString(), startPrice: 100, minIncrement: 10 })).json()) as { auctionId: string };
+    const accepted = await post(`/auctions/${id}/bids`, x, { amount: 100 }, { 'idempotency-key': 'k' });
+    const acceptedBody = await accepted.text();
+    expect(accepted.status).toBe(201);
+    const rejected = await post(`/auctions/${id}/bids`, z, { amount: 105 }, { 'idempotency-key': 'low' });
+    const rejectedBody = await rejected.text();
+    expect(rejected.status).toBe(409);
+    await server.close();
+
+    server = await startServer(env);
+    // Another bidder loads the auction into the fresh engine first.
+    expect((await post(`/auctions/${id}/bids`, y, { amount: 50 }, { 'idempotency-key': 'y1' })).status).toBe(409);
+    const retryAccepted = await post(`/auctions/${id}/bids`, x, { amount: 100 }, { 'idempotency-key': 'k' });
+    expect([retryAccepted.status, retryAccepted.headers.get('idempotent-replayed'), await retryAccepted.text()]).toEqual([201, 'true', acceptedBody]);
+    const retryRejected = await post(`/auctions/${id}/bids`, z, { amount: 105 }, { 'idempotency-key': 'low' });
+    expect([retryRejected.status, retryRejected.headers.get('idempotent-replayed'), await retryRejected.text()]).toEqual([409, 'true', rejectedBody]);
+    const history = (await (await fetch(`${server.url}/auctions/${id}/bids`, { headers: { authorization: `Bearer ${x}` } })).json()) as { items: unknown[] };
+    expect(history.items).toHaveLength(1);
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 60_000);

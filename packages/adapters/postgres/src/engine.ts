@@ -78,7 +78,7 @@ export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } =
       const { rows } = await db.query<{ state: string }>('SELECT state FROM outbid_engine_state WHERE auction_id = $1', [auctionId]);
       return rows[0] ? (JSON.parse(rows[0].state) as AuctionState) : null;
     },
-    hydrate: (state) =>
+    hydrate: (state, records = []) =>
       db.transaction(async (tx) => {
         // Insert-or-lock, so two hydrations of one auction serialise on its row.
         await tx.query('INSERT INTO outbid_engine_state (auction_id, version, state) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING', [state.id, JSON.stringify(state)]);
@@ -86,6 +86,16 @@ export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } =
         const current = Number(rows[0]!.version);
         if (current > state.version) return { applied: false as const, currentVersion: current };
         if (current < state.version) await tx.query('DELETE FROM outbid_engine_idempotency WHERE auction_id = $1', [state.id]);
+        // The ledger's records come back with the state (a copy of the same version keeps what it has).
+        const kept = records.filter((r) => r.idempotencyKey !== null && isStoredDecision(r.decision));
+        if (kept.length > 0) {
+          await tx.query(
+            `INSERT INTO outbid_engine_idempotency (auction_id, bidder_id, key, fingerprint, decision, expires_at)
+             SELECT $1, r.bidder_id, r.key, r.fingerprint, r.decision, $2 FROM jsonb_to_recordset($3::jsonb) AS r(bidder_id text, key text, fingerprint text, decision text)
+             ON CONFLICT (auction_id, bidder_id, key) DO NOTHING`,
+            [state.id, state.effectiveEndAt + ttl, JSON.stringify(kept.map((r) => ({ bidder_id: r.bidderId, key: r.idempotencyKey, fingerprint: r.fingerprint, decision: JSON.stringify(r.decision) })))],
+          );
+        }
         await save(tx, state);
         return { applied: true as const };
       }),

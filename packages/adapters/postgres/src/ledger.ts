@@ -243,6 +243,10 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       ]);
       return rows[0] ? toBid(rows[0]) : null;
     },
+    async idempotencyRecords(auctionId) {
+      const { rows } = await db.query(`SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND idempotency_key IS NOT NULL`, [auctionId]);
+      return rows.map(toBid);
+    },
     async listBids(auctionId, query) {
       const params: unknown[] = [auctionId];
       let sql: string;

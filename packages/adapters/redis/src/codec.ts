@@ -59,6 +59,14 @@ export function decisionFromFields(fields: string[], cmd: PlaceBidCommand): BidD
   };
 }
 
+/** A decision as the 11 fields place_bid.lua stores (the inverse of {@link decisionFromFields}). */
+export function decisionToFields(d: BidDecision): string[] {
+  return [d.status, d.reason ?? '', d.bidId, String(d.minNextBid), d.auctionStatus, String(d.currentPrice), d.currentWinnerId ?? '', String(d.version), String(d.endAt), d.extended ? '1' : '0', String(d.decidedAt)];
+}
+
+/** pack() in common.lua: `<byte length>:<bytes>` for each string. */
+export const pack = (list: readonly string[]): string => list.map((v) => `${Buffer.byteLength(v)}:${v}`).join('');
+
 /** Reverses pack() in common.lua: `<length>:<bytes>` repeated. Lengths count bytes. */
 export function unpack(packed: Buffer | string): string[] {
   const buf = typeof packed === 'string' ? Buffer.from(packed, 'utf8') : packed;

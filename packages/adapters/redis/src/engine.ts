@@ -1,5 +1,6 @@
 import {
   ENGINE_SPECIFICATION_VERSION,
+  isStoredDecision,
   type AuctionState,
   type BidEngine,
   type EngineBidResult,
@@ -8,7 +9,7 @@ import {
   type TransitionMode,
 } from '@outbid/core';
 import type { Cluster, Redis } from 'ioredis';
-import { decisionFromFields, idempotencyField, stateFromFields, stateToFields, unpack } from './codec.js';
+import { decisionFromFields, decisionToFields, idempotencyField, pack, stateFromFields, stateToFields, unpack } from './codec.js';
 import {
   decodeReply,
   HydrateReply,
@@ -167,8 +168,12 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
       const flat = await redis.hgetall(keys(auctionId)[0]);
       return Object.keys(flat).length === 0 ? null : stateFromFields(Object.entries(flat).flat());
     },
-    async hydrate(state) {
-      const reply = await call('hydrate', ...keys(state.id), String(state.version), retentionMs, ...stateToFields(state));
+    async hydrate(state, records = []) {
+      const fields = stateToFields(state);
+      const answers = records.flatMap((r) =>
+        r.idempotencyKey === null || !isStoredDecision(r.decision) ? [] : [idempotencyField(r.bidderId, r.idempotencyKey), pack([r.fingerprint, ...decisionToFields(r.decision)])],
+      );
+      const reply = await call('hydrate', ...keys(state.id), String(state.version), retentionMs, idempotencyTtlMs, fields.length, ...fields, ...answers);
       return Number(reply[0]) === HydrateReply.APPLIED ? { applied: true } : { applied: false, currentVersion: Number(reply[1]) };
     },
     async drop(auctionId) {

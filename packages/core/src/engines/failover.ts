@@ -91,7 +91,7 @@ export function createFailoverEngine(options: FailoverEngineOptions): FailoverEn
     end: (id, mode) => route(id, (e) => e.end(id, mode)),
     cancel: (id) => route(id, (e) => e.cancel(id)),
     getState: (id) => route(null, (e) => e.getState(id)),
-    hydrate: (state) => route(state.id, (e) => e.hydrate(state)),
+    hydrate: (state, records) => route(state.id, (e) => e.hydrate(state, records)),
     async drop(id) {
       // Both copies go: whichever decides next must start from the ledger.
       await Promise.allSettled([primary.drop(id), fallback.drop(id)]);

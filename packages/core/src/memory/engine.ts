@@ -8,10 +8,15 @@ import { decideCancel, decideEnd, decideStart, type TransitionOutcome } from '..
 const refused = (decision: BidDecision, replayed: boolean) =>
   ({ kind: 'decided', decision, replayed, state: null, previousEndAt: null }) as const;
 
+interface StoredAnswer {
+  fingerprint: string;
+  decision: BidDecision;
+}
+
 interface HotAuction {
   state: AuctionState;
   /** `bidderId \0 key` → first answer for that key. */
-  keys: Map<string, { fingerprint: string; decision: BidDecision }>;
+  keys: Map<string, StoredAnswer>;
 }
 
 export interface MemoryEngineOptions {
@@ -70,16 +75,18 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine
       const hot = auctions.get(auctionId);
       return hot ? { ...hot.state } : null;
     },
-    async hydrate(state) {
+    async hydrate(state, records = []) {
       const hot = auctions.get(state.id);
       if (hot && hot.state.version > state.version) return { applied: false, currentVersion: hot.state.version };
-      if (hot && hot.state.version === state.version) {
-        hot.state = { ...state };
-        return { applied: true };
+      // An older or absent copy's records may describe versions that never reached the ledger: the ledger's
+      // records replace them. A copy of the same version keeps its own (decided on this very state).
+      const keys = hot && hot.state.version === state.version ? hot.keys : new Map<string, StoredAnswer>();
+      for (const r of records) {
+        if (r.idempotencyKey === null || !isStoredDecision(r.decision)) continue;
+        const slot = `${r.bidderId}\u0000${r.idempotencyKey}`;
+        if (!keys.has(slot)) keys.set(slot, { fingerprint: r.fingerprint, decision: r.decision });
       }
-      // A different (older or absent) state: its idempotency records may describe versions that never reached
-      // the ledger, so they go with it. The ledger's unique key is the backstop for retries.
-      auctions.set(state.id, { state: { ...state }, keys: new Map() });
+      auctions.set(state.id, { state: { ...state }, keys });
       return { applied: true };
     },
     async drop(auctionId) {

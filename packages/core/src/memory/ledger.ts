@@ -101,6 +101,10 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
       const found = keys.get(keySlot(auctionId, bidderId, idempotencyKey));
       return found ? clone(found) : null;
     },
+    async idempotencyRecords(auctionId) {
+      ensureOpen();
+      return [...keys.values()].filter((b) => b.auctionId === auctionId).map(clone);
+    },
     async listBids(auctionId, query) {
       ensureOpen();
       const newestFirst = (a: BidRecord, b: BidRecord) =>

@@ -1,5 +1,5 @@
 import type { AuctionState } from '../domain/auction.js';
-import type { BidDecision } from '../domain/bid.js';
+import type { BidDecision, BidRecord } from '../domain/bid.js';
 import type { PlaceBidCommand } from '../rules/place-bid.js';
 import type { TransitionMode, TransitionOutcome } from '../rules/transitions.js';
 
@@ -36,8 +36,13 @@ export interface BidEngine {
   cancel(auctionId: string): Promise<EngineTransitionResult>;
   /** The hot state, or null when the engine does not hold the auction. */
   getState(auctionId: string): Promise<AuctionState | null>;
-  /** Loads a state from the ledger. Refuses (applied: false) when the engine already holds a newer version. */
-  hydrate(state: AuctionState): Promise<HydrateResult>;
+  /**
+   * Loads a state from the ledger, with the auction's idempotency records from the ledger (see
+   * `Ledger.idempotencyRecords`; `invalid` ones are ignored), so retries keep their first answers across any
+   * rebuild. Refuses (applied: false) when the engine already holds a newer version. A copy of the same version
+   * keeps its own records and gains the given ones; an older or absent copy's records are replaced by them.
+   */
+  hydrate(state: AuctionState, records?: readonly BidRecord[]): Promise<HydrateResult>;
   /** Forgets an auction, its idempotency records included; the next call answers needs_hydration. */
   drop(auctionId: string): Promise<void>;
   /** The engine's authoritative time, epoch ms. */

@@ -76,6 +76,11 @@ export interface Ledger {
   /** Non-accepted bids for the audit trail; duplicates (same bidId) are ignored. */
   recordAudit(bids: BidRecord[]): Promise<void>;
   findBidByIdempotencyKey(auctionId: string, bidderId: string, idempotencyKey: string): Promise<BidRecord | null>;
+  /**
+   * Every bid of the auction that came with an idempotency key (accepted and audited), in no particular order:
+   * what an engine's rebuilt copy needs so a retry after a restart still gets its first answer.
+   */
+  idempotencyRecords(auctionId: string): Promise<BidRecord[]>;
   listBids(auctionId: string, query: ListBidsQuery): Promise<Page<BidRecord>>;
   /** Unpublished outbox entries, oldest first. */
   readOutbox(limit: number): Promise<OutboxEntry[]>;

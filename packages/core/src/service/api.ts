@@ -30,7 +30,10 @@ export interface OutbidOptions {
   relayPollMs?: number;
   /** Reconciler interval: compares the engine's copy of every open auction with the ledger. 0 (default) = off. */
   reconcileIntervalMs?: number;
-  /** Rejected bids are written to the audit trail in batches, this often. */
+  /**
+   * @deprecated Ignored: rejected bids are now written by group commit (every answer a retry must get again waits
+   * for its record), with no timer.
+   */
   auditFlushMs?: number;
   logger?: OutbidLogger;
   /** Invalidates edge caches of an auction on every change it sees on the bus. Default: none. */

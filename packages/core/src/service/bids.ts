@@ -4,16 +4,18 @@ import { bidRecordFromDecision, type BidDecision, type BidRecord } from '../doma
 import { makeEvent, type AuctionEvent } from '../domain/events.js';
 import { ErrorCodes, OutbidError, validationError } from '../errors.js';
 import type { ApplyResult } from '../ports/ledger.js';
-import { keyReusedDecision } from '../rules/place-bid.js';
+import { isStoredDecision, keyReusedDecision } from '../rules/place-bid.js';
+import { isStorableText } from '../domain/text.js';
 import { zodIssues } from '../validation.js';
 import type { PlaceBidRequest, PlaceBidResponse } from './api.js';
+import { createAuditWriter } from './audit.js';
 import { idSchema, MAX_ATTEMPTS, type ServiceContext } from './context.js';
 
 const bidRequestSchema = z.strictObject({
   auctionId: idSchema,
   bidderId: idSchema,
   amount: z.number({ error: 'amount must be a number of minor units' }).refine(Number.isFinite, 'amount must be finite'),
-  idempotencyKey: z.string().min(1).max(255).nullable().optional(),
+  idempotencyKey: z.string().min(1).max(255).refine(isStorableText, 'must not contain control characters').nullable().optional(),
 });
 
 export interface BidDesk {
@@ -23,42 +25,28 @@ export interface BidDesk {
   flushAudit(): Promise<void>;
 }
 
-export function createBidDesk(ctx: ServiceContext, options: { auditFlushMs?: number }): BidDesk {
+export function createBidDesk(ctx: ServiceContext): BidDesk {
   const { engine, ledger, hooks, log, persistTimeoutMs } = ctx;
   const inFlightAccepts = new Map<string, Promise<unknown>>();
-  let auditQueue: BidRecord[] = [];
+  const auditTrail = createAuditWriter(ctx);
 
-  const scheduleFlushAudit = (() => {
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const flush = async () => {
-      timer = null;
-      const batch = auditQueue;
-      auditQueue = [];
-      if (batch.length === 0) return;
-      try {
-        await ledger.recordAudit(batch);
-      } catch (error) {
-        log.error({ err: error, count: batch.length }, 'audit batch not written');
-      }
-    };
-    return (now = false) => {
-      if (now) {
-        if (timer) clearTimeout(timer);
-        return ctx.track(flush());
-      }
-      if (auditQueue.length >= 200) return ctx.track(flush());
-      if (!timer) {
-        timer = setTimeout(() => void ctx.track(flush()), options.auditFlushMs ?? 50);
-        timer.unref?.();
-      }
-      return Promise.resolve();
-    };
-  })();
-
-  const audit = (decision: BidDecision, key: string | null, fingerprint: string) => {
+  /**
+   * Records a decision that was not an accept. A keyed answer that a retry must get again (rejected or late) is
+   * answered only once its record is in the ledger, so it survives any restart; the rest are written in the
+   * background.
+   */
+  const audit = async (decision: BidDecision, key: string | null, fingerprint: string): Promise<void> => {
     if (!Number.isSafeInteger(decision.amount) || decision.reason === 'IDEMPOTENCY_KEY_REUSED') return;
-    auditQueue.push(bidRecordFromDecision(decision, key, fingerprint));
-    void scheduleFlushAudit();
+    const written = auditTrail.record(bidRecordFromDecision(decision, key, fingerprint));
+    if (key === null || !isStoredDecision(decision)) {
+      written.catch(() => undefined); // retried by the writer; nobody waits for it
+      return;
+    }
+    try {
+      await written;
+    } catch (error) {
+      throw new OutbidError(ErrorCodes.LEDGER_UNAVAILABLE, 'The decision could not be recorded yet; retry with the same key.', { cause: error, retryAfterMs: 1_000 });
+    }
   };
 
   const bidEvents = (state: AuctionState, decision: BidDecision, previousEndAt: number): AuctionEvent[] => {
@@ -132,7 +120,7 @@ export function createBidDesk(ctx: ServiceContext, options: { auditFlushMs?: num
         continue;
       }
       if (decision.status !== 'accepted') {
-        audit(decision, key, fingerprint);
+        await audit(decision, key, fingerprint);
         return respond(decision, false);
       }
 
@@ -173,7 +161,7 @@ export function createBidDesk(ctx: ServiceContext, options: { auditFlushMs?: num
   };
 
 
-  return { placeBid, flushAudit: () => scheduleFlushAudit(true) };
+  return { placeBid, flushAudit: () => auditTrail.flush() };
 }
 
 /** A reused key found in the ledger after the engine lost its record: same answer as the engine gives. */

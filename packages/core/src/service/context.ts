@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { minNextBid, type AuctionState } from '../domain/auction.js';
 import { ErrorCodes, OutbidError } from '../errors.js';
 import type { BidEngine } from '../ports/engine.js';
@@ -88,8 +87,9 @@ export function createServiceContext(options: ServiceContextOptions): ServiceCon
         log.warn({ auctionId, cause }, 'engine state rebuilt from the ledger');
         await engine.drop(auctionId);
       }
-      const state = await loadDurable(auctionId);
-      await engine.hydrate(state);
+      // The keys come with the state, or a retry after this rebuild would be decided afresh.
+      const [state, records] = await Promise.all([loadDurable(auctionId), ledger.idempotencyRecords(auctionId)]);
+      await engine.hydrate(state, records);
     },
   };
   return context;
@@ -97,5 +97,5 @@ export function createServiceContext(options: ServiceContextOptions): ServiceCon
 
 /** Decide-and-record attempts (each failed one rehydrates the engine) before a request gives up. */
 export const MAX_ATTEMPTS = 5;
-/** Auction, bidder and creator ids as the service accepts them. */
-export const idSchema = z.string().min(1).max(128);
+/** Auction, bidder and creator ids as the service accepts them: storable text (no NUL), 1–128 characters. */
+export { idSchema } from '../domain/text.js';

@@ -57,7 +57,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
     for (const l of listeners) if (l.auctionId === undefined || l.auctionId === event.auctionId) l.fn(event);
   });
 
-  const bids = createBidDesk(ctx, options.auditFlushMs === undefined ? {} : { auditFlushMs: options.auditFlushMs });
+  const bids = createBidDesk(ctx);
   const transitions = createAuctionTransitions(ctx);
   const reads = createAuctionReads(ctx, bids.flushAudit);
   const upkeep = createUpkeep(ctx, transitions.runDueJob);

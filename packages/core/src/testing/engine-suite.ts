@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuctionState } from '../domain/auction.js';
+import { bidRecordFromDecision } from '../domain/bid.js';
 import { EBAY_USD_INCREMENTS } from '../domain/increments.js';
 import type { BidEngine, EngineBidResult } from '../ports/engine.js';
 import { auctionFixture, bidCommand, eventually, testId } from './fixtures.js';
@@ -173,6 +174,41 @@ export function describeEngineConformance(name: string, options: EngineSuiteOpti
       const retry = await bid(state, 'b1', 10, key);
       expect(retry).toMatchObject({ replayed: true });
       expect(retry.decision).toEqual(first.decision);
+    });
+
+    it('.hydrate with the ledger’s records: retries after a rebuild get their first answers, accepted and rejected', async () => {
+      const state = await active();
+      const [acceptedKey, rejectedKey] = [testId('key'), testId('key')];
+      const accepted = await bid(state, 'x', 1_000, acceptedKey);
+      const rejected = await bid(state, 'y', 1_000, rejectedKey); // BID_TOO_LOW
+      const ledgerState = (await engine.getState(state.id))!;
+      const records = [accepted, rejected].map(({ decision }, i) => ({
+        ...bidRecordFromDecision(decision, [acceptedKey, rejectedKey][i]!, JSON.stringify({ amount: decision.amount })),
+      }));
+      // Rebuilt from scratch (a restart, Redis emptied, failover back): the copy is gone, then loaded again.
+      await engine.drop(state.id);
+      expect(await engine.hydrate(ledgerState, records)).toEqual({ applied: true });
+      const x = await bid(state, 'x', 1_000, acceptedKey);
+      expect(x.replayed).toBe(true);
+      expect(JSON.stringify(x.decision)).toBe(JSON.stringify(accepted.decision));
+      const y = await bid(state, 'y', 1_000, rejectedKey);
+      expect(y.replayed).toBe(true);
+      expect(JSON.stringify(y.decision)).toBe(JSON.stringify(rejected.decision));
+      expect((await bid(state, 'x', 2_000, acceptedKey)).decision).toMatchObject({ status: 'invalid', reason: 'IDEMPOTENCY_KEY_REUSED' });
+      expect((await engine.getState(state.id))?.version).toBe(2);
+    });
+
+    it('.hydrate of an older copy replaces its records with the given ones; the same version keeps its own', async () => {
+      const state = await active();
+      const [kept, lost] = [testId('key'), testId('key')];
+      const first = await bid(state, 'x', 1_000, kept); // v2
+      const v2 = (await engine.getState(state.id))!;
+      expect(await engine.hydrate(v2)).toEqual({ applied: true }); // same version, no records given: keeps its own
+      expect((await bid(state, 'x', 1_000, kept)).replayed).toBe(true);
+      await bid(state, 'y', 1_100, lost); // v3, never reaches "the ledger"
+      expect(await engine.hydrate({ ...v2, version: 4 }, [bidRecordFromDecision(first.decision, kept, JSON.stringify({ amount: 1_000 }))])).toEqual({ applied: true });
+      expect((await bid(state, 'x', 1_000, kept)).replayed).toBe(true);
+      expect((await bid(state, 'y', 1_100, lost)).replayed).toBe(false); // the unrecorded answer went with its copy
     });
 
     it('the same key with a different payload is IDEMPOTENCY_KEY_REUSED and changes nothing', async () => {

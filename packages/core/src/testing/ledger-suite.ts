@@ -199,6 +199,33 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', 'key-7')).toBeNull();
     });
 
+    it('.idempotencyRecords lists the keyed bids of one auction, accepted and audited, byte for byte', async () => {
+      const state = await created();
+      const other = await created();
+      const v2 = acceptedChange(state, 'b1', 1_000, NOW, 'key-a');
+      await ledger.applyChange(v2);
+      const v3 = acceptedChange(v2.state, 'b2', 1_200, NOW, null);
+      await ledger.applyChange(v3);
+      await ledger.applyChange(acceptedChange(other, 'b1', 1_000, NOW, 'key-other'));
+      const rejected: BidRecord = {
+        ...v2.bid,
+        bidId: testId('bid'),
+        bidderId: 'b3',
+        status: 'rejected',
+        reason: 'BID_TOO_LOW',
+        version: null,
+        amount: 5,
+        idempotencyKey: 'key-r',
+        decision: { ...v2.bid.decision, bidderId: 'b3', status: 'rejected', reason: 'BID_TOO_LOW', amount: 5 },
+      };
+      await ledger.recordAudit([rejected]);
+      const records = await ledger.idempotencyRecords(state.id);
+      const byKey = (a: BidRecord, b: BidRecord) => (a.idempotencyKey! < b.idempotencyKey! ? -1 : 1);
+      expect(records.sort(byKey)).toEqual([v2.bid, rejected]);
+      expect(records.map((r) => JSON.stringify(r.decision))).toEqual([v2.bid, rejected].map((r) => JSON.stringify(r.decision)));
+      expect(await ledger.idempotencyRecords(testId('missing'))).toEqual([]);
+    });
+
     it('.listBids gives accepted bids newest first, paged by cursor; include all adds the audit trail', async () => {
       let state = await created();
       const accepted: BidRecord[] = [];
