@@ -55,7 +55,9 @@ end
 -- The checks, in core's order; the first failure decides.
 local amount = tonumber(amount_arg)
 local reason = nil
-if amount == nil or amount ~= amount or amount ~= math.floor(amount) or amount < 1 or amount > 1e15 then
+if amount == nil or amount ~= amount or amount ~= math.floor(amount) or amount < 1 or amount > 1e15
+  -- core's isOutbiddable: a jump must leave room for an answer; the minimum next bid itself is always allowed
+  or (amount + increment_at(rule, amount) > 1e15 and amount ~= min_next_bid(s, rule)) then
   reason = 'INVALID_AMOUNT'
 elseif s.status == 'cancelled' then
   reason = 'AUCTION_CANCELLED'

@@ -236,7 +236,7 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
       throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body.');
     }
     if (decision.status === 'invalid') {
-      throw new HttpProblem(422, decision.reason ?? 'INVALID_AMOUNT', 'The amount must be a whole number of minor units between 1 and 10^15.');
+      throw new HttpProblem(422, decision.reason ?? 'INVALID_AMOUNT', 'The amount must be a whole number of minor units from 1 to 10^15; a bid above the minimum next bid must leave room for an answer (at most 10^15 less the increment at that amount).');
     }
     return c.body(JSON.stringify(bidBody(decision)), decision.status === 'accepted' ? 201 : 409, {
       'content-type': 'application/json',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveMinorUnitsSchema, minorUnitsSchema } from './money.js';
+import { MAX_MINOR_UNITS, positiveMinorUnitsSchema, minorUnitsSchema } from './money.js';
 
 /** One row of a tiered increment table: from this current price (inclusive) upward, bids rise by `increment`. */
 export interface IncrementTier {
@@ -39,6 +39,16 @@ export function incrementAt(rule: IncrementRule, currentPrice: number): number {
     step = tier.increment;
   }
   return step;
+}
+
+/**
+ * True when a bid of `amount` leaves room for an answer: `amount` plus the increment that applies at it is still
+ * within {@link MAX_MINOR_UNITS}. Every engine refuses a jump bid that does not (INVALID_AMOUNT), so nobody can
+ * take an auction straight to a price no rival may answer; a bid of exactly the minimum next bid is always allowed
+ * up to the maximum, so the last step to the top is always an answer, open to everyone.
+ */
+export function isOutbiddable(rule: IncrementRule, amount: number): boolean {
+  return amount + incrementAt(rule, amount) <= MAX_MINOR_UNITS;
 }
 
 /**

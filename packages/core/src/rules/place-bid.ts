@@ -1,5 +1,6 @@
 import { isOver, minNextBid, type AuctionState } from '../domain/auction.js';
 import type { BidDecision, BidReason, BidStatus } from '../domain/bid.js';
+import { isOutbiddable } from '../domain/increments.js';
 import { isValidBidAmount } from '../domain/money.js';
 import { extendedEnd } from '../domain/soft-close.js';
 
@@ -23,7 +24,7 @@ export interface BidOutcome {
 
 /**
  * The bid rules, pure. Checks run in this order and the first failure decides:
- * amount → cancelled → over (late) → not started → self bid → already leading → too low.
+ * amount (a positive integer; a jump above the minimum next bid must leave room for an answer) → cancelled → over (late) → not started → self bid → already leading → too low.
  * The Lua script `place_bid.lua` and the Postgres engine implement exactly this order.
  */
 export function decideBid(state: AuctionState, cmd: PlaceBidCommand, now: number): BidOutcome {
@@ -60,6 +61,8 @@ export function decideBid(state: AuctionState, cmd: PlaceBidCommand, now: number
 /** The first rule the bid breaks, or null when it is acceptable. */
 function refusalReason(state: AuctionState, cmd: PlaceBidCommand, now: number): BidReason | null {
   if (!isValidBidAmount(cmd.amount)) return 'INVALID_AMOUNT';
+  // A jump must leave room for an answer (see isOutbiddable); the minimum next bid itself is always allowed.
+  if (!isOutbiddable(state.increment, cmd.amount) && cmd.amount !== minNextBid(state)) return 'INVALID_AMOUNT';
   if (state.status === 'cancelled') return 'AUCTION_CANCELLED';
   if (isOver(state, now)) return 'AUCTION_ENDED';
   if (state.status === 'scheduled' && now < state.startAt) return 'AUCTION_NOT_STARTED';

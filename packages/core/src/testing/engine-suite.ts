@@ -127,6 +127,21 @@ export function describeEngineConformance(name: string, options: EngineSuiteOpti
       expect(await engine.getState(state.id)).toEqual(state);
     });
 
+    it('at the 10^15 cap: a jump must leave room for an answer, the minimum next bid is always allowed, nothing freezes by surprise', async () => {
+      const MAX = 1_000_000_000_000_000;
+      const state = await active({ currentPrice: MAX - 1_000, currentWinnerId: 'w', version: 3, bidCount: 2 }); // minNextBid MAX - 900
+      // Jumps: MAX - 100 leaves exactly one increment of room; MAX - 99 and MAX leave none.
+      for (const amount of [MAX, MAX - 99]) {
+        expect((await bid(state, 'g', amount)).decision).toMatchObject({ status: 'invalid', reason: 'INVALID_AMOUNT' });
+      }
+      expect((await bid(state, 'g', MAX - 100)).decision).toMatchObject({ status: 'accepted', minNextBid: MAX });
+      // The outbid rival can always answer with the minimum next bid, even at the cap itself.
+      expect((await bid(state, 'w', MAX)).decision).toMatchObject({ status: 'accepted', currentPrice: MAX, currentWinnerId: 'w' });
+      // The top is reached only by an answer (open to everyone), never by one jump.
+      expect((await bid(state, 'g', MAX)).decision).toMatchObject({ status: 'invalid', reason: 'INVALID_AMOUNT' });
+      expect((await engine.getState(state.id))?.version).toBe(5);
+    });
+
     it('a bid before the start of a scheduled auction is AUCTION_NOT_STARTED', async () => {
       const now = await engine.now();
       const state = await active({ status: 'scheduled', startAt: now + 60_000, endAt: now + 120_000 });
