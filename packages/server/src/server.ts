@@ -49,7 +49,10 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
     const dataDir = resolve(config.OUTBID_DATA_DIR);
     mkdirSync(dataDir, { recursive: true });
     ledger = await createPgliteLedger({ dataDir });
-    logger.info({ dataDir }, 'embedded PGlite ledger');
+    logger.info(
+      { dataDir, durability: 'process crash' },
+      'embedded PGlite ledger: committed bids survive the server process dying, not the machine losing power (PGlite cannot fsync); set DATABASE_URL for a Postgres ledger that does',
+    );
   }
   const adapters: Adapters = { ledger };
   if (config.REDIS_URL) {
