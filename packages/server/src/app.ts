@@ -109,8 +109,7 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
     metrics.channels.set(s.channels);
     metrics.framesSent.set(s.framesSent);
     metrics.shed.set(s.shedConnections);
-    const lag = (outbid.bus as { lag?: () => Promise<number> }).lag;
-    if (lag) metrics.busLag.set(await lag.call(outbid.bus).catch(() => -1));
+    if (outbid.bus.lag) metrics.busLag.set(await outbid.bus.lag().catch(() => -1));
     return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
   app.get('/openapi.json', (c) => c.json(buildOpenApi()));

@@ -1,17 +1,28 @@
 import { startRedis, type RedisServer } from '@outbid/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
-import { describeEngineConformance } from '@outbid/core/testing';
-import { createRedisEngine } from '../src/index.js';
+import { describeEngineConformance, describeSchedulerConformance } from '@outbid/core/testing';
+import { createRedisEngine, createRedisScheduler } from '../src/index.js';
 
 let server: RedisServer;
+const clients: Redis[] = [];
 beforeAll(async () => {
   server = await startRedis();
 });
 afterAll(async () => {
+  for (const c of clients) c.disconnect();
   await server?.stop();
 });
+const client = () => {
+  const c = new Redis(server.url);
+  clients.push(c);
+  return c;
+};
 
 describeEngineConformance('redis', {
   create: async () => createRedisEngine({ redis: new Redis(server.url), quitOnClose: true }),
+});
+
+describeSchedulerConformance('redis', {
+  create: () => createRedisScheduler({ redis: client(), pollMs: 20, retryDelayMs: 100, prefix: `conf-${Math.random()}` }),
 });

@@ -1,7 +1,7 @@
 import { startRedis, type RedisServer } from '@outbid/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeSchedulerConformance, eventually } from '@outbid/core/testing';
+import { eventually } from '@outbid/core/testing';
 import type { ScheduledJob } from '@outbid/core';
 import { createRedisScheduler } from '../src/index.js';
 
@@ -19,10 +19,6 @@ const client = () => {
   clients.push(c);
   return c;
 };
-
-describeSchedulerConformance('redis', {
-  create: () => createRedisScheduler({ redis: client(), pollMs: 20, retryDelayMs: 100, prefix: `conf-${Math.random()}` }),
-});
 
 it('a job whose worker died before acknowledging is delivered again after the lease, to another worker', async () => {
   const prefix = `lease-${Math.random()}`;
