@@ -33,7 +33,11 @@ interface Adapters {
   rateLimiter?: { take(key: string): Promise<number> };
 }
 
-/** Optional adapters are loaded by name so a build without them still starts on the embedded default. */
+/**
+ * Kafka's client is imported only when KAFKA_BROKERS is set, so deployments without Kafka never load it; a build
+ * whose @outbid/kafka lacks the factory fails here with the variable named. Redis and Postgres are imported
+ * normally (the embedded default needs Postgres's PGlite anyway).
+ */
 async function optionalExport<T>(specifier: string, name: string, variable: string): Promise<T> {
   const mod = (await import(specifier)) as Record<string, unknown>;
   const factory = mod[name];
