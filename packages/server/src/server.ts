@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { createFailoverEngine, createHttpPurger, createOutbid, startEngineUpdater, type BidEngine, type EventBus, type Ledger, type Outbid, type Scheduler } from '@outbid/core';
+import { createFailoverEngine, createHttpPurger, createOutbid, startEngineUpdater, type BidEngine, type EventBus, type Ledger, type Outbid, type RateLimiter, type Scheduler } from '@outbid/core';
 import { createRedisEngine, createRedisRateLimiter, createRedisScheduler } from '@outbid/redis';
 import { Redis } from 'ioredis';
 import { createPgliteLedger, createPostgresEngine, createPostgresLedger } from '@outbid/postgres';
@@ -30,7 +30,7 @@ interface Adapters {
   bus?: EventBus;
   scheduler?: Scheduler;
   reconcileIntervalMs?: number;
-  rateLimiter?: { take(key: string): Promise<number> };
+  rateLimiter?: RateLimiter;
 }
 
 /**
