@@ -11,7 +11,7 @@ import { rateLimit } from './middleware/rate-limit.js';
 import { buildOpenApi, DOCS_PAGE } from './openapi.js';
 import { HttpProblem, problemResponse, toProblem } from './problem.js';
 import { createRealtimeGateway, type RealtimeGateway, type RealtimeOptions } from './realtime/index.js';
-import { createAuctionBody, devTokenBody, listAuctionsQuery, listBidsQuery, placeBidBody } from './schemas.js';
+import { createAuctionBody, createAuctionInput, devTokenBody, listAuctionsQuery, listBidsQuery, listBidsRequest, placeBidBody } from './schemas.js';
 import { auctionBody, bidBody, bidItem } from './views.js';
 
 export interface AppLogger {
@@ -44,8 +44,6 @@ export interface OutbidApp extends Hono<AuthEnv> {
   readonly gateway: RealtimeGateway;
   readonly metrics: Metrics;
 }
-
-const ms = (iso: string) => Date.parse(iso);
 
 /**
  * The Outbid HTTP API on Hono: thin routes (validation → one service call → response). Mount it in your own
@@ -114,23 +112,7 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
   app.post('/auctions', async (c) => {
     const user = requireUser(c, ['creator']);
     const body = parse(createAuctionBody, await readJson(c));
-    const auction = await outbid.createAuction(user.id, {
-      postId: body.postId,
-      startAt: ms(body.startAt),
-      endAt: ms(body.endAt),
-      startPrice: body.startPrice,
-      increment: body.incrementTable ? { type: 'table', tiers: body.incrementTable } : { type: 'fixed', amount: body.minIncrement! },
-      ...(body.currency ? { currency: body.currency } : {}),
-      softClose: body.softClose
-        ? {
-            windowMs: body.softClose.windowMs,
-            extendMs: body.softClose.extendMs,
-            mode: body.softClose.mode,
-            maxExtensions: body.softClose.maxExtensions ?? null,
-            hardEndAt: body.softClose.hardEndAt ? ms(body.softClose.hardEndAt) : null,
-          }
-        : null,
-    });
+    const auction = await outbid.createAuction(user.id, createAuctionInput(body));
     return c.json({ auctionId: auction.id, ...auctionBody(auction) }, 201, { location: `/auctions/${auction.id}` });
   });
 
@@ -185,12 +167,7 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
   app.get('/auctions/:id/bids', async (c) => {
     const user = reader(c);
     const q = parse(listBidsQuery, c.req.query());
-    const page = await outbid.listBids(c.req.param('id'), {
-      ...(q.cursor ? { cursor: q.cursor } : {}),
-      ...(q.limit ? { limit: q.limit } : {}),
-      include: q.include ?? 'accepted',
-      ...(user ? { actorId: user.id } : {}),
-    });
+    const page = await outbid.listBids(c.req.param('id'), listBidsRequest(q, user ? user.id : null));
     return c.json({ items: page.items.map(bidItem), nextCursor: page.nextCursor });
   });
 
