@@ -1,18 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPostgres, type PostgresServer } from '@outbid/test-services';
-import { afterAll, beforeAll } from 'vitest';
 import { describeEngineConformance, describeLedgerConformance } from '@outbid/core/testing';
 import { createPgliteLedger, createPostgresEngine, createPostgresLedger } from '../src/index.js';
+import { usePostgresServer } from './postgres-server.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = usePostgresServer();
 
 describeLedgerConformance('postgres', {
   create: () => createPostgresLedger({ connectionString: server.url }),

@@ -1,18 +1,12 @@
-import { startPostgres, type PostgresServer } from '@outbid/test-services';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid, type Outbid } from '@outbid/core';
 import { allAcceptedBids } from '@outbid/core/testing';
-import { createPostgresEngine, createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
+import { createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
 import { pgDb } from '../src/db.js';
+import { usePostgresServer } from './postgres-server.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = usePostgresServer();
 
 describe('Postgres migrations', () => {
   it('applying twice is a no-op and concurrent migrators do not fail', async () => {
