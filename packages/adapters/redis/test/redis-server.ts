@@ -17,6 +17,9 @@ export function useRedisServer() {
     get url() {
       return server.url;
     },
+    get port() {
+      return server.port;
+    },
     client() {
       const c = new Redis(server.url);
       clients.push(c);
