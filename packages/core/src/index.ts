@@ -20,6 +20,7 @@ export * from './ports/ledger.js';
 export * from './ports/bus.js';
 export * from './ports/scheduler.js';
 export * from './ports/purger.js';
+export * from './ports/rate-limiter.js';
 export { createHttpPurger, type HttpPurgerOptions } from './cdn/http-purger.js';
 export { createMemoryEngine, type MemoryEngineOptions } from './memory/engine.js';
 export { createMemoryLedger } from './memory/ledger.js';

@@ -1,16 +1,18 @@
-import { idSchema, zodIssues, type Outbid } from '@outbid/core';
+import { idSchema, type Outbid, type RateLimiter } from '@outbid/core';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { z } from 'zod';
-import { authenticate, issueDevToken, requireUser, type AuthEnv, type AuthOptions, type Role, type User } from './auth.js';
+import { authenticate, issueDevToken, requireRole, requireUser, type AuthEnv, type AuthOptions, type Role, type User } from './auth.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { mountDemo } from './demo.js';
+import { idempotencyKey } from './middleware/idempotency-key.js';
+import { jsonBody, parse, readJson } from './middleware/json-body.js';
+import { createMemoryRateLimiter } from './middleware/memory-rate-limiter.js';
+import { rateLimit } from './middleware/rate-limit.js';
 import { buildOpenApi, DOCS_PAGE, DOCS_SCRIPT } from './openapi.js';
 import { HttpProblem, problemResponse, toProblem } from './problem.js';
-import { createRateLimiter } from './rate-limit.js';
 import { createRealtimeGateway, type RealtimeGateway, type RealtimeOptions } from './realtime/index.js';
-import { createStreamLimiter, metricsGuard, outbidCors, outbidSecureHeaders } from './security.js';
-import { createAuctionBody, devTokenBody, listAuctionsQuery, listBidsQuery, placeBidBody } from './schemas.js';
+import { createStreamLimiter, metricsGuard, outbidCors, outbidSecureHeaders } from './middleware/security.js';
+import { createAuctionBody, createAuctionInput, devTokenBody, listAuctionsQuery, listBidsQuery, listBidsRequest, placeBidBody } from './schemas.js';
 import { auctionBody, bidBody, bidItem } from './views.js';
 
 export interface AppLogger {
@@ -29,7 +31,7 @@ export interface AppOptions {
   /** Per-user bid rate limit. Default 10/s sustained, bursts of 20, in this process. */
   bidRateLimit?: { ratePerSecond: number; burst: number };
   /** A limiter shared by all instances (e.g. `createRedisRateLimiter`): resolves 0 or the ms to wait. Overrides bidRateLimit. */
-  sharedRateLimiter?: { take(key: string): Promise<number> };
+  sharedRateLimiter?: RateLimiter;
   /** The SSE gateway, or options for one the app creates. */
   realtime?: RealtimeGateway | RealtimeOptions;
   /** Pass the same metrics whose `hooks` you gave `createOutbid`, so bid and end metrics are filled. */
@@ -55,28 +57,6 @@ export interface OutbidApp extends Hono<AuthEnv> {
   readonly metrics: Metrics;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-/** Parses with a zod schema; every failure is a 400 problem listing the fields, never the raw validator text. */
-function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new HttpProblem(400, 'VALIDATION_FAILED', 'The request is not valid.', { errors: zodIssues(result.error) });
-  return result.data;
-}
-
-async function jsonBody(c: Context): Promise<unknown> {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^application\/(.+\+)?json\b/i.test(type)) throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpProblem(400, 'MALFORMED_JSON', 'The body is not valid JSON.');
-  }
-}
-
-const ms = (iso: string) => Date.parse(iso);
-
 /**
  * The Outbid HTTP API on Hono: thin routes (validation → one service call → response). Mount it in your own
  * Hono or Node app, or let `startServer` serve it.
@@ -93,15 +73,13 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
     options.realtime && 'stream' in options.realtime
       ? options.realtime
       : createRealtimeGateway(outbid, (options.realtime as RealtimeOptions | undefined) ?? {});
-  const limiter = createRateLimiter(options.bidRateLimit?.ratePerSecond ?? 10, options.bidRateLimit?.burst ?? 20);
+  const bidLimiter =
+    options.sharedRateLimiter ??
+    createMemoryRateLimiter({ ratePerSecond: options.bidRateLimit?.ratePerSecond ?? 10, burst: options.bidRateLimit?.burst ?? 20 });
   const log = options.logger ?? { error: () => {}, warn: () => {} };
-  const createLimiter = createRateLimiter(options.createRateLimit?.ratePerSecond ?? 1, options.createRateLimit?.burst ?? 20);
-  const devTokenLimiter = createRateLimiter(5, 20);
+  const createLimiter = createMemoryRateLimiter({ ratePerSecond: options.createRateLimit?.ratePerSecond ?? 1, burst: options.createRateLimit?.burst ?? 20 });
+  const devTokenLimiter = createMemoryRateLimiter({ ratePerSecond: 5, burst: 20 });
   const streams = createStreamLimiter(options.maxStreamsPerUser ?? 16);
-  const throttle = (limiter: { take(key: string): number }, key: string, what: string) => {
-    const wait = limiter.take(key);
-    if (wait > 0) throw new HttpProblem(429, 'RATE_LIMITED', `Too many ${what}; slow down.`, { headers: { 'retry-after': String(wait) } });
-  };
   const clientAddress = (c: Context) => (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown';
   const reader = (c: { get(key: 'user'): User | null }) => (options.anonymousReads ? c.get('user') : requireUser(c, []));
   const managed = (action: 'startAuction' | 'endAuction' | 'cancelAuction') => async (c: Context<AuthEnv>) => {
@@ -151,8 +129,7 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
     metrics.channels.set(s.channels);
     metrics.framesSent.set(s.framesSent);
     metrics.shed.set(s.shedConnections);
-    const lag = (outbid.bus as { lag?: () => Promise<number> }).lag;
-    if (lag) metrics.busLag.set(await lag.call(outbid.bus).catch(() => -1));
+    if (outbid.bus.lag) metrics.busLag.set(await outbid.bus.lag().catch(() => -1));
     return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
   app.get('/openapi.json', (c) => c.json(buildOpenApi()));
@@ -162,9 +139,8 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
   else app.get('/', (c) => c.redirect('/docs'));
 
   if (auth.mode === 'dev') {
-    app.post('/dev/token', async (c) => {
-      throttle(devTokenLimiter, clientAddress(c), 'token requests');
-      const body = parse(devTokenBody, await jsonBody(c));
+    app.post('/dev/token', rateLimit({ limiter: devTokenLimiter, keyOf: clientAddress, what: 'token requests' }), async (c) => {
+      const body = parse(devTokenBody, await readJson(c));
       return c.json({ token: await issueDevToken(auth.secret, body.userId, body.roles as Role[]) });
     });
   }
@@ -172,27 +148,10 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
   app.use('/auctions/*', authenticate(auth));
   app.use('/auctions', authenticate(auth));
 
-  app.post('/auctions', async (c) => {
+  app.post('/auctions', requireRole('creator'), rateLimit({ limiter: createLimiter, keyOf: (c) => requireUser(c).id, what: 'auctions created' }), async (c) => {
     const user = requireUser(c, ['creator']);
-    throttle(createLimiter, user.id, 'auctions created');
-    const body = parse(createAuctionBody, await jsonBody(c));
-    const auction = await outbid.createAuction(user.id, {
-      postId: body.postId,
-      startAt: ms(body.startAt),
-      endAt: ms(body.endAt),
-      startPrice: body.startPrice,
-      increment: body.incrementTable ? { type: 'table', tiers: body.incrementTable } : { type: 'fixed', amount: body.minIncrement! },
-      ...(body.currency ? { currency: body.currency } : {}),
-      softClose: body.softClose
-        ? {
-            windowMs: body.softClose.windowMs,
-            extendMs: body.softClose.extendMs,
-            mode: body.softClose.mode,
-            maxExtensions: body.softClose.maxExtensions ?? null,
-            hardEndAt: body.softClose.hardEndAt ? ms(body.softClose.hardEndAt) : null,
-          }
-        : null,
-    });
+    const body = parse(createAuctionBody, await readJson(c));
+    const auction = await outbid.createAuction(user.id, createAuctionInput(body));
     return c.json({ auctionId: auction.id, ...auctionBody(auction) }, 201, { location: `/auctions/${auction.id}` });
   });
 
@@ -219,41 +178,36 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
   app.post('/auctions/:id/end', managed('endAuction'));
   app.post('/auctions/:id/cancel', managed('cancelAuction'));
 
-  app.post('/auctions/:id/bids', async (c) => {
-    const user = requireUser(c, ['bidder']);
-    const key = c.req.header('idempotency-key');
-    if (key === undefined) throw new HttpProblem(400, 'IDEMPOTENCY_KEY_REQUIRED', 'Send an Idempotency-Key header (1 to 255 visible ASCII characters).');
-    if (!IDEMPOTENCY_KEY.test(key)) throw new HttpProblem(400, 'IDEMPOTENCY_KEY_INVALID', 'The Idempotency-Key must be 1 to 255 visible ASCII characters.');
-    const body = parse(placeBidBody, await jsonBody(c));
-    const wait = options.sharedRateLimiter ? Math.ceil((await options.sharedRateLimiter.take(user.id)) / 1_000) : limiter.take(user.id);
-    if (wait > 0) {
-      metrics.rateLimited.inc();
-      throw new HttpProblem(429, 'RATE_LIMITED', 'Too many bids; slow down.', { headers: { 'retry-after': String(wait) } });
-    }
-    const { decision, replayed } = await outbid.placeBid({ auctionId: c.req.param('id'), bidderId: user.id, amount: body.amount, idempotencyKey: key });
-    const headers: Record<string, string> = replayed ? { 'idempotent-replayed': 'true' } : {};
-    if (decision.reason === 'IDEMPOTENCY_KEY_REUSED') {
-      throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body.');
-    }
-    if (decision.status === 'invalid') {
-      throw new HttpProblem(422, decision.reason ?? 'INVALID_AMOUNT', 'The amount must be a whole number of minor units from 1 to 10^15; a bid above the minimum next bid must leave room for an answer (at most 10^15 less the increment at that amount).');
-    }
-    return c.body(JSON.stringify(bidBody(decision)), decision.status === 'accepted' ? 201 : 409, {
-      'content-type': 'application/json',
-      'cache-control': 'no-store',
-      ...headers,
-    });
-  });
+  app.post(
+    '/auctions/:id/bids',
+    requireRole('bidder'),
+    idempotencyKey(),
+    jsonBody(placeBidBody),
+    rateLimit({ limiter: bidLimiter, keyOf: (c) => requireUser(c).id, onLimited: () => metrics.rateLimited.inc() }),
+    async (c) => {
+      const user = requireUser(c);
+      const body = c.var.body;
+      const key = c.var.idempotencyKey;
+      const { decision, replayed } = await outbid.placeBid({ auctionId: c.req.param('id'), bidderId: user.id, amount: body.amount, idempotencyKey: key });
+      const headers: Record<string, string> = replayed ? { 'idempotent-replayed': 'true' } : {};
+      if (decision.reason === 'IDEMPOTENCY_KEY_REUSED') {
+        throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body.');
+      }
+      if (decision.status === 'invalid') {
+        throw new HttpProblem(422, decision.reason ?? 'INVALID_AMOUNT', 'The amount must be a whole number of minor units from 1 to 10^15; a bid above the minimum next bid must leave room for an answer (at most 10^15 less the increment at that amount).');
+      }
+      return c.body(JSON.stringify(bidBody(decision)), decision.status === 'accepted' ? 201 : 409, {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+        ...headers,
+      });
+    },
+  );
 
   app.get('/auctions/:id/bids', async (c) => {
     const user = reader(c);
     const q = parse(listBidsQuery, c.req.query());
-    const page = await outbid.listBids(c.req.param('id'), {
-      ...(q.cursor ? { cursor: q.cursor } : {}),
-      ...(q.limit ? { limit: q.limit } : {}),
-      include: q.include ?? 'accepted',
-      ...(user ? { actorId: user.id } : {}),
-    });
+    const page = await outbid.listBids(c.req.param('id'), listBidsRequest(q, user ? user.id : null));
     return c.json({ items: page.items.map(bidItem), nextCursor: page.nextCursor });
   });
 

@@ -117,6 +117,14 @@ export function authenticate(options: AuthOptions) {
   });
 }
 
+/** Middleware form of {@link requireUser}: the route runs only for a signed-in user with one of `roles`. */
+export function requireRole(...roles: Role[]) {
+  return createMiddleware<AuthEnv>(async function outbidRequireRole(c, next) {
+    requireUser(c, roles);
+    await next();
+  });
+}
+
 /** The caller must be signed in with one of `roles` (any role when empty). */
 export function requireUser(c: { get(key: 'user'): User | null }, roles: readonly Role[] = []): User {
   const user = c.get('user');

@@ -7,6 +7,8 @@ import {
   incrementTableSchema,
   minorUnitsSchema,
   positiveMinorUnitsSchema,
+  type CreateAuctionInput,
+  type ListBidsRequest,
 } from '@outbid/core';
 import { z } from 'zod';
 
@@ -39,6 +41,29 @@ export const createAuctionBody = z
   })
   .meta({ id: 'CreateAuction' });
 
+const ms = (iso: string) => Date.parse(iso);
+
+/** A valid create-auction body as the service's input (times to epoch ms, the increment as one rule). */
+export function createAuctionInput(body: z.output<typeof createAuctionBody>): CreateAuctionInput {
+  return {
+    postId: body.postId,
+    startAt: ms(body.startAt),
+    endAt: ms(body.endAt),
+    startPrice: body.startPrice,
+    increment: body.incrementTable ? { type: 'table', tiers: body.incrementTable } : { type: 'fixed', amount: body.minIncrement! },
+    ...(body.currency ? { currency: body.currency } : {}),
+    softClose: body.softClose
+      ? {
+          windowMs: body.softClose.windowMs,
+          extendMs: body.softClose.extendMs,
+          mode: body.softClose.mode,
+          maxExtensions: body.softClose.maxExtensions ?? null,
+          hardEndAt: body.softClose.hardEndAt ? ms(body.softClose.hardEndAt) : null,
+        }
+      : null,
+  };
+}
+
 export const placeBidBody = z.strictObject({ amount: z.number({ error: 'amount must be a number of minor units' }) }).meta({ id: 'PlaceBid' });
 
 export const listAuctionsQuery = z.object({
@@ -54,6 +79,16 @@ export const listBidsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).optional(),
   include: z.enum(['accepted', 'all']).optional(),
 });
+
+/** A valid list-bids query as the service's request, for the reader `actorId` (null: anonymous). */
+export function listBidsRequest(q: z.output<typeof listBidsQuery>, actorId: string | null): ListBidsRequest {
+  return {
+    ...(q.cursor ? { cursor: q.cursor } : {}),
+    ...(q.limit ? { limit: q.limit } : {}),
+    include: q.include ?? 'accepted',
+    ...(actorId !== null ? { actorId } : {}),
+  };
+}
 
 export const devTokenBody = z.strictObject({
   userId: id,

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { createFailoverEngine, createHttpPurger, createOutbid, startEngineUpdater, type BidEngine, type EventBus, type Ledger, type Outbid, type Scheduler } from '@outbid/core';
+import { createFailoverEngine, createHttpPurger, createOutbid, startEngineUpdater, type BidEngine, type EventBus, type Ledger, type Outbid, type RateLimiter, type Scheduler } from '@outbid/core';
 import { createRedisEngine, createRedisRateLimiter, createRedisScheduler } from '@outbid/redis';
 import { Redis } from 'ioredis';
 import { createPgliteLedger, createPostgresEngine, createPostgresLedger } from '@outbid/postgres';
@@ -30,10 +30,14 @@ interface Adapters {
   bus?: EventBus;
   scheduler?: Scheduler;
   reconcileIntervalMs?: number;
-  rateLimiter?: { take(key: string): Promise<number> };
+  rateLimiter?: RateLimiter;
 }
 
-/** Optional adapters are loaded by name so a build without them still starts on the embedded default. */
+/**
+ * Kafka's client is imported only when KAFKA_BROKERS is set, so deployments without Kafka never load it; a build
+ * whose @outbid/kafka lacks the factory fails here with the variable named. Redis and Postgres are imported
+ * normally (the embedded default needs Postgres's PGlite anyway).
+ */
 async function optionalExport<T>(specifier: string, name: string, variable: string): Promise<T> {
   const mod = (await import(specifier)) as Record<string, unknown>;
   const factory = mod[name];

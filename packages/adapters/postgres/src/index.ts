@@ -1,5 +1,6 @@
 /**
- * @outbid/postgres: the Outbid ledger on Postgres (pg) or embedded PGlite — one schema, one set of statements.
+ * @outbid/postgres: the Outbid ledger on Postgres (pg) or embedded PGlite — one schema, one set of statements —
+ * and a bid engine deciding inside Postgres (the degraded mode when Redis is down).
  * @packageDocumentation
  */
 import { PGlite } from '@electric-sql/pglite';

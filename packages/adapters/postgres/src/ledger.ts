@@ -134,7 +134,10 @@ async function judge(tx: Queryable, row: Row | undefined, change: LedgerChange):
   return { ok: true };
 }
 
-/** Arbitrary constant: the advisory lock one database-guard pass holds across instances. */
+/**
+ * Arbitrary constants, the advisory locks behind withGuardLock (one database-guard pass at a time across
+ * instances) and withRelayLock (one outbox relay at a time). Only on pg: PGlite has one connection, one process.
+ */
 const GUARD_LOCK = 4_227_032;
 const RELAY_LOCK = 4_227_033;
 

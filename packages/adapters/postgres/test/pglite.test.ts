@@ -3,16 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
-import { describeLedgerConformance, auctionFixture } from '@outbid/core/testing';
+import { auctionFixture } from '@outbid/core/testing';
 import { createPgliteLedger, MIGRATIONS } from '../src/index.js';
-
-describeLedgerConformance('pglite', { create: () => createPgliteLedger() });
-
-const dir = mkdtempSync(join(tmpdir(), 'outbid-pglite-'));
-describeLedgerConformance('pglite', {
-  create: () => createPgliteLedger({ dataDir: join(dir, 'conformance') }),
-  teardown: async () => rmSync(dir, { recursive: true, force: true }),
-});
 
 describe('PGlite on disk', () => {
   it('keeps auctions and migrations across close and reopen of the same directory', async () => {

@@ -1,20 +1,12 @@
-import { startPostgres, type PostgresServer } from '@outbid/test-services';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid, type Outbid } from '@outbid/core';
-import { allAcceptedBids, describeEngineConformance, describeLedgerConformance } from '@outbid/core/testing';
-import { createPostgresEngine, createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
+import { allAcceptedBids } from '@outbid/core/testing';
+import { createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
 import { pgDb } from '../src/db.js';
+import { usePostgresServer } from './postgres-server.js';
 
-let server: PostgresServer;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
-
-describeLedgerConformance('postgres', { create: () => createPostgresLedger({ connectionString: server.url }) });
+const server = usePostgresServer();
 
 describe('Postgres migrations', () => {
   it('applying twice is a no-op and concurrent migrators do not fail', async () => {
@@ -57,28 +49,4 @@ describe('the service on the Postgres ledger', () => {
     const final = await outbid.getAuction(auction.id);
     expect(final).toMatchObject({ version: history.length + 1, currentWinnerId: history.at(-1)!.bidderId, currentPrice: history.at(-1)!.amount });
   }, 60_000);
-});
-
-describeEngineConformance('postgres', {
-  create: async () => createPostgresEngine({ connectionString: await server.createDatabase('engine') }),
-});
-
-describe('cross-instance locks', () => {
-  it('one guard pass and one relay at a time: a second holder is turned away until the first commits', async () => {
-    const url = await server.createDatabase('locks');
-    const [a, b] = await Promise.all([createPostgresLedger({ connectionString: url }), createPostgresLedger({ connectionString: url })]);
-    try {
-      for (const lock of ['withGuardLock', 'withRelayLock'] as const) {
-        let release!: () => void;
-        const held = a[lock]!(() => new Promise<string>((r) => (release = () => r('first'))));
-        await new Promise((r) => setTimeout(r, 100));
-        expect(await b[lock]!(async () => 'second')).toBeNull();
-        release();
-        expect(await held).toBe('first');
-        expect(await b[lock]!(async () => 'second')).toBe('second');
-      }
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
 });

@@ -1,3 +1,4 @@
+import type { RateLimiter } from '@outbid/core';
 import type { Cluster, Redis } from 'ioredis';
 import { registerScripts } from './scripts.js';
 
@@ -10,7 +11,7 @@ export interface RedisRateLimiterOptions {
 }
 
 /** A rate limiter shared by all instances: `take(key)` resolves 0 when allowed, else ms until it may retry. */
-export function createRedisRateLimiter(options: RedisRateLimiterOptions) {
+export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLimiter {
   const call = registerScripts(options.redis, ['rate_limit']);
   const prefix = options.prefix ?? 'outbid';
   return {

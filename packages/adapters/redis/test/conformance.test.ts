@@ -1,17 +1,14 @@
-import { startRedis, type RedisServer } from '@outbid/test-services';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
-import { describeEngineConformance } from '@outbid/core/testing';
-import { createRedisEngine } from '../src/index.js';
+import { describeEngineConformance, describeSchedulerConformance } from '@outbid/core/testing';
+import { createRedisEngine, createRedisScheduler } from '../src/index.js';
+import { useRedisServer } from './redis-server.js';
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const redis = useRedisServer();
 
 describeEngineConformance('redis', {
-  create: async () => createRedisEngine({ redis: new Redis(server.url), quitOnClose: true }),
+  create: async () => createRedisEngine({ redis: new Redis(redis.url), quitOnClose: true }),
+});
+
+describeSchedulerConformance('redis', {
+  create: () => createRedisScheduler({ redis: redis.client(), pollMs: 20, retryDelayMs: 100, prefix: `conf-${Math.random()}` }),
 });

@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import { startRedis, type RedisServer } from '@outbid/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -13,6 +12,7 @@ import {
 } from '@outbid/core';
 import { auctionFixture } from '@outbid/core/testing';
 import { createRedisEngine } from '../src/index.js';
+import { useRedisServer } from './redis-server.js';
 
 /**
  * Model-based differential test: the same random command sequences run against the memory engine (the reference
@@ -20,15 +20,13 @@ import { createRedisEngine } from '../src/index.js';
  * vs Redis TIME), so auctions stay far from their end and only deterministic soft close (additive) is used; the
  * instants a decision or an early start/end took are compared as "present", not by value.
  */
-let server: RedisServer;
+const server = useRedisServer();
 let redis: BidEngine;
 beforeAll(async () => {
-  server = await startRedis();
   redis = await createRedisEngine({ redis: new Redis(server.url), quitOnClose: true });
 });
 afterAll(async () => {
   await redis?.close();
-  await server?.stop();
 });
 
 type Cmd =

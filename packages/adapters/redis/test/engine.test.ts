@@ -1,22 +1,21 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { redisCommand, startRedis, type RedisServer } from '@outbid/test-services';
+import { redisCommand, startRedis } from '@outbid/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid, type BidEngine } from '@outbid/core';
 import { auctionFixture, bidCommand } from '@outbid/core/testing';
 import { createRedisEngine, PACKAGE_VERSION } from '../src/index.js';
+import { useRedisServer } from './redis-server.js';
 
-let server: RedisServer;
+const server = useRedisServer();
 let engine: BidEngine;
 beforeAll(async () => {
-  server = await startRedis();
   engine = await createRedisEngine({ redis: new Redis(server.url), quitOnClose: true });
 });
 afterAll(async () => {
   await engine?.close();
-  await server?.stop();
 });
 
 describe('packaging', () => {

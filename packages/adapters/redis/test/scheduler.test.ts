@@ -1,28 +1,11 @@
-import { startRedis, type RedisServer } from '@outbid/test-services';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeSchedulerConformance, eventually } from '@outbid/core/testing';
+import { expect, it } from 'vitest';
+import { eventually } from '@outbid/core/testing';
 import type { ScheduledJob } from '@outbid/core';
 import { createRedisScheduler } from '../src/index.js';
+import { useRedisServer } from './redis-server.js';
 
-let server: RedisServer;
-const clients: Redis[] = [];
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await server?.stop();
-});
-const client = () => {
-  const c = new Redis(server.url);
-  clients.push(c);
-  return c;
-};
-
-describeSchedulerConformance('redis', {
-  create: () => createRedisScheduler({ redis: client(), pollMs: 20, retryDelayMs: 100, prefix: `conf-${Math.random()}` }),
-});
+const redis = useRedisServer();
+const client = () => redis.client();
 
 it('a job whose worker died before acknowledging is delivered again after the lease, to another worker', async () => {
   const prefix = `lease-${Math.random()}`;

@@ -25,5 +25,9 @@ export interface EventBus {
   readonly name: string;
   publish(events: AuctionEvent[]): Promise<void>;
   subscribe(handler: EventHandler, options?: SubscribeOptions): Promise<Subscription>;
+  /** Optional: resolves when every event published so far has been handled (tests and graceful waits). */
+  idle?(): Promise<void>;
+  /** Optional: events not yet consumed by this instance, where the bus can tell (a metric). */
+  lag?(): Promise<number>;
   close(): Promise<void>;
 }

@@ -25,5 +25,7 @@ export interface Scheduler {
   cancel(auctionId: string, kind?: JobKind): Promise<void>;
   /** Starts delivering due jobs to `handler`. */
   start(handler: JobHandler): Promise<void>;
+  /** Optional: resolves when the jobs this process has started (or holds) are done. */
+  idle?(): Promise<void>;
   close(): Promise<void>;
 }

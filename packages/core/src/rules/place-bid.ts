@@ -24,8 +24,10 @@ export interface BidOutcome {
 
 /**
  * The bid rules, pure. Checks run in this order and the first failure decides:
- * amount (a positive integer; a jump above the minimum next bid must leave room for an answer) → cancelled → over (late) → not started → self bid → already leading → too low.
- * The Lua script `place_bid.lua` and the Postgres engine implement exactly this order.
+ * amount (a positive integer; a jump above the minimum next bid must leave room for an answer) → cancelled → over
+ * (late) → not started → self bid → already leading → too low.
+ * The memory and Postgres engines call this function; the Lua script `place_bid.lua` re-implements it in the same
+ * order (the differential test in @outbid/redis holds the two together).
  */
 export function decideBid(state: AuctionState, cmd: PlaceBidCommand, now: number): BidOutcome {
   const refusal = refusalReason(state, cmd, now);

@@ -94,12 +94,10 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
     async idle() {
       await bids.flushAudit();
       for (let i = 0; i < 10; i++) {
-        const idleScheduler = (scheduler as { idle?: () => Promise<void> }).idle;
-        if (idleScheduler) await idleScheduler.call(scheduler);
+        if (scheduler.idle) await scheduler.idle();
         await Promise.all([...background]);
         if (relay) await relay.drain();
-        const idleBus = (bus as { idle?: () => Promise<void> }).idle;
-        if (idleBus) await idleBus.call(bus);
+        if (bus.idle) await bus.idle();
         if (background.size === 0) break;
       }
     },

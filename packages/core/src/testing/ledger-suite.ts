@@ -8,9 +8,22 @@ import type { Ledger } from '../ports/ledger.js';
 import { acceptedChange, auctionFixture, testId } from './fixtures.js';
 
 export interface LedgerSuiteOptions {
-  /** Creates the ledger under test (one per suite), migrated and ready. */
+  /**
+   * Creates the ledger under test (one per suite), migrated and ready. With `offers.locks` it is called once more
+   * and must return a second ledger on the same store: the locks are tested across the two.
+   */
   create(): Promise<Ledger>;
   teardown?(): Promise<void>;
+  /**
+   * The optional members the ledger offers. Their tests run only when declared and are reported as skipped
+   * otherwise; a test checks that the declaration matches the ledger.
+   */
+  offers?: {
+    /** `applyChanges`: several fenced writes in one transaction. */
+    applyChanges?: boolean;
+    /** `withGuardLock` and `withRelayLock`: one guard pass and one relay at a time across instances. */
+    locks?: boolean;
+  };
 }
 
 const NOW = Date.UTC(2030, 0, 1);
@@ -29,6 +42,8 @@ async function expectCode(promise: Promise<unknown>, code: string) {
  * Each test uses fresh auction ids, so the suite runs against a shared database.
  */
 export function describeLedgerConformance(name: string, options: LedgerSuiteOptions): void {
+  const offersApplyChanges = options.offers?.applyChanges ?? false;
+  const offersLocks = options.offers?.locks ?? false;
   describe(`Ledger conformance: ${name}`, () => {
     let ledger: Ledger;
     beforeAll(async () => {
@@ -55,6 +70,12 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
     it('declares its name and the port version it implements', () => {
       expect(ledger.name).toBe(name);
       expect(ledger.specificationVersion).toBe('v1');
+    });
+
+    it('offers exactly the optional members it declares (applyChanges, withGuardLock, withRelayLock)', () => {
+      expect(typeof ledger.applyChanges === 'function').toBe(offersApplyChanges);
+      expect(typeof ledger.withGuardLock === 'function').toBe(offersLocks);
+      expect(typeof ledger.withRelayLock === 'function').toBe(offersLocks);
     });
 
     it('.ping resolves while the ledger is reachable', async () => {
@@ -119,9 +140,9 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect((await ledger.listBids(state.id, { include: 'accepted', limit: 50 })).items).toHaveLength(1);
     });
 
-    it('.applyChanges (optional) judges each change as applyChange would and writes only the ok ones', async () => {
-      const applyChanges = ledger.applyChanges?.bind(ledger);
-      if (!applyChanges) return; // optional: the service then writes changes one by one
+    // Optional: without applyChanges the service writes changes one by one.
+    it.skipIf(!offersApplyChanges)('.applyChanges (optional) judges each change as applyChange would and writes only the ok ones', async () => {
+      const applyChanges = ledger.applyChanges!.bind(ledger);
       const toEnd = await created();
       const ended = { ...toEnd, status: 'ended' as const, version: 2, closedAt: NOW };
       const endEvent = makeEvent('AuctionEnded', ended, minNextBid(ended), NOW, { winnerId: null, finalPrice: null });
@@ -165,9 +186,8 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(await ledger.getAuction(twice.id)).toEqual(twice);
     });
 
-    it('.applyChanges (optional) from many writers at once: every auction written once, no deadlock', async () => {
-      const applyChanges = ledger.applyChanges?.bind(ledger);
-      if (!applyChanges) return;
+    it.skipIf(!offersApplyChanges)('.applyChanges (optional) from many writers at once: every auction written once, no deadlock', async () => {
+      const applyChanges = ledger.applyChanges!.bind(ledger);
       const states = await Promise.all(Array.from({ length: 20 }, () => created()));
       // Overlapping batches in opposite orders: a ledger locking rows in input order would deadlock here.
       const batches = Array.from({ length: 6 }, (_, i) => {
@@ -315,6 +335,24 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(due).toContain(toStart.id);
       expect(due).not.toContain(future.id);
       expect(due).not.toContain(closed.id);
+    });
+
+    // Optional: without the locks every instance runs the guard and the relay (correct, as writes are fenced).
+    it.skipIf(!offersLocks)('.withGuardLock and .withRelayLock (optional): one holder at a time; a second is turned away until the first commits', async () => {
+      const [a, b] = [ledger, await options.create()];
+      try {
+        for (const lock of ['withGuardLock', 'withRelayLock'] as const) {
+          let release!: () => void;
+          const held = a[lock]!(() => new Promise<string>((r) => (release = () => r('first'))));
+          await new Promise((r) => setTimeout(r, 100));
+          expect(await b[lock]!(async () => 'second')).toBeNull();
+          release();
+          expect(await held).toBe('first');
+          expect(await b[lock]!(async () => 'second')).toBe('second');
+        }
+      } finally {
+        await b.close();
+      }
     });
   });
 }

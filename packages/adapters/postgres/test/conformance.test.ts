@@ -1,0 +1,26 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeEngineConformance, describeLedgerConformance } from '@outbid/core/testing';
+import { createPgliteLedger, createPostgresEngine, createPostgresLedger } from '../src/index.js';
+import { usePostgresServer } from './postgres-server.js';
+
+const server = usePostgresServer();
+
+describeLedgerConformance('postgres', {
+  create: () => createPostgresLedger({ connectionString: server.url }),
+  offers: { applyChanges: true, locks: true },
+});
+
+describeEngineConformance('postgres', {
+  create: async () => createPostgresEngine({ connectionString: await server.createDatabase('engine') }),
+});
+
+describeLedgerConformance('pglite', { create: () => createPgliteLedger(), offers: { applyChanges: true } });
+
+const dir = mkdtempSync(join(tmpdir(), 'outbid-pglite-'));
+describeLedgerConformance('pglite', {
+  create: () => createPgliteLedger({ dataDir: join(dir, 'conformance') }),
+  teardown: async () => rmSync(dir, { recursive: true, force: true }),
+  offers: { applyChanges: true },
+});

@@ -1,0 +1,32 @@
+import { zodIssues } from '@outbid/core';
+import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import type { z } from 'zod';
+import { HttpProblem } from '../problem.js';
+
+/** Parses with a zod schema; every failure is a 400 problem listing the fields, never the raw validator text. */
+export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new HttpProblem(400, 'VALIDATION_FAILED', 'The request is not valid.', { errors: zodIssues(result.error) });
+  return result.data;
+}
+
+/** The request body as JSON: 415 for another media type, 400 for text that is not JSON. */
+export async function readJson(c: Context): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(type)) throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpProblem(400, 'MALFORMED_JSON', 'The body is not valid JSON.');
+  }
+}
+
+/** Reads and validates the JSON body before the route runs; the route finds it as `c.var.body`. */
+export function jsonBody<S extends z.ZodType>(schema: S) {
+  return createMiddleware<{ Variables: { body: z.output<S> } }>(async function outbidJsonBody(c, next) {
+    c.set('body', parse(schema, await readJson(c)));
+    await next();
+  });
+}
