@@ -27,7 +27,8 @@ export const VIOLATION_KINDS = [
   'engine-diverged', // a probe bid at the ledger's minimum was not accepted as the ledger's next version
   'viewer-went-back', // an SSE viewer saw a version lower than one it had seen
   'viewer-behind', // an SSE viewer never reached the ledger's final version
-  'unexpected-status', // an answer the API should never give to these requests (e.g. 400, 404, 422, 500)
+  'internal-error', // a 500 (or another 5xx than 502/503/504): a fault surfaced as an untyped error, not a typed 503
+  'unexpected-status', // an answer the API should never give to these requests (e.g. 400, 404, 422)
 ] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
@@ -121,7 +122,7 @@ export function checkHistory(history: History): CheckResult {
   const byKey = new Map<string, BidAttempt[]>();
   for (const a of attempts) {
     if (!isExpectedStatus(a.outcome) && a.outcome.type === 'response') {
-      report('unexpected-status', `bid ${a.key} got ${describe(a)}`, { auctionId: a.auctionId, key: a.key });
+      report(a.outcome.status >= 500 ? 'internal-error' : 'unexpected-status', `bid ${a.key} got ${describe(a)}`, { auctionId: a.auctionId, key: a.key });
     }
     const list = byKey.get(keyOf(a));
     if (list) list.push(a);
@@ -219,11 +220,14 @@ export function checkHistory(history: History): CheckResult {
   }
 
   // --- Probes: a bid at the ledger's minimum after healing must become the ledger's next version. ---
-  for (const a of attempts) {
-    if (a.why !== 'probe' || !a.expectVersion) continue;
+  const probes = new Map<string, BidAttempt[]>();
+  for (const a of attempts) if (a.why === 'probe' && a.expectVersion) probes.set(keyOf(a), [...(probes.get(keyOf(a)) ?? []), a]);
+  for (const list of probes.values()) {
+    const answer = list.find((a) => isDecided(a.outcome));
+    const a = answer ?? list.at(-1)!;
     const body = a.outcome.type === 'response' ? parseBody(a.outcome.body) : null;
-    if (a.outcome.type !== 'response' || a.outcome.status !== 201 || body?.version !== a.expectVersion) {
-      report('engine-diverged', `probe bid ${a.amount} via ${a.instance} expected accepted at v${a.expectVersion}; got ${describe(a)}`, { auctionId: a.auctionId, key: a.key });
+    if (!answer || a.outcome.type !== 'response' || a.outcome.status !== 201 || body?.version !== a.expectVersion) {
+      report('engine-diverged', `probe bid ${a.amount} via ${a.instance} expected accepted at v${a.expectVersion}; got ${answer ? '' : 'no decision, last: '}${describe(a)}`, { auctionId: a.auctionId, key: a.key });
     }
   }
 

@@ -193,6 +193,7 @@ describe('the history checker', () => {
   it('reports answers these requests should never get', () => {
     const h = goodHistory();
     h.attempts.push(attempt({ key: 'k9', bidderId: 'dan', amount: 200, outcome: { type: 'response', status: 500, body: '{"code":"INTERNAL"}', replayed: false } }));
-    expect(kinds(h)).toEqual(['unexpected-status']);
+    h.attempts.push(attempt({ key: 'k10', bidderId: 'dan', amount: 200, outcome: { type: 'response', status: 404, body: '{"code":"AUCTION_NOT_FOUND"}', replayed: false } }));
+    expect(kinds(h)).toEqual(['internal-error', 'unexpected-status']);
   });
 });
