@@ -62,6 +62,9 @@ function parseArgs(argv: string[]) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The run could not be completed for a reason outside the system under test: no verdict, exit code 2. */
+class EnvironmentFailure extends Error {}
+let environmentFailure: string | null = null;
 const log = (line: string) => console.log(`[chaos] ${line}`);
 const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -139,7 +142,7 @@ async function runChaos(profile: Profile, seed: number): Promise<History> {
 
     await sleep(Math.max(0, loadStart - Date.now()));
     const loadEnd = loadStart + profile.loadMs;
-    const stopLoad = () => Date.now() >= loadEnd;
+    const stopLoad = () => Date.now() >= loadEnd || environmentFailure !== null;
     const bidders = await Promise.all(
       Array.from({ length: profile.bidders }, async (_, i) => ({ client: `c${i}`, bidderId: `bidder-${i}`, token: await issueDevToken(JWT_SECRET, `bidder-${i}`, ['bidder']) })),
     );
@@ -153,9 +156,20 @@ async function runChaos(profile: Profile, seed: number): Promise<History> {
       log(`t=${Math.round((Date.now() - loadStart) / 1_000)}s attempts=${attempts.length} accepted-answers=${accepted} errors+5xx=${transient} faults=${faults.length}/${plan.length}`);
     }, 10_000);
 
+    // A service the harness does not fault (the Kafka mock) dying ends the run as an environment failure.
+    const watchdog = setInterval(() => {
+      void system.environmentProblem().then((problem) => {
+        if (problem && environmentFailure === null) {
+          environmentFailure = problem;
+          log(`ENVIRONMENT FAILURE: ${problem}; stopping the run`);
+        }
+      });
+    }, 2_000);
+
     // Faults, in order, each healed before the next.
     for (const fault of plan) {
       await sleep(Math.max(0, loadStart + fault.at - Date.now()));
+      if (environmentFailure !== null) break;
       const record: FaultRecord = { at: Date.now(), kind: fault.kind, ...(fault.target ? { target: fault.target } : {}) };
       faults.push(record);
       log(`fault ${faults.length}/${plan.length} at +${((Date.now() - loadStart) / 1_000).toFixed(1)}s: ${fault.kind}${fault.target ? ` ${fault.target}` : ''}`);
@@ -169,6 +183,8 @@ async function runChaos(profile: Profile, seed: number): Promise<History> {
     }
     const sent: SentKey[] = (await Promise.all(bidderRuns)).flat();
     clearInterval(progress);
+    clearInterval(watchdog);
+    if (environmentFailure !== null) throw new EnvironmentFailure(environmentFailure);
     log(`load over: ${attempts.length} attempts; healing`);
 
     // Heal: both servers up and ready.
@@ -288,7 +304,13 @@ if (args.check) {
   history = JSON.parse(readFileSync(args.check, 'utf8')) as History;
 } else {
   log(`seed ${args.seed} (replay with: pnpm chaos --${args.profile.name === 'long' ? 'long' : 'quick'} --seed ${args.seed})`);
-  history = await runChaos(args.profile, args.seed);
+  try {
+    history = await runChaos(args.profile, args.seed);
+  } catch (error) {
+    const what = error instanceof EnvironmentFailure ? 'environment failure' : 'harness failure';
+    console.log(`\nchaos seed ${args.seed}: no verdict, ${what}: ${(error as Error).message}`);
+    process.exit(2);
+  }
   const dir = join(ROOT, '.tmp/chaos');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `history-${args.seed}.json`);

@@ -2,6 +2,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { chmodSync, copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createConnection } from 'node:net';
 import { promisify } from 'node:util';
 import { freePort, isRoot, redisCommand, requireBinary, startKafkaMock, waitFor, type KafkaMock } from '@outbid/test-services';
 import { startProxy, type FaultProxy } from './proxy.js';
@@ -32,6 +33,8 @@ export interface System {
   killServer(name: 'a' | 'b'): Promise<void>;
   startServer(name: 'a' | 'b'): Promise<void>;
   serverUp(name: 'a' | 'b'): boolean;
+  /** Null while every service the harness does not fault is alive; else what died (an environment failure, not a finding). */
+  environmentProblem(): Promise<string | null>;
   /** Stops everything; first copies the servers' and Postgres's logs to `keepLogsIn` when given. */
   stop(keepLogsIn?: string): Promise<void>;
 }
@@ -105,7 +108,8 @@ export async function startSystem(log: (line: string) => void): Promise<System> 
       }
     }
     await Promise.allSettled([...children].map((c) => killAndWait(c, 'SIGKILL')));
-    await kafka?.stop().catch(() => undefined);
+    // A broker that died by a signal never emits 'exit' again for stop() to wait on: bounded.
+    await Promise.race([kafka?.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 3_000))]);
     if (pgRunning) await stopPostgres('immediate').catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -173,6 +177,29 @@ export async function startSystem(log: (line: string) => void): Promise<System> 
     proxies[`http-${name}`].setTarget(port);
     log(`server ${name} (pid ${child.pid}) listening on ${port}`);
   };
+  const startServerWithRetries = async (name: 'a' | 'b') => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startServer(name);
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        log(`server ${name} did not start (${(error as Error).message.split('\n')[0]}); trying again`);
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+    }
+  };
+  const reachable = (hostPort: string) =>
+    new Promise<boolean>((answer) => {
+      const [host, port] = hostPort.split(':');
+      const socket = createConnection({ host: host!, port: Number(port) });
+      socket.setTimeout(2_000, () => socket.destroy());
+      socket.once('connect', () => {
+        socket.destroy();
+        answer(true);
+      });
+      socket.once('error', () => answer(false));
+      socket.once('close', () => answer(false));
+    });
   const killServer = async (name: 'a' | 'b') => {
     proxies[`http-${name}`].setTarget(null);
     proxies[`http-${name}`].cut();
@@ -189,7 +216,8 @@ export async function startSystem(log: (line: string) => void): Promise<System> 
     stopPostgres,
     startPostgres,
     killServer,
-    startServer,
+    startServer: startServerWithRetries,
+    environmentProblem: async () => ((await reachable(kafka!.brokers[0]!)) ? null : `the Kafka mock broker (${kafka!.brokers[0]}) is gone: not an injected fault`),
     serverUp: (name) => servers[name] !== null && !exited(servers[name]),
     stop,
   };
