@@ -14,8 +14,9 @@ import type { BidAttempt, History, LedgerAuction, LedgerBid, IncrementRule } fro
 export const VIOLATION_KINDS = [
   'accept-lost', // a client saw `accepted`; the ledger has no such accepted bid
   'accept-mismatch', // the ledger has it with another version or amount
+  'accept-denied', // the ledger holds an accepted bid for a key whose answer to the client was not that accept
   'replay-changed', // a later decided answer for a key differs from the first one (status or body)
-  'key-two-bids', // one key's answers carry more than one bidId
+  'key-two-bids', // one key's answers (or its ledger record) carry more than one bidId
   'version-gap', // the ledger's accepted versions of an auction are not a gapless run
   'price-not-rising', // an accepted amount below the previous price plus the increment in force (or below the start price)
   'ledger-inconsistent', // the auction row disagrees with its own accepted bids (price, winner, version, bid count)
@@ -117,6 +118,12 @@ export function checkHistory(history: History): CheckResult {
   const attempts = [...history.attempts].sort((a, b) => a.seq - b.seq);
   const ledgerBidById = new Map(history.ledger.bids.map((b) => [b.bidId, b]));
   const ledgerAuctionById = new Map(history.ledger.auctions.map((a) => [a.id, a]));
+  const ledgerBidsByKey = new Map<string, LedgerBid[]>();
+  for (const b of history.ledger.bids) {
+    if (b.idempotencyKey === null) continue;
+    const k = keyOf({ auctionId: b.auctionId, bidderId: b.bidderId, key: b.idempotencyKey });
+    ledgerBidsByKey.set(k, [...(ledgerBidsByKey.get(k) ?? []), b]);
+  }
 
   // --- Per key: one answer, one bid. ---
   const byKey = new Map<string, BidAttempt[]>();
@@ -152,6 +159,19 @@ export function checkHistory(history: History): CheckResult {
         acceptedAnswers.set(body.bidId, { attempt: a, body });
       }
     }
+    // The ledger's record of the key must be the bid the client was told about.
+    const firstBidId = parseBody(first.outcome.body)?.bidId;
+    const recorded = ledgerBidsByKey.get(keyOf(first)) ?? [];
+    for (const row of recorded) {
+      if (typeof firstBidId !== 'string' || row.bidId === firstBidId) continue;
+      if (row.status === 'accepted') {
+        report('accept-denied', `key ${first.key} (bidder ${first.bidderId}) was answered ${describe(first)}; the ledger holds accepted bid ${row.bidId} v${row.version} for it`, {
+          auctionId: first.auctionId,
+          key: first.key,
+        });
+      } else bidIds.add(row.bidId);
+    }
+    if (recorded.length > 1) report('key-two-bids', `key ${first.key} (bidder ${first.bidderId}) has ${recorded.length} rows in the ledger`, { auctionId: first.auctionId, key: first.key });
     if (bidIds.size > 1) {
       report('key-two-bids', `key ${first.key} (bidder ${first.bidderId}) was answered with ${bidIds.size} bids: ${[...bidIds].join(', ')}`, {
         auctionId: first.auctionId,

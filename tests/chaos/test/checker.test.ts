@@ -110,6 +110,18 @@ describe('the history checker', () => {
     expect(kinds(h)).toEqual(expect.arrayContaining(['replay-changed', 'key-two-bids']));
   });
 
+  it('reports a key whose ledger record is another bid than the one its client was told about', () => {
+    const h = goodHistory();
+    h.ledger.bids[2]!.bidId = 'b3-recorded-later';
+    expect(kinds(h)).toEqual(['key-two-bids']);
+  });
+
+  it('reports a key answered rejected whose ledger record is an accepted bid (an attempt lost in transit was accepted)', () => {
+    const h = goodHistory();
+    h.ledger.bids[2] = { ...h.ledger.bids[2]!, bidId: 'b3-accepted', status: 'accepted', reason: null, version: 5 };
+    expect(kinds(h)).toContain('accept-denied');
+  });
+
   it('reports a replay whose body differs in one byte, even with the same status', () => {
     const h = goodHistory();
     const last = h.attempts[2]!;
