@@ -24,7 +24,7 @@ interface Profile {
   openAuctions: number;
   faultGapMs: [number, number];
   resendChance: number;
-  /** How many answered keys are sent once more after healing. */
+  /** How many keys (answered or not) are sent once more after healing. */
   finalResends: number;
 }
 
@@ -206,16 +206,18 @@ async function runChaos(profile: Profile, seed: number): Promise<History> {
       if (rows.every((r) => r.status === 'ended' || r.effectiveEndAt > Date.now())) break;
     }
 
-    // Keys sent again after healing: each must get its first answer.
+    // Keys sent again after healing: each must get its first answer (or, never answered before, the ledger's).
     const byClient = new Map(bidders.map((b) => [b.client, b]));
     const finalRng = rng.fork('final');
-    const sample = [...sent].filter((s) => s.decided);
+    // Keys never answered are included: a client may come back for its answer later; if the ledger took the bid,
+    // that answer must be the accept.
+    const sample = [...sent];
     for (let i = 0; i < Math.min(profile.finalResends, sample.length); i++) {
       const pick = sample.splice(finalRng.int(0, sample.length - 1), 1)[0]!;
       const who = byClient.get(pick.key.split('-')[0]!)!;
       await placeBid(ctx, finalRng, who, pick, 'resend', { maxAttempts: 4 });
     }
-    log(`resent ${Math.min(profile.finalResends, sent.length)} answered keys after healing`);
+    log(`resent ${Math.min(profile.finalResends, sent.length)} keys after healing`);
 
     // Probes: the engine's copy of every open auction must agree with the ledger (through both instances).
     for (const instance of ['a', 'b'] as Instance[]) {
