@@ -17,8 +17,9 @@ const pgBin = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgres
 const PATH = [process.env.PATH, ...pgBin].join(':');
 
 // Tests with time bounds under load (2,000 simultaneous ends; the browser's "within a second") run after the rest,
-// one file at a time: on 2 shared cores, running them beside other suites would measure the other suites.
-const SOLO = ['tests/integration/test/ends.test.ts', 'examples/live-auction/test/e2e.test.ts'];
+// one file at a time: on 2 shared cores, running them beside other suites would measure the other suites. The chaos
+// run (`pnpm chaos --quick`, ~2 min, two servers and every service under faults) is one of them for the same reason.
+const SOLO = ['tests/integration/test/ends.test.ts', 'examples/live-auction/test/e2e.test.ts', 'tests/chaos/test/quick.test.ts'];
 const args = process.argv.slice(2);
 if (args.length > 0) {
   step('running the selected test suites', 'npx', ['vitest', 'run', ...args], { PATH });
