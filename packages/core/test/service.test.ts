@@ -408,3 +408,30 @@ describe('retries after a restart (the engine rebuilt empty, the ledger kept)', 
     expect(JSON.stringify(retryRejected.decision)).toBe(JSON.stringify(rejected.decision));
   });
 });
+
+describe('a write whose acknowledgement is lost', () => {
+  it('an accept the ledger committed is answered accepted, not "not placed"; a retry replays it', async () => {
+    const memory = createMemoryLedger();
+    let loseNextAck = false;
+    const ledger: Ledger = {
+      ...memory,
+      async applyChange(change) {
+        const result = await memory.applyChange(change);
+        if (loseNextAck) {
+          loseNextAck = false;
+          throw new Error('connection terminated'); // committed, but the client never heard
+        }
+        return result;
+      },
+    };
+    const { outbid, create } = setup({ ledger });
+    const auction = await create();
+    loseNextAck = true;
+    const first = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k' });
+    expect(first.decision).toMatchObject({ status: 'accepted', version: 2 });
+    const retry = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k' });
+    expect(retry.replayed).toBe(true);
+    expect(JSON.stringify(retry.decision)).toBe(JSON.stringify(first.decision));
+    expect((await outbid.listBids(auction.id)).items).toHaveLength(1);
+  });
+});

@@ -12,6 +12,7 @@ import { generateDevSecret, type AuthOptions } from './auth.js';
 import { authMode, listenHost, loadConfig, type ServerConfig } from './config.js';
 import { createMetrics } from './metrics.js';
 import { findDemoDir } from './demo.js';
+import { createMemoryRateLimiter } from './middleware/memory-rate-limiter.js';
 
 export interface RunningServer {
   url: string;
@@ -88,6 +89,9 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
       redis,
       limit: config.OUTBID_BID_BURST,
       windowMs: Math.ceil((config.OUTBID_BID_BURST / config.OUTBID_BID_RATE_PER_SECOND) * 1_000),
+      // While Redis is down, count in this process: bids still reach the failover engine instead of failing.
+      fallback: createMemoryRateLimiter({ ratePerSecond: config.OUTBID_BID_RATE_PER_SECOND, burst: config.OUTBID_BID_BURST }),
+      onError: (err) => logger.debug({ err: err instanceof Error ? err.message : err }, 'shared rate limit unavailable; counting in this process'),
     });
     adapters.scheduler = await createRedisScheduler({ redis: redis.duplicate(), logger });
   }

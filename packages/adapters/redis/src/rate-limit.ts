@@ -8,6 +8,14 @@ export interface RedisRateLimiterOptions {
   limit: number;
   windowMs: number;
   prefix?: string;
+  /**
+   * Counts instead while Redis cannot be reached (e.g. an in-process limiter), so a Redis outage neither fails
+   * every request nor lifts the limit; the bid engine may well be deciding elsewhere meanwhile. Without it, the
+   * Redis error is thrown.
+   */
+  fallback?: RateLimiter;
+  /** Told about each Redis failure the fallback covered. */
+  onError?: (error: unknown) => void;
 }
 
 /** A rate limiter shared by all instances: `take(key)` resolves 0 when allowed, else ms until it may retry. */
@@ -16,7 +24,13 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
   const prefix = options.prefix ?? 'outbid';
   return {
     async take(key: string): Promise<number> {
-      return Number(await call('rate_limit', `${prefix}:{rl:${key}}:bids`, options.limit, options.windowMs));
+      try {
+        return Number(await call('rate_limit', `${prefix}:{rl:${key}}:bids`, options.limit, options.windowMs));
+      } catch (error) {
+        if (!options.fallback) throw error;
+        options.onError?.(error);
+        return options.fallback.take(key);
+      }
     },
   };
 }

@@ -129,4 +129,16 @@ describe('shared rate limiter', () => {
     await new Promise((r) => setTimeout(r, Math.max(shortWait, 0) + 20));
     expect(await c.take('u3')).toBe(0); // a new window
   });
+
+  it('while Redis cannot be reached it counts with its fallback (no error), or throws without one', async () => {
+    const { createRedisRateLimiter } = await import('../src/index.js');
+    const down = new Redis({ port: 1, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const errors: unknown[] = [];
+    let counted = 0;
+    const limiter = createRedisRateLimiter({ redis: down, limit: 3, windowMs: 1_000, fallback: { take: async () => (counted++ < 1 ? 0 : 500) }, onError: (e) => errors.push(e) });
+    expect([await limiter.take('u'), await limiter.take('u')]).toEqual([0, 500]);
+    expect(errors).toHaveLength(2);
+    await expect(createRedisRateLimiter({ redis: down, limit: 3, windowMs: 1_000 }).take('u')).rejects.toThrow();
+    down.disconnect();
+  });
 });

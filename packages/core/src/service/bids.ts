@@ -137,9 +137,15 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
       try {
         outcome = await write;
       } catch (error) {
-        // The engine is now ahead of the ledger: forget its copy so nobody builds on an unrecorded accept.
+        // The engine may now be ahead of the ledger: forget its copy so nobody builds on an unrecorded accept.
         await engine.drop(auctionId).catch(() => undefined);
-        throw new OutbidError(ErrorCodes.LEDGER_UNAVAILABLE, 'The bid could not be recorded; it was not placed.', {
+        // The commit may have happened with only its acknowledgement lost: if the ledger has the bid, it stands.
+        const recorded = key === null ? null : await ledger.findBidByIdempotencyKey(auctionId, bidderId, key).catch(() => null);
+        if (recorded?.bidId === decision.bidId) {
+          ctx.kickRelay();
+          return respond(recorded.decision, false);
+        }
+        throw new OutbidError(ErrorCodes.LEDGER_UNAVAILABLE, 'The ledger did not confirm the bid, so whether it was placed is not known yet; retry with the same Idempotency-Key.', {
           cause: error,
           retryAfterMs: 1_000,
         });
