@@ -13,7 +13,7 @@ export * from './domain/bid.js';
 export * from './domain/events.js';
 export * from './rules/place-bid.js';
 export * from './rules/transitions.js';
-export { assertDistinctAuctions, isValidSuccessor } from './rules/verify-change.js';
+export { assertBatchOrder, isValidSuccessor } from './rules/verify-change.js';
 export * from './ports/clock.js';
 export * from './ports/engine.js';
 export * from './ports/ledger.js';

@@ -136,14 +136,21 @@ describe('createOutbid', () => {
   it('a ledger that fails the write: LEDGER_UNAVAILABLE, the bid is not placed, the next bid sees durable state', async () => {
     const inner = createMemoryLedger();
     let failNext = false;
+    const fail = () => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('connection reset');
+      }
+    };
     const ledger: Ledger = {
       ...inner,
       async applyChange(change) {
-        if (failNext) {
-          failNext = false;
-          throw new Error('connection reset');
-        }
+        fail();
         return inner.applyChange(change);
+      },
+      async applyChanges(changes) {
+        fail();
+        return inner.applyChanges!(changes);
       },
     };
     const { outbid, create } = setup({ ledger });
@@ -413,15 +420,23 @@ describe('a write whose acknowledgement is lost', () => {
   it('an accept the ledger committed is answered accepted, not "not placed"; a retry replays it', async () => {
     const memory = createMemoryLedger();
     let loseNextAck = false;
+    const loseAck = () => {
+      if (loseNextAck) {
+        loseNextAck = false;
+        throw new Error('connection terminated'); // committed, but the client never heard
+      }
+    };
     const ledger: Ledger = {
       ...memory,
       async applyChange(change) {
         const result = await memory.applyChange(change);
-        if (loseNextAck) {
-          loseNextAck = false;
-          throw new Error('connection terminated'); // committed, but the client never heard
-        }
+        loseAck();
         return result;
+      },
+      async applyChanges(changes) {
+        const results = await memory.applyChanges!(changes);
+        loseAck();
+        return results;
       },
     };
     const { outbid, create } = setup({ ledger });
@@ -429,6 +444,7 @@ describe('a write whose acknowledgement is lost', () => {
     loseNextAck = true;
     const first = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k' });
     expect(first.decision).toMatchObject({ status: 'accepted', version: 2 });
+    expect(loseNextAck).toBe(false); // the fault did happen
     const retry = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k' });
     expect(retry.replayed).toBe(true);
     expect(JSON.stringify(retry.decision)).toBe(JSON.stringify(first.decision));

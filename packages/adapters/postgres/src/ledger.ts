@@ -2,7 +2,7 @@ import {
   ErrorCodes,
   LEDGER_SPECIFICATION_VERSION,
   OutbidError,
-  assertDistinctAuctions,
+  assertBatchOrder,
   decodeCursor,
   encodeCursor,
   isPositionCursor,
@@ -114,25 +114,40 @@ async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void
  * The fence, judged inside the transaction that holds the auction's row lock: `change` is written only on top
  * of its own predecessor (see isValidSuccessor), and an accepted bid's idempotency key only once.
  */
-async function judge(tx: Queryable, row: Row | undefined, change: LedgerChange): Promise<ApplyResult> {
-  if (!row) return { ok: false, reason: 'not_found' };
-  const recorded = toAuction(row);
+/** The fence for one change against the auction as recorded; `existing` is the bid already holding its key, if any. */
+function judge(recorded: AuctionState | undefined, change: LedgerChange, existing: BidRecord | undefined): ApplyResult {
+  if (!recorded) return { ok: false, reason: 'not_found' };
   const ledgerVersion = recorded.version;
   const expected = change.state.version - 1;
   if (ledgerVersion < expected) return { ok: false, reason: 'behind', ledgerVersion };
   if (ledgerVersion > expected) return { ok: false, reason: 'conflict', ledgerVersion };
-  const bid = change.bid;
-  if (bid?.idempotencyKey != null) {
-    const existing = await tx.query(`SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND bidder_id = $2 AND idempotency_key = $3`, [
-      bid.auctionId,
-      bid.bidderId,
-      bid.idempotencyKey,
-    ]);
-    if (existing.rows[0]) return { ok: false, reason: 'duplicate_key', existing: toBid(existing.rows[0]) };
-  }
-  if (!isValidSuccessor(recorded, change.state, bid)) return { ok: false, reason: 'conflict', ledgerVersion };
+  if (existing) return { ok: false, reason: 'duplicate_key', existing };
+  if (!isValidSuccessor(recorded, change.state, change.bid)) return { ok: false, reason: 'conflict', ledgerVersion };
   return { ok: true };
 }
+
+const keySlot = (auctionId: string, bidderId: string, key: string) => JSON.stringify([auctionId, bidderId, key]);
+
+/** The bids already holding the idempotency keys of these changes, in one query. */
+async function existingKeys(tx: Queryable, changes: readonly LedgerChange[]): Promise<Map<string, BidRecord>> {
+  const keyed = changes.flatMap((c) => (c.bid?.idempotencyKey != null ? [{ a: c.bid.auctionId, b: c.bid.bidderId, k: c.bid.idempotencyKey }] : []));
+  const found = new Map<string, BidRecord>();
+  if (keyed.length === 0) return found;
+  const { rows } =
+    keyed.length === 1
+      ? await tx.query(`SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND bidder_id = $2 AND idempotency_key = $3`, [keyed[0]!.a, keyed[0]!.b, keyed[0]!.k])
+      : await tx.query(
+    `SELECT ${BID_COLUMNS} FROM outbid_bids WHERE (auction_id, bidder_id, idempotency_key) IN (SELECT a, b, k FROM jsonb_to_recordset($1::jsonb) AS v(a text, b text, k text))`,
+    [JSON.stringify(keyed)],
+  );
+  for (const row of rows) {
+    const bid = toBid(row);
+    found.set(keySlot(bid.auctionId, bid.bidderId, bid.idempotencyKey!), bid);
+  }
+  return found;
+}
+const existingFor = (keys: Map<string, BidRecord>, change: LedgerChange) =>
+  change.bid?.idempotencyKey != null ? keys.get(keySlot(change.bid.auctionId, change.bid.bidderId, change.bid.idempotencyKey)) : undefined;
 
 /**
  * Arbitrary constants, the advisory locks behind withGuardLock (one database-guard pass at a time across
@@ -191,7 +206,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     async applyChange(change: LedgerChange) {
       return db.transaction(async (tx) => {
         const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = $1 FOR UPDATE`, [change.state.id]);
-        const verdict = await judge(tx, rows[0], change);
+        const verdict = judge(rows[0] && toAuction(rows[0]), change, existingFor(await existingKeys(tx, [change]), change));
         if (!verdict.ok) return verdict;
         if (change.bid) await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, bidParams(change.bid));
         await tx.query(
@@ -203,16 +218,22 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       });
     },
     async applyChanges(changes: LedgerChange[]) {
-      assertDistinctAuctions(changes);
+      assertBatchOrder(changes);
       if (changes.length === 0) return [];
       return db.transaction(async (tx) => {
         // Rows locked in id order, so two batches (or a batch and a single write) never deadlock.
         const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [
-          changes.map((c) => c.state.id),
+          [...new Set(changes.map((c) => c.state.id))],
         ]);
-        const locked = new Map(rows.map((row) => [row.id as string, row]));
+        // Each change is judged against the auction as the batch has left it so far (consecutive versions of a hot auction).
+        const current = new Map(rows.map((row) => [row.id as string, toAuction(row)]));
+        const keys = await existingKeys(tx, changes);
         const verdicts: ApplyResult[] = [];
-        for (const change of changes) verdicts.push(await judge(tx, locked.get(change.state.id), change));
+        for (const change of changes) {
+          const verdict = judge(current.get(change.state.id), change, existingFor(keys, change));
+          if (verdict.ok) current.set(change.state.id, change.state);
+          verdicts.push(verdict);
+        }
         const accepted = changes.filter((_, i) => verdicts[i]!.ok);
         if (accepted.length === 0) return verdicts;
         const bids = accepted.flatMap((c) => (c.bid ? [bidParams(c.bid)] : []));
@@ -224,7 +245,8 @@ export function createSqlLedger(db: Db, name: string): Ledger {
         await tx.query(
           `UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
              FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(AUCTION_FIELDS)}) WHERE a.id = v.id`,
-          [asRecords(AUCTION_FIELDS, accepted.map((c) => auctionParams(c.state)))],
+          // One row per auction: the last state the batch wrote for it.
+          [asRecords(AUCTION_FIELDS, [...new Map(accepted.map((c) => [c.state.id, c.state])).values()].map(auctionParams))],
         );
         await insertEvents(tx, accepted.flatMap((c) => c.events));
         return verdicts;

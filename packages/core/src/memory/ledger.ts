@@ -4,7 +4,7 @@ import type { AuctionEvent } from '../domain/events.js';
 import { decodeCursor, encodeCursor, isPositionCursor, isSafeIntegerArray } from '../cursor.js';
 import { ErrorCodes, OutbidError } from '../errors.js';
 import { LEDGER_SPECIFICATION_VERSION, type ApplyResult, type Ledger, type OutboxEntry } from '../ports/ledger.js';
-import { assertDistinctAuctions, isValidSuccessor } from '../rules/verify-change.js';
+import { assertBatchOrder, isValidSuccessor } from '../rules/verify-change.js';
 
 const isClosed = (s: AuctionState) => s.status === 'ended' || s.status === 'cancelled';
 const clone = <T>(value: T): T => structuredClone(value);
@@ -87,7 +87,7 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
       return { ok: true };
     },
     async applyChanges(changes) {
-      assertDistinctAuctions(changes);
+      assertBatchOrder(changes);
       const results: ApplyResult[] = [];
       for (const change of changes) results.push(await ledger.applyChange(change));
       return results;

@@ -68,9 +68,11 @@ export interface Ledger {
   /** The fenced write: see {@link LedgerChange} and {@link ApplyResult}. */
   applyChange(change: LedgerChange): Promise<ApplyResult>;
   /**
-   * Optional: several fenced writes, of distinct auctions, in one transaction (one commit for a burst of ends).
-   * Each change is judged exactly as {@link Ledger.applyChange} would judge it alone and only the `ok` ones are
-   * written; results come in input order. Two changes of one auction in a batch throw a TypeError.
+   * Optional: several fenced writes in one transaction (group commit: one commit for a burst of bids or ends).
+   * Each change is judged exactly as {@link Ledger.applyChange} would judge it at its place in the batch (a change
+   * of an auction that an earlier change in the batch wrote is judged against that change's state) and only the
+   * `ok` ones are written; results come in input order. Changes of one auction must be consecutive versions in
+   * order, or the call throws a TypeError (see `assertBatchOrder`).
    */
   applyChanges?(changes: LedgerChange[]): Promise<ApplyResult[]>;
   /** Non-accepted bids for the audit trail; duplicates (same bidId) are ignored. */

@@ -32,11 +32,17 @@ export function isValidSuccessor(recorded: AuctionState, next: AuctionState, bid
   return true;
 }
 
-/** `Ledger.applyChanges` takes at most one change per auction: each is fenced against the row as it was. */
-export function assertDistinctAuctions(changes: readonly LedgerChange[]): void {
-  const ids = new Set<string>();
+/**
+ * `Ledger.applyChanges` takes several changes of one auction only as consecutive versions in order (v, v+1, …):
+ * each is fenced against the auction as the change before it in the batch left it (group commit of a hot auction).
+ */
+export function assertBatchOrder(changes: readonly LedgerChange[]): void {
+  const last = new Map<string, number>();
   for (const { state } of changes) {
-    if (ids.has(state.id)) throw new TypeError(`applyChanges got two changes of auction ${state.id}; write them one after the other`);
-    ids.add(state.id);
+    const previous = last.get(state.id);
+    if (previous !== undefined && state.version !== previous + 1) {
+      throw new TypeError(`applyChanges got version ${state.version} of auction ${state.id} after version ${previous}; one auction's changes must be consecutive versions in order`);
+    }
+    last.set(state.id, state.version);
   }
 }

@@ -131,7 +131,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
         bid: bidRecordFromDecision(decision, key, fingerprint),
         events: bidEvents(state, decision, result.previousEndAt ?? state.effectiveEndAt),
       };
-      const write = ctx.persist(auctionId, change);
+      const write = ctx.persistBid(change);
       inFlightAccepts.set(decision.bidId, write);
       let outcome: ApplyResult;
       try {

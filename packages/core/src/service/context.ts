@@ -1,10 +1,11 @@
 import { minNextBid, type AuctionState } from '../domain/auction.js';
 import { ErrorCodes, OutbidError } from '../errors.js';
 import type { BidEngine } from '../ports/engine.js';
-import type { Ledger } from '../ports/ledger.js';
+import type { ApplyResult, Ledger, LedgerChange } from '../ports/ledger.js';
 import type { Scheduler } from '../ports/scheduler.js';
 import type { AuctionView, OutbidHooks, OutbidLogger } from './api.js';
 import { createFencedWrite, type FencedWrite } from './fence.js';
+import { createGroupCommit } from './group-commit.js';
 import type { OutboxRelay } from './relay.js';
 
 /** What every room of the service shares: the ports, the fenced write, the cure (rehydrate) and the housekeeping. */
@@ -20,6 +21,8 @@ export interface ServiceContext {
   /** Background work started so far (persists, audit, relay kicks, timers); close and idle wait for it. */
   readonly background: Set<Promise<unknown>>;
   readonly persist: FencedWrite;
+  /** Accepted bids' writes, by group commit (see createGroupCommit). */
+  readonly persistBid: (change: LedgerChange) => Promise<ApplyResult>;
   isClosed(): boolean;
   ensureOpen(): void;
   track<T>(promise: Promise<T>): Promise<T>;
@@ -64,6 +67,7 @@ export function createServiceContext(options: ServiceContextOptions): ServiceCon
     hooks,
     background,
     persist: createFencedWrite(ledger, options.persistTimeoutMs),
+    persistBid: createGroupCommit(ledger, options.persistTimeoutMs),
     isClosed,
     ensureOpen() {
       if (isClosed()) throw new OutbidError(ErrorCodes.CLOSED, 'Outbid is closed.');

@@ -180,10 +180,40 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       await drainOutbox();
 
       expect(await applyChanges([])).toEqual([]);
-      const twice = await created();
-      const twiceV2 = acceptedChange(twice, 'b1', 1_000, NOW);
-      await expect(applyChanges([twiceV2, acceptedChange(twiceV2.state, 'b2', 1_100, NOW)])).rejects.toThrow(TypeError);
-      expect(await ledger.getAuction(twice.id)).toEqual(twice);
+    });
+
+    it.skipIf(!offersApplyChanges)('.applyChanges (optional) takes consecutive versions of one auction, each fenced against the one before it', async () => {
+      const applyChanges = ledger.applyChanges!.bind(ledger);
+      const hot = await created();
+      const other = await created();
+      const v2 = acceptedChange(hot, 'b1', 1_000, NOW, 'hot-1');
+      const v3 = acceptedChange(v2.state, 'b2', 1_100, NOW + 1, 'hot-2');
+      const v4 = acceptedChange(v3.state, 'b1', 1_200, NOW + 2, 'hot-3');
+      const otherV2 = acceptedChange(other, 'b9', 1_000, NOW);
+      await drainOutbox();
+      expect(await applyChanges([v2, otherV2, v3, v4])).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: true }]);
+      expect(await ledger.getAuction(hot.id)).toEqual(v4.state);
+      expect((await ledger.listBids(hot.id, { include: 'accepted', limit: 10 })).items).toEqual([v4.bid, v3.bid, v2.bid]);
+      const events = (await ledger.readOutbox(1_000)).filter((e) => e.event.auctionId === hot.id).map((e) => e.event);
+      expect(events).toEqual([...v2.events, ...v3.events, ...v4.events]);
+      await drainOutbox();
+
+      // A refused change refuses what was built on it: v6 on a v5 that is not the ledger's successor of v4.
+      const bad = acceptedChange(v4.state, 'b1', 1_300, NOW + 3); // b1 already leads: not a valid successor
+      const onBad = acceptedChange(bad.state, 'b2', 1_400, NOW + 4);
+      const results = await applyChanges([bad, onBad]);
+      expect(results).toEqual([
+        { ok: false, reason: 'conflict', ledgerVersion: 4 },
+        { ok: false, reason: 'behind', ledgerVersion: 4 },
+      ]);
+      expect(await ledger.getAuction(hot.id)).toEqual(v4.state);
+
+      // Out of order, or a gap, within one auction is a programming error.
+      const v5 = acceptedChange(v4.state, 'b2', 1_300, NOW + 3);
+      const v6 = acceptedChange(v5.state, 'b1', 1_400, NOW + 4);
+      await expect(applyChanges([v6, v5])).rejects.toThrow(TypeError);
+      await expect(applyChanges([v4, v6])).rejects.toThrow(TypeError);
+      expect(await ledger.getAuction(hot.id)).toEqual(v4.state);
     });
 
     it.skipIf(!offersApplyChanges)('.applyChanges (optional) from many writers at once: every auction written once, no deadlock', async () => {
