@@ -113,7 +113,13 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
       }
       const { decision } = result;
       if (result.replayed) {
-        if (decision.status !== 'accepted' || key === null) return respond(decision, true);
+        if (key === null) return respond(decision, true);
+        if (decision.status !== 'accepted') {
+          // The first attempt may still be writing its record (or have died before it did): a replay is an answer
+          // too, so it leaves only once the record is in the ledger (the write ignores a record already there).
+          await audit(decision, key, fingerprint);
+          return respond(decision, true);
+        }
         const confirmed = await confirmAccepted(decision, key);
         if (confirmed) return respond(confirmed, true);
         await ctx.rehydrate(auctionId, 'replayed accept never reached the ledger');

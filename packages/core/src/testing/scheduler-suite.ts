@@ -57,12 +57,14 @@ export function describeSchedulerConformance(name: string, options: SchedulerSui
       const scheduler = await started(recorder);
       const auctionId = testId('auction');
       await scheduler.arm({ auctionId, kind: 'end', at: Date.now() + 100 });
-      await scheduler.arm({ auctionId, kind: 'end', at: Date.now() + 400 });
+      const replacedAt = Date.now() + 400;
+      await scheduler.arm({ auctionId, kind: 'end', at: replacedAt });
       await scheduler.arm({ auctionId, kind: 'start', at: Date.now() + 50 });
       await eventually(() => expect(runs.filter((r) => r.auctionId === auctionId)).toHaveLength(2), sla + 1_000);
       const mine = runs.filter((r) => r.auctionId === auctionId);
-      expect(mine.map((r) => r.kind)).toEqual(['start', 'end']);
-      expect(mine[1]!.at).toBeGreaterThan(mine[0]!.at + 300);
+      // One run per kind (in whatever order a loaded machine lets them fire); the end that ran is the replacement.
+      expect(mine.map((r) => r.kind).sort()).toEqual(['end', 'start']);
+      expect(mine.find((r) => r.kind === 'end')!.at).toBe(replacedAt);
     });
 
     it('a cancelled job does not run', async () => {
