@@ -23,7 +23,7 @@
  * after the window until its next window, e.g. a relay catching up), Redis commands per decision (INFO
  * commandstats), and the server process's CPU per decision.
  *
- * Flags: --duration=S (10) --warmup=S (1) --rounds=N (3) --connections=N (64) --auctions=N (1000) --rate=N (1000)
+ * Flags: --duration=S (10) --warmup=S (1, unrecorded, before every window) --prewarm=S (3, each setup once before round 1) --rounds=N (3) --connections=N (64) --auctions=N (1000) --rate=N (1000)
  *        --setups=bare,peer,redis+pg,pg,embedded --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
  *        --profile: instead, run the redis+pg server under `node --cpu-prof` on the spread workload and summarise
  *        the profile (see cpuprofile-summary.ts).
@@ -61,6 +61,7 @@ const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '1' },
+    prewarm: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '64' },
     auctions: { type: 'string', default: '1000' },
@@ -73,6 +74,7 @@ const { values: flags } = parseArgs({
 });
 const DURATION_MS = Number(flags.duration) * 1_000;
 const WARMUP_MS = Number(flags.warmup) * 1_000;
+const PREWARM_MS = Number(flags.prewarm) * 1_000;
 const ROUNDS = Number(flags.rounds);
 const CONNECTIONS = Number(flags.connections);
 const AUCTIONS = Number(flags.auctions);
@@ -235,6 +237,14 @@ function cpuMsOf(pid: number): number {
   }
 }
 
+/** Busy and total jiffies of all cores (/proc/stat), to show how much else ran on the machine. */
+function machineJiffies(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
 async function pgTxByDatabase(monitor: pg.Client): Promise<Map<string, number>> {
   const { rows } = await monitor.query<{ datname: string; tx: string }>('SELECT datname, xact_commit + xact_rollback AS tx FROM pg_stat_database WHERE datname IS NOT NULL');
   return new Map(rows.map((r) => [r.datname, Number(r.tx)]));
@@ -273,6 +283,10 @@ interface Measurement {
   maxMs: number;
   serverCpuPercent: number;
   serverCpuMsPerDecision: number;
+  /** All cores busy during the window, in % of the machine (everything: generator, servers, databases, others). */
+  machineBusyPercent: number;
+  /** 1-minute load average at the end of the window. */
+  loadAverage: number;
   pgTxPerDecision?: number;
   redisCallsPerDecision?: number;
   redisEvalshaPerDecision?: number;
@@ -460,7 +474,11 @@ async function measure(target: Target, workload: Workload, round: number): Promi
   const measureFrom = start + WARMUP_MS;
   const end = measureFrom + DURATION_MS;
   let cpuAtFrom = NaN;
-  const cpuTimer = setTimeout(() => (cpuAtFrom = cpuMsOf(pid)), WARMUP_MS);
+  let machineAtFrom = machineJiffies();
+  const cpuTimer = setTimeout(() => {
+    cpuAtFrom = cpuMsOf(pid);
+    machineAtFrom = machineJiffies();
+  }, WARMUP_MS);
   let offered: number | undefined;
   try {
     if (workload === 'open') offered = await openLoop(pool, target, t, measureFrom, end);
@@ -470,6 +488,7 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     await pool.close();
   }
   const cpuMs = cpuMsOf(pid) - cpuAtFrom;
+  const machine = machineJiffies();
   const seconds = DURATION_MS / 1_000;
   const ms = (us: number) => us / 1_000;
   return {
@@ -490,6 +509,8 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     maxMs: ms(t.hist.maxValue),
     serverCpuPercent: (cpuMs / (performance.now() - measureFrom)) * 100,
     serverCpuMsPerDecision: cpuMs / Math.max(1, t.decisions),
+    machineBusyPercent: ((machine.busy - machineAtFrom.busy) / Math.max(1, machine.total - machineAtFrom.total)) * 100,
+    loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
 }
 
@@ -557,6 +578,20 @@ async function main() {
       }
     };
 
+    // Before round 1, every setup (and the generator's code for it) runs a short unrecorded stampede: JIT and
+    // connection pools warm, so the first measured setup is not the one that pays for it.
+    if (PREWARM_MS > 0) {
+      for (const server of servers) {
+        const target = targets.get(server.name)!;
+        target.hotAuction = (await createAuctions(server, creatorToken, 1))[0]!;
+        const t = tally();
+        const end = performance.now() + PREWARM_MS;
+        const pool = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
+        await closedLoop(pool, target, 'hot', t, end, end).finally(() => pool.close());
+      }
+      log(`pre-warmed every setup with ${PREWARM_MS / 1_000} s of unrecorded hot bids`);
+    }
+
     const results: Measurement[] = [];
     const total = ROUNDS * WORKLOADS.length * servers.length;
     for (let round = 1; round <= ROUNDS; round++) {
@@ -574,7 +609,7 @@ async function main() {
           log(
             `${String(results.length).padStart(3)}/${total} round ${round} ${workload.padEnd(6)} ${server.name.padEnd(9)}: ${fmt(m.decisionsPerSecond).padStart(6)} decisions/s` +
               `${m.offeredPerSecond !== undefined ? ` (offered ${fmt(m.offeredPerSecond)}/s)` : ''}, ${fmt((m.accepted / Math.max(1, m.decisions)) * 100)}% accepted, ` +
-              `p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, max ${fmt(m.maxMs)} ms, server CPU ${fmt(m.serverCpuPercent)}%${errors ? `, errors: ${errors}` : ''}`,
+              `p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, max ${fmt(m.maxMs)} ms, server CPU ${fmt(m.serverCpuPercent)}%, machine ${fmt(m.machineBusyPercent)}% busy, load ${fmt(m.loadAverage, 1)}${errors ? `, errors: ${errors}` : ''}`,
           );
           await sleep(1_000);
         }
@@ -604,6 +639,10 @@ interface Summary {
   errors: number;
   serverCpuPercent: number;
   serverCpuMsPerDecision: number;
+  /** All cores busy during the window, in % of the machine (everything: generator, servers, databases, others). */
+  machineBusyPercent: number;
+  /** 1-minute load average at the end of the window. */
+  loadAverage: number;
   pgTxPerDecision?: number;
   redisCallsPerDecision?: number;
   redisEvalshaPerDecision?: number;
@@ -623,6 +662,8 @@ function summarise(ms: Measurement[]): Summary {
     errors: med((m) => Object.values(m.errors).reduce((a, b) => a + b, 0)),
     serverCpuPercent: med((m) => m.serverCpuPercent),
     serverCpuMsPerDecision: med((m) => m.serverCpuMsPerDecision),
+    machineBusyPercent: med((m) => m.machineBusyPercent),
+    loadAverage: med((m) => m.loadAverage),
     ...(pick((m) => m.pgTxPerDecision) !== undefined ? { pgTxPerDecision: pick((m) => m.pgTxPerDecision) } : {}),
     ...(pick((m) => m.redisCallsPerDecision) !== undefined ? { redisCallsPerDecision: pick((m) => m.redisCallsPerDecision), redisEvalshaPerDecision: pick((m) => m.redisEvalshaPerDecision) } : {}),
   };
