@@ -453,8 +453,7 @@ async function createAuctions(server: Server, creatorToken: string, count: numbe
   try {
     await Promise.all(
       Array.from({ length: 16 }, async () => {
-        while (next < count) next++;
-        ids.push(await createAuction(pool, creatorToken));
+        while (next++ < count) ids.push(await createAuction(pool, creatorToken)); // claim, then create
       }),
     );
   } finally {
