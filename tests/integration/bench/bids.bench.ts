@@ -516,7 +516,8 @@ async function measure(target: Target, workload: Workload, round: number): Promi
 async function main() {
   const startedAt = new Date();
   const loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
-  log(`pnpm bench bids: ${SETUPS.join(', ')} × ${WORKLOADS.join(', ')}; ${ROUNDS} rounds, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up) per measurement, ${CONNECTIONS} connections, ${AUCTIONS} auctions for spread, ${RATE} bids/s open loop; node ${process.version}, load average ${loadavg}`);
+  if (flags.profile) log(`pnpm bench bids --profile: redis+pg under --cpu-prof, spread over ${AUCTIONS} auctions, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up), ${CONNECTIONS} connections; node ${process.version}, load average ${loadavg}`);
+  else log(`pnpm bench bids: ${SETUPS.join(', ')} × ${WORKLOADS.join(', ')}; ${ROUNDS} rounds, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up) per measurement, ${CONNECTIONS} connections, ${AUCTIONS} auctions for spread, ${RATE} bids/s open loop; node ${process.version}, load average ${loadavg}`);
   const redisDir = mkdtempSync(join(tmpdir(), 'outbid-bench-redis-'));
   tempDirs.push(redisDir);
   const [redisServer, pgServer] = await Promise.all([startRedis(['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', redisDir]), startPostgres()]);
@@ -559,23 +560,13 @@ async function main() {
 
     // Counter attribution: each setup's counters from the start of one of its windows to the start of its next
     // window (or the settled end of the run) belong to the first window's workload.
-    const marks = new Map<SetupName, { at: Counters; m: Measurement } | null>();
+    const marks = new Map<SetupName, { at: Counters; since: number; m: Measurement } | null>();
     const read = async (server: Server, pgTx: Map<string, number>, redis: { calls: number; evalsha: number }): Promise<Counters> => ({
       pgTx: server.database ? (pgTx.get(server.database) ?? NaN) : NaN,
       redisCalls: server.usesRedis ? redis.calls : NaN,
       redisEvalsha: server.usesRedis ? redis.evalsha : NaN,
       cpuMs: cpuMsOf(server.child.pid!),
     });
-    const close = (name: SetupName, now: Counters) => {
-      const open = marks.get(name);
-      if (!open) return;
-      const d = Math.max(1, open.m.decisionsWithWarmup);
-      if (Number.isFinite(now.pgTx)) open.m.pgTxPerDecision = (now.pgTx - open.at.pgTx) / d;
-      if (Number.isFinite(now.redisCalls)) {
-        open.m.redisCallsPerDecision = (now.redisCalls - open.at.redisCalls) / d;
-        open.m.redisEvalshaPerDecision = (now.redisEvalsha - open.at.redisEvalsha) / d;
-      }
-    };
 
     // Before round 1, every setup (and the generator's code for it) runs a short unrecorded stampede: JIT and
     // connection pools warm, so the first measured setup is not the one that pays for it.
@@ -591,6 +582,40 @@ async function main() {
       log(`pre-warmed every setup with ${PREWARM_MS / 1_000} s of unrecorded hot bids`);
     }
 
+    // What each setup does with no bids at all (guard, relay and scheduler polls), per second: subtracted from
+    // the intervals below so the per-decision counts are the bids' own.
+    const background = new Map<SetupName, Counters>();
+    const readAll = async () => {
+      const pgTx = await pgTxByDatabase(monitor);
+      const redis = await redisCommandStats(redisMonitor);
+      return new Map(await Promise.all(servers.map(async (s) => [s.name, await read(s, pgTx, redis)] as const)));
+    };
+    log('measuring the idle background of every setup (12 s to let Postgres statistics settle, then 10 s)…');
+    await sleep(12_000);
+    const idleFrom = await readAll();
+    await sleep(10_000);
+    const idleTo = await readAll();
+    for (const server of servers) {
+      const a = idleFrom.get(server.name)!;
+      const b = idleTo.get(server.name)!;
+      background.set(server.name, { pgTx: (b.pgTx - a.pgTx) / 10, redisCalls: (b.redisCalls - a.redisCalls) / 10, redisEvalsha: (b.redisEvalsha - a.redisEvalsha) / 10, cpuMs: (b.cpuMs - a.cpuMs) / 10 });
+      const bg = background.get(server.name)!;
+      log(`  ${server.name}: idle ${fmt(bg.pgTx, 1)} Postgres tx/s, ${fmt(bg.redisCalls, 1)} Redis commands/s (${fmt(bg.redisEvalsha, 1)} EVALSHA), ${fmt(bg.cpuMs / 10, 1)}% CPU`);
+    }
+    const close = (name: SetupName, now: Counters) => {
+      const open = marks.get(name);
+      if (!open) return;
+      const d = Math.max(1, open.m.decisionsWithWarmup);
+      const seconds = (performance.now() - open.since) / 1_000;
+      const bg = background.get(name)!;
+      const net = (to: number, from: number, perSecond: number) => Math.max(0, to - from - (Number.isFinite(perSecond) ? perSecond * seconds : 0)) / d;
+      if (Number.isFinite(now.pgTx)) open.m.pgTxPerDecision = net(now.pgTx, open.at.pgTx, bg.pgTx);
+      if (Number.isFinite(now.redisCalls)) {
+        open.m.redisCallsPerDecision = net(now.redisCalls, open.at.redisCalls, bg.redisCalls);
+        open.m.redisEvalshaPerDecision = net(now.redisEvalsha, open.at.redisEvalsha, bg.redisEvalsha);
+      }
+    };
+
     const results: Measurement[] = [];
     const total = ROUNDS * WORKLOADS.length * servers.length;
     for (let round = 1; round <= ROUNDS; round++) {
@@ -601,8 +626,9 @@ async function main() {
           const target = targets.get(server.name)!;
           const counters = await read(server, await pgTxByDatabase(monitor), await redisCommandStats(redisMonitor));
           close(server.name, counters);
+          const since = performance.now();
           const m = await measure(target, workload, round);
-          marks.set(server.name, { at: counters, m });
+          marks.set(server.name, { at: counters, since, m });
           results.push(m);
           const errors = Object.entries(m.errors).map(([k, v]) => `${k} ×${v}`).join(', ');
           log(
@@ -621,7 +647,7 @@ async function main() {
     const redis = await redisCommandStats(redisMonitor);
     for (const server of servers) close(server.name, await read(server, pgTx, redis));
 
-    report(results, servers, { startedAt, loadavg });
+    report(results, servers, { startedAt, loadavg, background: Object.fromEntries(background) });
   } finally {
     await cleanup();
   }
@@ -668,7 +694,7 @@ function summarise(ms: Measurement[]): Summary {
   };
 }
 
-function report(results: Measurement[], servers: Server[], meta: { startedAt: Date; loadavg: string }) {
+function report(results: Measurement[], servers: Server[], meta: { startedAt: Date; loadavg: string; background: Record<string, Counters> }) {
   const summary: Record<string, Partial<Record<Workload, Summary>>> = {};
   for (const server of servers) {
     summary[server.name] = {};
@@ -689,7 +715,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
       `| ${LABELS[server.name]} |${has('hot') ? ` ${rate(s.hot)} | ${lat(s.hot)} |` : ''}${has('spread') ? ` ${rate(s.spread)} | ${lat(s.spread)} |` : ''}${has('open') ? ` ${lat(s.open)}${s.open?.errors ? `, ${fmt(s.open.errors)} errors` : ''} |` : ''}`,
     );
   }
-  lines.push('\nCost per decision (hot / spread / open): Postgres transactions of the setup\'s database, Redis commands (of them EVALSHA), server CPU ms; accepted share.');
+  lines.push('\nCost per decision (hot / spread / open): Postgres transactions of the setup\'s database and Redis commands (of them EVALSHA), both net of the idle background; server CPU ms; accepted share.');
   lines.push('\n| setup | runs on | Postgres tx | Redis commands (EVALSHA) | server CPU ms | server CPU % | accepted |');
   lines.push('|---|---|---:|---:|---:|---:|---:|');
   const per = (f: (s: Summary) => number | undefined, digits: number, s: Partial<Record<Workload, Summary>>) =>
@@ -725,6 +751,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
         startedAt: meta.startedAt.toISOString(),
         node: process.version,
         loadAverageAtStart: meta.loadavg,
+        idleBackgroundPerSecond: meta.background,
         options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS },
         servers: servers.map((s) => ({ name: s.name, label: LABELS[s.name], runsOn: s.runsOn })),
         summary,
