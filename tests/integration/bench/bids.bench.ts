@@ -222,6 +222,8 @@ interface Counters {
   pgTx: number;
   redisCalls: number;
   redisEvalsha: number;
+  /** ZRANGEBYSCORE runs only in the Redis scheduler's claim script, twice per poll of a shard. */
+  redisZrangebyscore: number;
   cpuMs: number;
 }
 
@@ -250,15 +252,18 @@ async function pgTxByDatabase(monitor: pg.Client): Promise<Map<string, number>> 
   return new Map(rows.map((r) => [r.datname, Number(r.tx)]));
 }
 
-async function redisCommandStats(redis: Redis): Promise<{ calls: number; evalsha: number }> {
+/** Redis INFO commandstats (commands run inside scripts count too, as in Redis 7). */
+async function redisCommandStats(redis: Redis): Promise<{ calls: number; evalsha: number; zrangebyscore: number }> {
   const info = await redis.info('commandstats');
   let calls = 0;
   let evalsha = 0;
+  let zrangebyscore = 0;
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
     calls += Number(m[2]);
     if (m[1] === 'evalsha') evalsha += Number(m[2]);
+    if (m[1] === 'zrangebyscore') zrangebyscore += Number(m[2]);
   }
-  return { calls, evalsha };
+  return { calls, evalsha, zrangebyscore };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -290,6 +295,7 @@ interface Measurement {
   pgTxPerDecision?: number;
   redisCallsPerDecision?: number;
   redisEvalshaPerDecision?: number;
+  redisSchedulerPollsPerSecond?: number;
 }
 
 const newHistogram = (): Histogram => buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 300_000_000, numberOfSignificantValueDigits: 3 });
@@ -561,10 +567,11 @@ async function main() {
     // Counter attribution: each setup's counters from the start of one of its windows to the start of its next
     // window (or the settled end of the run) belong to the first window's workload.
     const marks = new Map<SetupName, { at: Counters; since: number; m: Measurement } | null>();
-    const read = async (server: Server, pgTx: Map<string, number>, redis: { calls: number; evalsha: number }): Promise<Counters> => ({
+    const read = async (server: Server, pgTx: Map<string, number>, redis: { calls: number; evalsha: number; zrangebyscore: number }): Promise<Counters> => ({
       pgTx: server.database ? (pgTx.get(server.database) ?? NaN) : NaN,
       redisCalls: server.usesRedis ? redis.calls : NaN,
       redisEvalsha: server.usesRedis ? redis.evalsha : NaN,
+      redisZrangebyscore: server.usesRedis ? redis.zrangebyscore : NaN,
       cpuMs: cpuMsOf(server.child.pid!),
     });
 
@@ -583,8 +590,11 @@ async function main() {
     }
 
     // What each setup does with no bids at all (guard, relay and scheduler polls), per second: subtracted from
-    // the intervals below so the per-decision counts are the bids' own.
+    // the intervals below so the per-decision counts are the bids' own. Postgres: the idle rate × the interval.
+    // Redis: the scheduler's polls are counted in the interval itself (its claim script is the only user of
+    // ZRANGEBYSCORE, twice per shard poll) and each costs what an idle poll costs; a busy server polls less often.
     const background = new Map<SetupName, Counters>();
+    const perPoll = new Map<SetupName, { calls: number; evalsha: number }>();
     const readAll = async () => {
       const pgTx = await pgTxByDatabase(monitor);
       const redis = await redisCommandStats(redisMonitor);
@@ -598,9 +608,21 @@ async function main() {
     for (const server of servers) {
       const a = idleFrom.get(server.name)!;
       const b = idleTo.get(server.name)!;
-      background.set(server.name, { pgTx: (b.pgTx - a.pgTx) / 10, redisCalls: (b.redisCalls - a.redisCalls) / 10, redisEvalsha: (b.redisEvalsha - a.redisEvalsha) / 10, cpuMs: (b.cpuMs - a.cpuMs) / 10 });
-      const bg = background.get(server.name)!;
-      log(`  ${server.name}: idle ${fmt(bg.pgTx, 1)} Postgres tx/s, ${fmt(bg.redisCalls, 1)} Redis commands/s (${fmt(bg.redisEvalsha, 1)} EVALSHA), ${fmt(bg.cpuMs / 10, 1)}% CPU`);
+      const bg: Counters = {
+        pgTx: (b.pgTx - a.pgTx) / 10,
+        redisCalls: (b.redisCalls - a.redisCalls) / 10,
+        redisEvalsha: (b.redisEvalsha - a.redisEvalsha) / 10,
+        redisZrangebyscore: (b.redisZrangebyscore - a.redisZrangebyscore) / 10,
+        cpuMs: (b.cpuMs - a.cpuMs) / 10,
+      };
+      background.set(server.name, bg);
+      const polls = bg.redisZrangebyscore / 2;
+      if (polls > 0) perPoll.set(server.name, { calls: bg.redisCalls / polls, evalsha: bg.redisEvalsha / polls });
+      const poll = perPoll.get(server.name);
+      log(
+        `  ${server.name}: idle ${fmt(bg.pgTx, 1)} Postgres tx/s, ${fmt(bg.redisCalls, 1)} Redis commands/s (${fmt(bg.redisEvalsha, 1)} EVALSHA)` +
+          `${poll ? ` = ${fmt(polls, 1)} scheduler polls/s × ${fmt(poll.calls, 2)} commands (${fmt(poll.evalsha, 2)} EVALSHA)` : ''}, ${fmt(bg.cpuMs / 10, 1)}% CPU`,
+      );
     }
     const close = (name: SetupName, now: Counters) => {
       const open = marks.get(name);
@@ -611,8 +633,11 @@ async function main() {
       const net = (to: number, from: number, perSecond: number) => Math.max(0, to - from - (Number.isFinite(perSecond) ? perSecond * seconds : 0)) / d;
       if (Number.isFinite(now.pgTx)) open.m.pgTxPerDecision = net(now.pgTx, open.at.pgTx, bg.pgTx);
       if (Number.isFinite(now.redisCalls)) {
-        open.m.redisCallsPerDecision = net(now.redisCalls, open.at.redisCalls, bg.redisCalls);
-        open.m.redisEvalshaPerDecision = net(now.redisEvalsha, open.at.redisEvalsha, bg.redisEvalsha);
+        const polls = (now.redisZrangebyscore - open.at.redisZrangebyscore) / 2;
+        const poll = perPoll.get(name) ?? { calls: 0, evalsha: 0 };
+        open.m.redisCallsPerDecision = Math.max(0, now.redisCalls - open.at.redisCalls - polls * poll.calls) / d;
+        open.m.redisEvalshaPerDecision = Math.max(0, now.redisEvalsha - open.at.redisEvalsha - polls * poll.evalsha) / d;
+        open.m.redisSchedulerPollsPerSecond = polls / seconds;
       }
     };
 
@@ -647,7 +672,7 @@ async function main() {
     const redis = await redisCommandStats(redisMonitor);
     for (const server of servers) close(server.name, await read(server, pgTx, redis));
 
-    report(results, servers, { startedAt, loadavg, background: Object.fromEntries(background) });
+    report(results, servers, { startedAt, loadavg, background: Object.fromEntries(background), perPoll: Object.fromEntries(perPoll) });
   } finally {
     await cleanup();
   }
@@ -694,7 +719,7 @@ function summarise(ms: Measurement[]): Summary {
   };
 }
 
-function report(results: Measurement[], servers: Server[], meta: { startedAt: Date; loadavg: string; background: Record<string, Counters> }) {
+function report(results: Measurement[], servers: Server[], meta: { startedAt: Date; loadavg: string; background: Record<string, Counters>; perPoll: Record<string, { calls: number; evalsha: number }> }) {
   const summary: Record<string, Partial<Record<Workload, Summary>>> = {};
   for (const server of servers) {
     summary[server.name] = {};
@@ -715,7 +740,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
       `| ${LABELS[server.name]} |${has('hot') ? ` ${rate(s.hot)} | ${lat(s.hot)} |` : ''}${has('spread') ? ` ${rate(s.spread)} | ${lat(s.spread)} |` : ''}${has('open') ? ` ${lat(s.open)}${s.open?.errors ? `, ${fmt(s.open.errors)} errors` : ''} |` : ''}`,
     );
   }
-  lines.push('\nCost per decision (hot / spread / open): Postgres transactions of the setup\'s database and Redis commands (of them EVALSHA), both net of the idle background; server CPU ms; accepted share.');
+  lines.push('\nCost per decision (hot / spread / open): Postgres transactions of the setup\'s database and Redis commands (of them EVALSHA), both net of the idle background (Postgres: idle rate × time; Redis: the scheduler polls, counted); server CPU ms; accepted share.');
   lines.push('\n| setup | runs on | Postgres tx | Redis commands (EVALSHA) | server CPU ms | server CPU % | accepted |');
   lines.push('|---|---|---:|---:|---:|---:|---:|');
   const per = (f: (s: Summary) => number | undefined, digits: number, s: Partial<Record<Workload, Summary>>) =>
@@ -752,6 +777,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
         node: process.version,
         loadAverageAtStart: meta.loadavg,
         idleBackgroundPerSecond: meta.background,
+        redisCostPerSchedulerPoll: meta.perPoll,
         options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS },
         servers: servers.map((s) => ({ name: s.name, label: LABELS[s.name], runsOn: s.runsOn })),
         summary,
