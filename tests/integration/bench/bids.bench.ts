@@ -806,10 +806,12 @@ async function profile(services: { redisUrl: string; pgCreate: (db: string) => P
   log(`spread under the profiler: ${fmt(m.decisionsPerSecond)} decisions/s, p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, server CPU ${fmt(m.serverCpuPercent)}%`);
   stopping = true;
   await stopChild(server.child); // SIGTERM: the server closes and exits, and node writes the profile
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  // One file per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): thread 0 is the main thread; the other is tsx's loader.
+  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).find((f) => f.split('.')[4] === '0');
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   console.log(summariseProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), { decisions: m.decisions, fromUs, toUs }));
-  log(`profile: ${join(dir, file)} (open it in Chrome DevTools → Performance, or summarise it again with: npx tsx tests/integration/bench/cpuprofile-summary.ts FILE)`);
+  writeFileSync(join(dir, 'window.json'), JSON.stringify({ file, fromUs, toUs, decisions: m.decisions, measurement: m }, null, 2));
+  log(`profile: ${join(dir, file)} (open it in Chrome DevTools → Performance, or summarise the load window again with: npx tsx tests/integration/bench/cpuprofile-summary.ts FILE ${fromUs} ${toUs})`);
 }
 
 try {
