@@ -6,6 +6,7 @@ const benches = {
   core: ['packages/core/bench/memory-engine.bench.ts'],
   redis: ['packages/adapters/redis/bench/place-bid.bench.ts'],
   ends: ['tests/integration/bench/ends.bench.ts'],
+  bids: ['tests/integration/bench/bids.bench.ts'],
 };
 const name = process.argv[2];
 if (!benches[name]) {

@@ -1,0 +1,75 @@
+/**
+ * The two comparison servers of `pnpm bench bids`, each in its own process behind the same HTTP stack as Outbid
+ * (Hono on @hono/node-server). BENCH_MODE=bare: parse the JSON body, answer 201 (the HTTP ceiling).
+ * BENCH_MODE=peer: the obvious alternative to Outbid, a pg pool of 20 and per bid one transaction
+ * `BEGIN; SELECT … FOR UPDATE; INSERT bid; UPDATE auction; COMMIT`, a bid not above the price + increment rolled
+ * back and answered 409. Neither verifies the bearer token (the load generator sends one anyway).
+ * Prints one JSON line `{"listening":PORT}` once it listens; stops on SIGTERM.
+ */
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import pg from 'pg';
+
+const mode = process.env.BENCH_MODE;
+const app = new Hono();
+let pool: pg.Pool | null = null;
+
+if (mode === 'bare') {
+  app.post('/auctions/:id/bids', async (c) => {
+    const { amount } = (await c.req.json()) as { amount: number };
+    return c.json({ status: 'accepted', amount, currentPrice: amount, minNextBid: amount + 1 }, 201);
+  });
+} else if (mode === 'peer') {
+  pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
+  await pool.query(`CREATE TABLE IF NOT EXISTS auctions (id text PRIMARY KEY, price bigint NOT NULL, increment bigint NOT NULL, version int NOT NULL)`);
+  await pool.query(`CREATE TABLE IF NOT EXISTS bids (id bigserial PRIMARY KEY, auction_id text NOT NULL REFERENCES auctions, bidder_id text NOT NULL,
+    amount bigint NOT NULL, idempotency_key text NOT NULL UNIQUE, created_at timestamptz NOT NULL DEFAULT now())`);
+  app.post('/auctions', async (c) => {
+    const { startPrice, minIncrement } = (await c.req.json()) as { startPrice: number; minIncrement: number };
+    const id = crypto.randomUUID();
+    await pool!.query('INSERT INTO auctions (id, price, increment, version) VALUES ($1, $2, $3, 1)', [id, startPrice, minIncrement]);
+    return c.json({ auctionId: id, currentPrice: startPrice }, 201);
+  });
+  app.post('/auctions/:id/bids', async (c) => {
+    const { amount } = (await c.req.json()) as { amount: number };
+    const key = c.req.header('idempotency-key') ?? crypto.randomUUID();
+    const bidder = c.req.header('x-bench-bidder') ?? 'anonymous';
+    const client = await pool!.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ price: string; increment: string; version: number }>(
+        'SELECT price, increment, version FROM auctions WHERE id = $1 FOR UPDATE',
+        [c.req.param('id')],
+      );
+      const row = rows[0];
+      if (!row) {
+        await client.query('ROLLBACK');
+        return c.json({ status: 'rejected', reason: 'AUCTION_NOT_FOUND' }, 404);
+      }
+      const price = Number(row.price);
+      const minNextBid = price + Number(row.increment);
+      if (amount < minNextBid) {
+        await client.query('ROLLBACK');
+        return c.json({ status: 'rejected', reason: 'BID_TOO_LOW', amount, currentPrice: price, minNextBid, version: row.version }, 409);
+      }
+      await client.query('INSERT INTO bids (auction_id, bidder_id, amount, idempotency_key) VALUES ($1, $2, $3, $4)', [c.req.param('id'), bidder, amount, key]);
+      await client.query('UPDATE auctions SET price = $2, version = version + 1 WHERE id = $1', [c.req.param('id'), amount]);
+      await client.query('COMMIT');
+      return c.json({ status: 'accepted', amount, currentPrice: amount, minNextBid: amount + Number(row.increment), version: row.version + 1 }, 201);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  });
+} else {
+  throw new Error(`BENCH_MODE must be bare or peer, not ${mode}`);
+}
+
+const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.log(JSON.stringify({ listening: info.port })));
+process.once('SIGTERM', () => {
+  server.close();
+  (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  void (pool?.end() ?? Promise.resolve()).finally(() => process.exit(0));
+});

@@ -1,0 +1,823 @@
+/**
+ * `pnpm bench bids`: the bid path over HTTP, Outbid against the obvious alternative, in one run.
+ *
+ * Starts its own redis-server (AOF, appendfsync everysec) and Postgres (fsync on), then five setups, each a child
+ * process behind the same HTTP stack (Hono on @hono/node-server), so the load generator never shares their event
+ * loop:
+ *   bare      a Hono route that parses the JSON and answers 201: the HTTP ceiling          (bids-peer.ts)
+ *   peer      Hono + pg pool of 20, per bid SELECT … FOR UPDATE, INSERT, UPDATE, COMMIT   (bids-peer.ts)
+ *   redis+pg  the Outbid server with REDIS_URL + DATABASE_URL
+ *   pg        the Outbid server with DATABASE_URL only
+ *   embedded  the Outbid server's default: memory engine + PGlite in a temporary OUTBID_DATA_DIR
+ * Outbid servers authenticate with HS256 JWTs (OUTBID_JWT_SECRET) and run with the per-user rate limit lifted.
+ *
+ * Workloads, interleaved round by round (the setup order rotates each round):
+ *   hot     closed loop, 64 keep-alive connections (undici Pool), one auction; each client bids the last price it
+ *           saw + 1..3 increments (increment 1) with a unique Idempotency-Key
+ *   spread  the same over 1,000 auctions created through the API; the price known for an auction is the last one
+ *           any client saw for it (as a bidder watching the live price would know it)
+ *   open    open loop at a fixed offered rate (1,000 bids/s) on the hot auction; latency from the intended send
+ *           time, so a stalled server is not hidden (no coordinated omission)
+ * Decisions = 201 + 409 answers. Latencies in HDR histograms. Per setup and workload also: Postgres transactions
+ * per decision (pg_stat_database xact_commit + xact_rollback of the setup's own database, including what it did
+ * after the window until its next window, e.g. a relay catching up), Redis commands per decision (INFO
+ * commandstats), and the server process's CPU per decision.
+ *
+ * Flags: --duration=S (10) --warmup=S (1, unrecorded, before every window) --prewarm=S (3, each setup once before round 1) --rounds=N (3) --connections=N (64) --auctions=N (1000) --rate=N (1000)
+ *        --setups=bare,peer,redis+pg,pg,embedded --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
+ *        --profile: instead, run the redis+pg server under `node --cpu-prof` on the spread workload and summarise
+ *        the profile (see cpuprofile-summary.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { issueDevToken } from '@outbid/server';
+import { startPostgres, startRedis } from '@outbid/test-services';
+import { summariseProfile } from './cpuprofile-summary.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const MAIN = join(ROOT, 'packages/server/src/main.ts');
+const PEER = join(import.meta.dirname, 'bids-peer.ts');
+const SECRET = 'bench-bids-secret-of-at-least-32-characters';
+const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded'] as const;
+const ALL_WORKLOADS = ['hot', 'spread', 'open'] as const;
+type SetupName = (typeof ALL_SETUPS)[number];
+type Workload = (typeof ALL_WORKLOADS)[number];
+const LABELS: Record<SetupName, string> = {
+  bare: 'bare Hono route: parse JSON, answer 201 (HTTP ceiling)',
+  peer: 'peer: Hono + pg pool 20, SELECT … FOR UPDATE / INSERT / UPDATE / COMMIT',
+  'redis+pg': 'Outbid, REDIS_URL + DATABASE_URL',
+  pg: 'Outbid, DATABASE_URL only',
+  embedded: 'Outbid, embedded default (memory engine + PGlite)',
+};
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '1' },
+    prewarm: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '64' },
+    auctions: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '1000' },
+    setups: { type: 'string', default: ALL_SETUPS.join(',') },
+    workloads: { type: 'string', default: ALL_WORKLOADS.join(',') },
+    out: { type: 'string', default: join(ROOT, '.bench-results/bids.json') },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const DURATION_MS = Number(flags.duration) * 1_000;
+const WARMUP_MS = Number(flags.warmup) * 1_000;
+const PREWARM_MS = Number(flags.prewarm) * 1_000;
+const ROUNDS = Number(flags.rounds);
+const CONNECTIONS = Number(flags.connections);
+const AUCTIONS = Number(flags.auctions);
+const RATE = Number(flags.rate);
+const SETUPS = flags.setups!.split(',').map((s) => s.trim()) as SetupName[];
+const WORKLOADS = flags.workloads!.split(',').map((s) => s.trim()) as Workload[];
+for (const s of SETUPS) if (!ALL_SETUPS.includes(s)) throw new Error(`unknown setup ${s}; choose from ${ALL_SETUPS.join(', ')}`);
+for (const w of WORKLOADS) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; choose from ${ALL_WORKLOADS.join(', ')}`);
+if (![DURATION_MS, WARMUP_MS, ROUNDS, CONNECTIONS, AUCTIONS, RATE].every((n) => Number.isFinite(n) && n >= 0) || ROUNDS < 1 || DURATION_MS <= 0) {
+  throw new Error('--duration, --rounds, --connections, --auctions and --rate must be positive numbers');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–');
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Services and servers
+
+interface Server {
+  name: SetupName;
+  url: string;
+  child: ChildProcess;
+  /** Its own Postgres database (pg_stat_database row), if it uses the Postgres server. */
+  database: string | null;
+  usesRedis: boolean;
+  /** What the server reported it runs on. */
+  runsOn: string;
+}
+
+const children: ChildProcess[] = [];
+const tempDirs: string[] = [];
+
+function outbidEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k.startsWith('OUTBID_') || ['REDIS_URL', 'DATABASE_URL', 'KAFKA_BROKERS', 'PORT', 'HOST', 'NODE_OPTIONS'].includes(k)) continue;
+    env[k] = v;
+  }
+  return {
+    ...env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OUTBID_JWT_SECRET: SECRET,
+    OUTBID_BID_RATE_PER_SECOND: '1000000',
+    OUTBID_BID_BURST: '1000000',
+    ...extra,
+  };
+}
+
+/** Spawns a node child and resolves once `ready(line)` returns a value for one of its stdout lines. */
+function spawnServer<T>(args: string[], env: Record<string, string>, ready: (line: string) => T | undefined, what: string): Promise<{ child: ChildProcess; info: T }> {
+  const child = spawn(process.execPath, args, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let tail = '';
+  const keep = (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4_000);
+  };
+  child.stderr!.on('data', keep);
+  return new Promise((resolveReady, reject) => {
+    let buffered = '';
+    let done = false;
+    const timer = setTimeout(() => {
+      if (!done) reject(new Error(`${what} did not start within 60 s: ${tail}`));
+    }, 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      keep(d);
+      if (done) return; // keep draining the pipe, nothing more to parse
+      buffered += d.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        const info = ready(line);
+        if (info !== undefined) {
+          done = true;
+          clearTimeout(timer);
+          resolveReady({ child, info });
+          return;
+        }
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!done) reject(new Error(`${what} exited (${code ?? signal}) before listening: ${tail}`));
+      else if (!stopping) console.error(`!! ${what} exited (${code ?? signal}) during the run: ${tail}`);
+    });
+  });
+}
+
+let stopping = false;
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM'); // by pid: ChildProcess.kill signals exactly this process
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startSetup(name: SetupName, services: { redisUrl: string; pgCreate: (db: string) => Promise<string> }, nodeFlags: string[] = []): Promise<Server> {
+  const listening = (line: string) => {
+    try {
+      const o = JSON.parse(line) as { msg?: string; url?: string; engine?: string; ledger?: string; listening?: number };
+      if (o.listening) return { url: `http://127.0.0.1:${o.listening}`, runsOn: 'hono' };
+      if (o.msg === 'Outbid server listening' && o.url) return { url: o.url, runsOn: `engine ${o.engine}, ledger ${o.ledger}` };
+    } catch {
+      /* not a JSON line */
+    }
+    return undefined;
+  };
+  const outbidArgs = [...nodeFlags, '--import', 'tsx', '--conditions=@outbid/source', MAIN];
+  let database: string | null = null;
+  let started: { child: ChildProcess; info: { url: string; runsOn: string } };
+  if (name === 'bare' || name === 'peer') {
+    const env = outbidEnv({ BENCH_MODE: name });
+    if (name === 'peer') {
+      database = 'bench_peer';
+      env.DATABASE_URL = await services.pgCreate(database);
+    }
+    started = await spawnServer([...nodeFlags, '--import', 'tsx', PEER], env, listening, name);
+  } else if (name === 'redis+pg') {
+    database = 'bench_outbid_redis_pg';
+    started = await spawnServer(outbidArgs, outbidEnv({ REDIS_URL: services.redisUrl, DATABASE_URL: await services.pgCreate(database) }), listening, name);
+  } else if (name === 'pg') {
+    database = 'bench_outbid_pg';
+    started = await spawnServer(outbidArgs, outbidEnv({ DATABASE_URL: await services.pgCreate(database) }), listening, name);
+  } else {
+    const dataDir = mkdtempSync(join(tmpdir(), 'outbid-bench-embedded-'));
+    tempDirs.push(dataDir);
+    started = await spawnServer(outbidArgs, outbidEnv({ OUTBID_DATA_DIR: dataDir }), listening, name);
+  }
+  return { name, url: started.info.url, child: started.child, database, usesRedis: name === 'redis+pg', runsOn: started.info.runsOn };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Counters: Postgres transactions, Redis commands, server CPU
+
+interface Counters {
+  pgTx: number;
+  redisCalls: number;
+  redisEvalsha: number;
+  /** ZRANGEBYSCORE runs only in the Redis scheduler's claim script, twice per poll of a shard. */
+  redisZrangebyscore: number;
+  cpuMs: number;
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS; // utime + stime
+  } catch {
+    return NaN;
+  }
+}
+
+/** Busy and total jiffies of all cores (/proc/stat), to show how much else ran on the machine. */
+function machineJiffies(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+async function pgTxByDatabase(monitor: pg.Client): Promise<Map<string, number>> {
+  const { rows } = await monitor.query<{ datname: string; tx: string }>('SELECT datname, xact_commit + xact_rollback AS tx FROM pg_stat_database WHERE datname IS NOT NULL');
+  return new Map(rows.map((r) => [r.datname, Number(r.tx)]));
+}
+
+/** Redis INFO commandstats (commands run inside scripts count too, as in Redis 7). */
+async function redisCommandStats(redis: Redis): Promise<{ calls: number; evalsha: number; zrangebyscore: number }> {
+  const info = await redis.info('commandstats');
+  let calls = 0;
+  let evalsha = 0;
+  let zrangebyscore = 0;
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    calls += Number(m[2]);
+    if (m[1] === 'evalsha') evalsha += Number(m[2]);
+    if (m[1] === 'zrangebyscore') zrangebyscore += Number(m[2]);
+  }
+  return { calls, evalsha, zrangebyscore };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Load generation
+
+interface Measurement {
+  setup: SetupName;
+  workload: Workload;
+  round: number;
+  seconds: number;
+  decisions: number;
+  /** Decisions including the warm-up: the denominator of the per-decision counters. */
+  decisionsWithWarmup: number;
+  accepted: number;
+  rejected: number;
+  errors: Record<string, number>;
+  decisionsPerSecond: number;
+  offeredPerSecond?: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  serverCpuPercent: number;
+  serverCpuMsPerDecision: number;
+  /** All cores busy during the window, in % of the machine (everything: generator, servers, databases, others). */
+  machineBusyPercent: number;
+  /** 1-minute load average at the end of the window. */
+  loadAverage: number;
+  pgTxPerDecision?: number;
+  redisCallsPerDecision?: number;
+  redisEvalshaPerDecision?: number;
+  redisSchedulerPollsPerSecond?: number;
+}
+
+const newHistogram = (): Histogram => buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 300_000_000, numberOfSignificantValueDigits: 3 });
+
+interface Target {
+  server: Server;
+  tokens: string[];
+  hotAuction: string;
+  spreadAuctions: string[];
+}
+
+let keySeq = 0;
+const RUN_ID = Date.now().toString(36);
+
+/** One bid; returns the HTTP status and the price the answer reported (or null). */
+async function bid(pool: Pool, target: Target, auctionId: string, amount: number, user: number): Promise<{ status: number; price: number | null }> {
+  const res = await pool.request({
+    path: `/auctions/${auctionId}/bids`,
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${target.tokens[user]}`,
+      'idempotency-key': `${RUN_ID}-${++keySeq}`,
+      'x-bench-bidder': `bidder-${user}`,
+    },
+    body: JSON.stringify({ amount }),
+  });
+  if (res.statusCode === 201 || res.statusCode === 409) {
+    const body = (await res.body.json()) as { currentPrice?: number };
+    return { status: res.statusCode, price: typeof body.currentPrice === 'number' ? body.currentPrice : null };
+  }
+  await res.body.dump();
+  return { status: res.statusCode, price: null };
+}
+
+const step = () => 1 + Math.floor(Math.random() * 3); // 1..3 increments of 1
+
+interface Tally {
+  hist: Histogram;
+  decisions: number;
+  all: number;
+  accepted: number;
+  rejected: number;
+  errors: Record<string, number>;
+}
+
+function tally(): Tally {
+  return { hist: newHistogram(), decisions: 0, all: 0, accepted: 0, rejected: 0, errors: {} };
+}
+
+function record(t: Tally, status: number | string, latencyUs: number, counted: boolean) {
+  const decision = status === 201 || status === 409;
+  if (decision) t.all++;
+  if (!counted) return;
+  if (decision) {
+    t.decisions++;
+    if (status === 201) t.accepted++;
+    else t.rejected++;
+    t.hist.recordValue(Math.max(1, Math.min(Math.round(latencyUs), 300_000_000)));
+  } else {
+    const key = typeof status === 'number' ? `http ${status}` : status;
+    t.errors[key] = (t.errors[key] ?? 0) + 1;
+  }
+}
+
+const errorName = (e: unknown) => (e as { code?: string }).code ?? (e as Error).name ?? 'error';
+
+async function closedLoop(pool: Pool, target: Target, workload: 'hot' | 'spread', t: Tally, measureFrom: number, end: number) {
+  const spreadPrice = new Map<string, number>();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async (_, user) => {
+      let hotPrice = 100;
+      while (performance.now() < end) {
+        const auctionId = workload === 'hot' ? target.hotAuction : target.spreadAuctions[Math.floor(Math.random() * target.spreadAuctions.length)]!;
+        const last = workload === 'hot' ? hotPrice : (spreadPrice.get(auctionId) ?? 100);
+        const started = performance.now();
+        try {
+          const { status, price } = await bid(pool, target, auctionId, last + step(), user);
+          const done = performance.now();
+          if (price !== null) {
+            if (workload === 'hot') hotPrice = price;
+            else if (price > (spreadPrice.get(auctionId) ?? 0)) spreadPrice.set(auctionId, price);
+          }
+          record(t, status, (done - started) * 1_000, started >= measureFrom && done <= end);
+        } catch (error) {
+          const done = performance.now();
+          record(t, errorName(error), 0, started >= measureFrom && done <= end);
+          await sleep(10);
+        }
+      }
+    }),
+  );
+}
+
+async function openLoop(pool: Pool, target: Target, t: Tally, measureFrom: number, end: number): Promise<number> {
+  const interval = 1_000 / RATE;
+  const maxOutstanding = RATE * 5;
+  let outstanding = 0;
+  let lastPrice = 100;
+  let next = performance.now();
+  let offered = 0;
+  let user = 0;
+  const inFlight = new Set<Promise<void>>();
+  const fire = (intended: number) => {
+    const counted = intended >= measureFrom;
+    if (counted) offered++;
+    if (outstanding >= maxOutstanding) {
+      record(t, 'dropped: over 5 s of backlog', 0, counted);
+      return;
+    }
+    outstanding++;
+    const u = user++ % CONNECTIONS;
+    const p = bid(pool, target, target.hotAuction, lastPrice + step(), u).then(
+      ({ status, price }) => {
+        if (price !== null && price > lastPrice) lastPrice = price;
+        record(t, status, (performance.now() - intended) * 1_000, counted);
+      },
+      (error: unknown) => record(t, errorName(error), 0, counted),
+    );
+    const tracked = p.finally(() => {
+      outstanding--;
+      inFlight.delete(tracked);
+    });
+    inFlight.add(tracked);
+  };
+  for (;;) {
+    const now = performance.now();
+    while (next <= now && next < end) {
+      fire(next);
+      next += interval;
+    }
+    if (next >= end) break;
+    await sleep(Math.max(0, next - performance.now()));
+  }
+  // Late answers still count (their latency includes the wait); bounded by the pool's timeouts.
+  await Promise.race([Promise.allSettled([...inFlight]), sleep(30_000)]);
+  return offered;
+}
+
+let postSeq = 0;
+
+async function createAuction(pool: Pool, creatorToken: string): Promise<string> {
+  const now = Date.now();
+  const i = ++postSeq; // a post holds one open auction
+  const res = await pool.request({
+    path: '/auctions',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${creatorToken}` },
+    body: JSON.stringify({ postId: `bench-${RUN_ID}-${i}`, startAt: new Date(now).toISOString(), endAt: new Date(now + 6 * 3_600_000).toISOString(), startPrice: 100, minIncrement: 1 }),
+  });
+  const body = (await res.body.json()) as { auctionId?: string };
+  if (res.statusCode !== 201 || !body.auctionId) throw new Error(`creating an auction answered ${res.statusCode}: ${JSON.stringify(body)}`);
+  return body.auctionId;
+}
+
+async function createAuctions(server: Server, creatorToken: string, count: number): Promise<string[]> {
+  if (server.name === 'bare') return Array.from({ length: count }, (_, i) => `bare-${i}`); // the bare route keeps no auctions
+  const pool = new Pool(server.url, { connections: 16 });
+  const ids: string[] = [];
+  let next = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next++ < count) ids.push(await createAuction(pool, creatorToken)); // claim, then create
+      }),
+    );
+  } finally {
+    await pool.close();
+  }
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The run
+
+async function measure(target: Target, workload: Workload, round: number): Promise<Measurement> {
+  const pool = new Pool(target.server.url, { connections: CONNECTIONS, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const t = tally();
+  const pid = target.server.child.pid!;
+  const start = performance.now();
+  const measureFrom = start + WARMUP_MS;
+  const end = measureFrom + DURATION_MS;
+  let cpuAtFrom = NaN;
+  let machineAtFrom = machineJiffies();
+  const cpuTimer = setTimeout(() => {
+    cpuAtFrom = cpuMsOf(pid);
+    machineAtFrom = machineJiffies();
+  }, WARMUP_MS);
+  let offered: number | undefined;
+  try {
+    if (workload === 'open') offered = await openLoop(pool, target, t, measureFrom, end);
+    else await closedLoop(pool, target, workload, t, measureFrom, end);
+  } finally {
+    clearTimeout(cpuTimer);
+    await pool.close();
+  }
+  const cpuMs = cpuMsOf(pid) - cpuAtFrom;
+  const machine = machineJiffies();
+  const seconds = DURATION_MS / 1_000;
+  const ms = (us: number) => us / 1_000;
+  return {
+    setup: target.server.name,
+    workload,
+    round,
+    seconds,
+    decisions: t.decisions,
+    decisionsWithWarmup: t.all,
+    accepted: t.accepted,
+    rejected: t.rejected,
+    errors: t.errors,
+    decisionsPerSecond: t.decisions / seconds,
+    ...(offered !== undefined ? { offeredPerSecond: offered / seconds } : {}),
+    p50Ms: ms(t.hist.getValueAtPercentile(50)),
+    p99Ms: ms(t.hist.getValueAtPercentile(99)),
+    p999Ms: ms(t.hist.getValueAtPercentile(99.9)),
+    maxMs: ms(t.hist.maxValue),
+    serverCpuPercent: (cpuMs / (performance.now() - measureFrom)) * 100,
+    serverCpuMsPerDecision: cpuMs / Math.max(1, t.decisions),
+    machineBusyPercent: ((machine.busy - machineAtFrom.busy) / Math.max(1, machine.total - machineAtFrom.total)) * 100,
+    loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+  };
+}
+
+async function main() {
+  const startedAt = new Date();
+  const loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
+  if (flags.profile) log(`pnpm bench bids --profile: redis+pg under --cpu-prof, spread over ${AUCTIONS} auctions, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up), ${CONNECTIONS} connections; node ${process.version}, load average ${loadavg}`);
+  else log(`pnpm bench bids: ${SETUPS.join(', ')} × ${WORKLOADS.join(', ')}; ${ROUNDS} rounds, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up) per measurement, ${CONNECTIONS} connections, ${AUCTIONS} auctions for spread, ${RATE} bids/s open loop; node ${process.version}, load average ${loadavg}`);
+  const redisDir = mkdtempSync(join(tmpdir(), 'outbid-bench-redis-'));
+  tempDirs.push(redisDir);
+  const [redisServer, pgServer] = await Promise.all([startRedis(['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', redisDir]), startPostgres()]);
+  const monitor = new pg.Client({ connectionString: pgServer.url });
+  await monitor.connect();
+  const redisMonitor = new Redis(redisServer.url);
+  const servers: Server[] = [];
+  const cleanup = async () => {
+    stopping = true;
+    await Promise.allSettled(children.map(stopChild));
+    await Promise.allSettled([monitor.end(), redisMonitor.quit()]);
+    await Promise.allSettled([redisServer.stop(), pgServer.stop()]);
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  };
+  const interrupted = () => {
+    console.error('interrupted: stopping everything this run started');
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    const services = { redisUrl: redisServer.url, pgCreate: (db: string) => pgServer.createDatabase(db) };
+    const tokens = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => issueDevToken(SECRET, `bidder-${i}`, ['bidder'])));
+    const creatorToken = await issueDevToken(SECRET, 'bench-seller', ['creator']);
+
+    if (flags.profile) return await profile(services, tokens, creatorToken);
+
+    for (const name of SETUPS) {
+      const server = await startSetup(name, services);
+      servers.push(server);
+      log(`started ${name} (pid ${server.child.pid}, ${server.runsOn}) at ${server.url}`);
+    }
+    const targets = new Map<SetupName, Target>();
+    for (const server of servers) {
+      const t0 = performance.now();
+      const spreadAuctions = WORKLOADS.includes('spread') ? await createAuctions(server, creatorToken, AUCTIONS) : [];
+      targets.set(server.name, { server, tokens, hotAuction: '', spreadAuctions });
+      if (spreadAuctions.length) log(`${server.name}: ${spreadAuctions.length} auctions created through the API in ${fmt((performance.now() - t0) / 1_000, 1)} s`);
+    }
+
+    // Counter attribution: each setup's counters from the start of one of its windows to the start of its next
+    // window (or the settled end of the run) belong to the first window's workload.
+    const marks = new Map<SetupName, { at: Counters; since: number; m: Measurement } | null>();
+    const read = async (server: Server, pgTx: Map<string, number>, redis: { calls: number; evalsha: number; zrangebyscore: number }): Promise<Counters> => ({
+      pgTx: server.database ? (pgTx.get(server.database) ?? NaN) : NaN,
+      redisCalls: server.usesRedis ? redis.calls : NaN,
+      redisEvalsha: server.usesRedis ? redis.evalsha : NaN,
+      redisZrangebyscore: server.usesRedis ? redis.zrangebyscore : NaN,
+      cpuMs: cpuMsOf(server.child.pid!),
+    });
+
+    // Before round 1, every setup (and the generator's code for it) runs a short unrecorded stampede: JIT and
+    // connection pools warm, so the first measured setup is not the one that pays for it.
+    if (PREWARM_MS > 0) {
+      for (const server of servers) {
+        const target = targets.get(server.name)!;
+        target.hotAuction = (await createAuctions(server, creatorToken, 1))[0]!;
+        const t = tally();
+        const end = performance.now() + PREWARM_MS;
+        const pool = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
+        await closedLoop(pool, target, 'hot', t, end, end).finally(() => pool.close());
+      }
+      log(`pre-warmed every setup with ${PREWARM_MS / 1_000} s of unrecorded hot bids`);
+    }
+
+    // What each setup does with no bids at all (guard, relay and scheduler polls), per second: subtracted from
+    // the intervals below so the per-decision counts are the bids' own. Postgres: the idle rate × the interval.
+    // Redis: the scheduler's polls are counted in the interval itself (its claim script is the only user of
+    // ZRANGEBYSCORE, twice per shard poll) and each costs what an idle poll costs; a busy server polls less often.
+    const background = new Map<SetupName, Counters>();
+    const perPoll = new Map<SetupName, { calls: number; evalsha: number }>();
+    const readAll = async () => {
+      const pgTx = await pgTxByDatabase(monitor);
+      const redis = await redisCommandStats(redisMonitor);
+      return new Map(await Promise.all(servers.map(async (s) => [s.name, await read(s, pgTx, redis)] as const)));
+    };
+    log('measuring the idle background of every setup (12 s to let Postgres statistics settle, then 10 s)…');
+    await sleep(12_000);
+    const idleFrom = await readAll();
+    await sleep(10_000);
+    const idleTo = await readAll();
+    for (const server of servers) {
+      const a = idleFrom.get(server.name)!;
+      const b = idleTo.get(server.name)!;
+      const bg: Counters = {
+        pgTx: (b.pgTx - a.pgTx) / 10,
+        redisCalls: (b.redisCalls - a.redisCalls) / 10,
+        redisEvalsha: (b.redisEvalsha - a.redisEvalsha) / 10,
+        redisZrangebyscore: (b.redisZrangebyscore - a.redisZrangebyscore) / 10,
+        cpuMs: (b.cpuMs - a.cpuMs) / 10,
+      };
+      background.set(server.name, bg);
+      const polls = bg.redisZrangebyscore / 2;
+      if (polls > 0) perPoll.set(server.name, { calls: bg.redisCalls / polls, evalsha: bg.redisEvalsha / polls });
+      const poll = perPoll.get(server.name);
+      log(
+        `  ${server.name}: idle ${fmt(bg.pgTx, 1)} Postgres tx/s, ${fmt(bg.redisCalls, 1)} Redis commands/s (${fmt(bg.redisEvalsha, 1)} EVALSHA)` +
+          `${poll ? ` = ${fmt(polls, 1)} scheduler polls/s × ${fmt(poll.calls, 2)} commands (${fmt(poll.evalsha, 2)} EVALSHA)` : ''}, ${fmt(bg.cpuMs / 10, 1)}% CPU`,
+      );
+    }
+    const close = (name: SetupName, now: Counters) => {
+      const open = marks.get(name);
+      if (!open) return;
+      const d = Math.max(1, open.m.decisionsWithWarmup);
+      const seconds = (performance.now() - open.since) / 1_000;
+      const bg = background.get(name)!;
+      const net = (to: number, from: number, perSecond: number) => Math.max(0, to - from - (Number.isFinite(perSecond) ? perSecond * seconds : 0)) / d;
+      if (Number.isFinite(now.pgTx)) open.m.pgTxPerDecision = net(now.pgTx, open.at.pgTx, bg.pgTx);
+      if (Number.isFinite(now.redisCalls)) {
+        const polls = (now.redisZrangebyscore - open.at.redisZrangebyscore) / 2;
+        const poll = perPoll.get(name) ?? { calls: 0, evalsha: 0 };
+        open.m.redisCallsPerDecision = Math.max(0, now.redisCalls - open.at.redisCalls - polls * poll.calls) / d;
+        open.m.redisEvalshaPerDecision = Math.max(0, now.redisEvalsha - open.at.redisEvalsha - polls * poll.evalsha) / d;
+        open.m.redisSchedulerPollsPerSecond = polls / seconds;
+      }
+    };
+
+    const results: Measurement[] = [];
+    const total = ROUNDS * WORKLOADS.length * servers.length;
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const server of servers) targets.get(server.name)!.hotAuction = (await createAuctions(server, creatorToken, 1))[0]!;
+      const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!); // rotate the order each round
+      for (const workload of WORKLOADS) {
+        for (const server of order) {
+          const target = targets.get(server.name)!;
+          const counters = await read(server, await pgTxByDatabase(monitor), await redisCommandStats(redisMonitor));
+          close(server.name, counters);
+          const since = performance.now();
+          const m = await measure(target, workload, round);
+          marks.set(server.name, { at: counters, since, m });
+          results.push(m);
+          const errors = Object.entries(m.errors).map(([k, v]) => `${k} ×${v}`).join(', ');
+          log(
+            `${String(results.length).padStart(3)}/${total} round ${round} ${workload.padEnd(6)} ${server.name.padEnd(9)}: ${fmt(m.decisionsPerSecond).padStart(6)} decisions/s` +
+              `${m.offeredPerSecond !== undefined ? ` (offered ${fmt(m.offeredPerSecond)}/s)` : ''}, ${fmt((m.accepted / Math.max(1, m.decisions)) * 100)}% accepted, ` +
+              `p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, max ${fmt(m.maxMs)} ms, server CPU ${fmt(m.serverCpuPercent)}%, machine ${fmt(m.machineBusyPercent)}% busy, load ${fmt(m.loadAverage, 1)}${errors ? `, errors: ${errors}` : ''}`,
+          );
+          await sleep(1_000);
+        }
+      }
+    }
+    // Postgres flushes a backend's statistics when it goes idle, within ~10 s: let the last windows settle.
+    log('letting the counters settle (11 s)…');
+    await sleep(11_000);
+    const pgTx = await pgTxByDatabase(monitor);
+    const redis = await redisCommandStats(redisMonitor);
+    for (const server of servers) close(server.name, await read(server, pgTx, redis));
+
+    report(results, servers, { startedAt, loadavg, background: Object.fromEntries(background), perPoll: Object.fromEntries(perPoll) });
+  } finally {
+    await cleanup();
+  }
+}
+
+interface Summary {
+  decisionsPerSecond: number;
+  offeredPerSecond?: number;
+  acceptedShare: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  errors: number;
+  serverCpuPercent: number;
+  serverCpuMsPerDecision: number;
+  /** All cores busy during the window, in % of the machine (everything: generator, servers, databases, others). */
+  machineBusyPercent: number;
+  /** 1-minute load average at the end of the window. */
+  loadAverage: number;
+  pgTxPerDecision?: number;
+  redisCallsPerDecision?: number;
+  redisEvalshaPerDecision?: number;
+}
+
+function summarise(ms: Measurement[]): Summary {
+  const med = (f: (m: Measurement) => number | undefined) => median(ms.map((m) => f(m) ?? NaN));
+  const pick = (f: (m: Measurement) => number | undefined) => (ms.some((m) => f(m) !== undefined) ? med(f) : undefined);
+  return {
+    decisionsPerSecond: med((m) => m.decisionsPerSecond),
+    ...(ms[0]?.offeredPerSecond !== undefined ? { offeredPerSecond: med((m) => m.offeredPerSecond) } : {}),
+    acceptedShare: med((m) => m.accepted / Math.max(1, m.decisions)),
+    p50Ms: med((m) => m.p50Ms),
+    p99Ms: med((m) => m.p99Ms),
+    p999Ms: med((m) => m.p999Ms),
+    maxMs: med((m) => m.maxMs),
+    errors: med((m) => Object.values(m.errors).reduce((a, b) => a + b, 0)),
+    serverCpuPercent: med((m) => m.serverCpuPercent),
+    serverCpuMsPerDecision: med((m) => m.serverCpuMsPerDecision),
+    machineBusyPercent: med((m) => m.machineBusyPercent),
+    loadAverage: med((m) => m.loadAverage),
+    ...(pick((m) => m.pgTxPerDecision) !== undefined ? { pgTxPerDecision: pick((m) => m.pgTxPerDecision) } : {}),
+    ...(pick((m) => m.redisCallsPerDecision) !== undefined ? { redisCallsPerDecision: pick((m) => m.redisCallsPerDecision), redisEvalshaPerDecision: pick((m) => m.redisEvalshaPerDecision) } : {}),
+  };
+}
+
+function report(results: Measurement[], servers: Server[], meta: { startedAt: Date; loadavg: string; background: Record<string, Counters>; perPoll: Record<string, { calls: number; evalsha: number }> }) {
+  const summary: Record<string, Partial<Record<Workload, Summary>>> = {};
+  for (const server of servers) {
+    summary[server.name] = {};
+    for (const w of WORKLOADS) summary[server.name]![w] = summarise(results.filter((m) => m.setup === server.name && m.workload === w));
+  }
+  const lat = (s: Summary | undefined) => (s ? `${fmt(s.p50Ms)} / ${fmt(s.p99Ms)} (max ${fmt(s.maxMs)})` : '–');
+  const rate = (s: Summary | undefined) => (s ? `${fmt(s.decisionsPerSecond)}${s.errors ? ` (${fmt(s.errors)} errors)` : ''}` : '–');
+  const lines: string[] = [];
+  lines.push(`\nMedians of ${ROUNDS} rounds, ${DURATION_MS / 1_000} s each, ${CONNECTIONS} connections; decisions = 201 + 409 answers; latencies in ms.`);
+  const has = (w: Workload) => WORKLOADS.includes(w);
+  lines.push(
+    `\n| setup |${has('hot') ? ' hot: decisions/s | p50 / p99 ms |' : ''}${has('spread') ? ` ${fmt(AUCTIONS)} auctions: decisions/s | p50 / p99 ms |` : ''}${has('open') ? ` open loop ${fmt(RATE)}/s: p50 / p99 ms |` : ''}`,
+  );
+  lines.push(`|---|${has('hot') ? '---:|---:|' : ''}${has('spread') ? '---:|---:|' : ''}${has('open') ? '---:|' : ''}`);
+  for (const server of servers) {
+    const s = summary[server.name]!;
+    lines.push(
+      `| ${LABELS[server.name]} |${has('hot') ? ` ${rate(s.hot)} | ${lat(s.hot)} |` : ''}${has('spread') ? ` ${rate(s.spread)} | ${lat(s.spread)} |` : ''}${has('open') ? ` ${lat(s.open)}${s.open?.errors ? `, ${fmt(s.open.errors)} errors` : ''} |` : ''}`,
+    );
+  }
+  lines.push('\nCost per decision (hot / spread / open): Postgres transactions of the setup\'s database and Redis commands (of them EVALSHA), both net of the idle background (Postgres: idle rate × time; Redis: the scheduler polls, counted); server CPU ms; accepted share.');
+  lines.push('\n| setup | runs on | Postgres tx | Redis commands (EVALSHA) | server CPU ms | server CPU % | accepted |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|');
+  const per = (f: (s: Summary) => number | undefined, digits: number, s: Partial<Record<Workload, Summary>>) =>
+    WORKLOADS.map((w) => (s[w] && f(s[w]!) !== undefined ? fmt(f(s[w]!)!, digits) : '–')).join(' / ');
+  for (const server of servers) {
+    const s = summary[server.name]!;
+    const redis = server.usesRedis
+      ? WORKLOADS.map((w) => (s[w]?.redisCallsPerDecision !== undefined ? `${fmt(s[w]!.redisCallsPerDecision!, 1)} (${fmt(s[w]!.redisEvalshaPerDecision!, 1)})` : '–')).join(' / ')
+      : '–';
+    lines.push(
+      `| ${server.name} | ${server.runsOn} | ${server.database ? per((x) => x.pgTxPerDecision, 2, s) : '–'} | ${redis} | ${per((x) => x.serverCpuMsPerDecision, 2, s)} | ${per((x) => x.serverCpuPercent, 0, s)} | ${per((x) => x.acceptedShare * 100, 0, s)}% |`,
+    );
+  }
+  const ratio = (a: SetupName, b: SetupName, w: Workload) => {
+    const x = summary[a]?.[w]?.decisionsPerSecond;
+    const y = summary[b]?.[w]?.decisionsPerSecond;
+    return x !== undefined && y ? `${(x / y).toFixed(2)}×` : '–';
+  };
+  if (summary['redis+pg'] && summary.peer) {
+    lines.push(`\nOutbid redis+pg / peer decisions/s: hot ${ratio('redis+pg', 'peer', 'hot')}, spread ${ratio('redis+pg', 'peer', 'spread')}`);
+  }
+  if (summary['redis+pg'] && summary.bare) {
+    lines.push(`Outbid redis+pg / bare route: hot ${ratio('redis+pg', 'bare', 'hot')}, spread ${ratio('redis+pg', 'bare', 'spread')}`);
+  }
+  console.log(lines.join('\n'));
+  const out = resolve(flags.out!);
+  mkdirSync(resolve(out, '..'), { recursive: true });
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        bench: 'bids',
+        startedAt: meta.startedAt.toISOString(),
+        node: process.version,
+        loadAverageAtStart: meta.loadavg,
+        idleBackgroundPerSecond: meta.background,
+        redisCostPerSchedulerPoll: meta.perPoll,
+        options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS },
+        servers: servers.map((s) => ({ name: s.name, label: LABELS[s.name], runsOn: s.runsOn })),
+        summary,
+        measurements: results,
+      },
+      null,
+      2,
+    ),
+  );
+  log(`wrote ${out}`);
+}
+
+/** --profile: the redis+pg Outbid server under `node --cpu-prof`, spread workload, then a summary of the profile. */
+async function profile(services: { redisUrl: string; pgCreate: (db: string) => Promise<string> }, tokens: string[], creatorToken: string) {
+  const dir = resolve(ROOT, '.bench-results/profile');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const server = await startSetup('redis+pg', services, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  log(`started redis+pg under --cpu-prof (pid ${server.child.pid}, ${server.runsOn})`);
+  const spreadAuctions = await createAuctions(server, creatorToken, AUCTIONS);
+  log(`${spreadAuctions.length} auctions created`);
+  // The profile's timestamps are CLOCK_MONOTONIC microseconds, like process.hrtime: keep the load window only.
+  const fromUs = Number(process.hrtime.bigint() / 1_000n) + WARMUP_MS * 1_000;
+  const m = await measure({ server, tokens, hotAuction: '', spreadAuctions }, 'spread', 1);
+  const toUs = fromUs + DURATION_MS * 1_000;
+  log(`spread under the profiler: ${fmt(m.decisionsPerSecond)} decisions/s, p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, server CPU ${fmt(m.serverCpuPercent)}%`);
+  stopping = true;
+  await stopChild(server.child); // SIGTERM: the server closes and exits, and node writes the profile
+  // One file per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): thread 0 is the main thread; the other is tsx's loader.
+  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).find((f) => f.split('.')[4] === '0');
+  if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
+  console.log(summariseProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), { decisions: m.decisions, fromUs, toUs }));
+  writeFileSync(join(dir, 'window.json'), JSON.stringify({ file, fromUs, toUs, decisions: m.decisions, measurement: m }, null, 2));
+  log(`profile: ${join(dir, file)} (open it in Chrome DevTools → Performance, or summarise the load window again with: npx tsx tests/integration/bench/cpuprofile-summary.ts FILE ${fromUs} ${toUs})`);
+}
+
+try {
+  await main();
+  process.exit(0);
+} catch (error) {
+  console.error(error);
+  process.exit(1);
+}
