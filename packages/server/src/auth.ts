@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { createMiddleware } from 'hono/factory';
 import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { idSchema } from '@outbid/core';
@@ -72,13 +72,15 @@ export async function issueDevToken(secret: string, userId: string, roles: Role[
  */
 export function authenticate(options: AuthOptions) {
   const rolesClaim = (options.mode === 'jwt' && options.rolesClaim) || 'roles';
-  let verifyKey: Uint8Array | JWTVerifyGetKey | null = null;
+  let verifyKey: KeyObject | JWTVerifyGetKey | null = null;
+  const verified = createVerifiedTokenCache();
   let algorithms: string[] = [];
   if (options.mode === 'jwt' && options.jwksUrl) {
     verifyKey = createRemoteJWKSet(new URL(options.jwksUrl));
     algorithms = ['RS256', 'ES256', 'EdDSA'];
   } else if (options.mode === 'jwt' || options.mode === 'dev') {
-    verifyKey = new TextEncoder().encode(options.secret ?? '');
+    // Imported once: jose would otherwise import the raw secret again on every verification.
+    verifyKey = createSecretKey(Buffer.from(options.secret ?? ''));
     algorithms = ['HS256'];
   }
 
@@ -100,21 +102,52 @@ export function authenticate(options: AuthOptions) {
     if (header !== undefined) {
       const match = BEARER.exec(header);
       if (!match || !verifyKey) throw invalidToken();
+      const known = verified.get(match[1]!);
+      if (known) {
+        c.set('user', known);
+        return next();
+      }
       try {
-        const { payload } = await jwtVerify(match[1]!, verifyKey as Uint8Array, {
+        const { payload } = await jwtVerify(match[1]!, verifyKey as KeyObject, {
           algorithms,
           ...(options.mode === 'jwt' && options.issuer ? { issuer: options.issuer } : {}),
           ...(options.mode === 'jwt' && options.audience ? { audience: options.audience } : {}),
           requiredClaims: ['sub', 'exp'],
         });
         if (typeof payload.sub !== 'string' || !idSchema.safeParse(payload.sub).success) throw invalidToken();
-        c.set('user', { id: payload.sub, roles: rolesFromClaim(payload, rolesClaim) });
+        const user = { id: payload.sub, roles: rolesFromClaim(payload, rolesClaim) };
+        verified.set(match[1]!, user, payload.exp! * 1_000);
+        c.set('user', user);
       } catch {
         throw invalidToken();
       }
     }
     return next();
   });
+}
+
+/**
+ * Tokens already verified, so a client sending the same bearer token on every request pays for the signature check
+ * once. An entry lasts until the token expires, and at most a minute (a JWKS key taken out of service stops being
+ * trusted within that); the whole token string is the key, so another signature never matches.
+ */
+function createVerifiedTokenCache(maxEntries = 10_000, maxAgeMs = 60_000) {
+  const entries = new Map<string, { user: User; until: number }>();
+  return {
+    get(token: string): User | null {
+      const entry = entries.get(token);
+      if (!entry) return null;
+      if (Date.now() >= entry.until) {
+        entries.delete(token);
+        return null;
+      }
+      return entry.user;
+    },
+    set(token: string, user: User, expiresAt: number) {
+      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!); // the oldest
+      entries.set(token, { user, until: Math.min(expiresAt, Date.now() + maxAgeMs) });
+    },
+  };
 }
 
 /** Middleware form of {@link requireUser}: the route runs only for a signed-in user with one of `roles`. */
