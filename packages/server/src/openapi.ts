@@ -11,7 +11,27 @@ import {
   problemResponseSchema,
 } from './schemas.js';
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'openapi-3.0', unrepresentable: 'any', io: 'input' });
+type JsonSchema = Record<string, unknown>;
+
+/** Schemas with a `meta({ id })` become components; everything else is written inline. */
+const COMPONENTS = [createAuctionBody, placeBidBody, auctionResponse, bidAcceptedResponse, bidRejectedResponse, bidListResponse, problemResponseSchema];
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const idOf = (s: z.ZodType) => z.globalRegistry.get(s)?.id;
+/** OpenAPI 3.1 schema objects are JSON Schema 2020-12; the dialect is the document's, not repeated per schema. */
+const bare = ({ $schema: _dialect, $id: _id, ...rest }: JsonSchema): JsonSchema => rest;
+const toSchema = (s: z.ZodType): JsonSchema => bare(z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as JsonSchema);
+
+function componentSchemas(): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const s of COMPONENTS) registry.add(s, { id: idOf(s)! });
+  const { schemas } = z.toJSONSchema(registry, { uri: (id) => ref(id).$ref, io: 'input', unrepresentable: 'any' });
+  return Object.fromEntries(Object.entries(schemas).map(([id, s]) => [id, bare(s as JsonSchema)]));
+}
+
+const schema = (s: z.ZodType): JsonSchema => {
+  const id = idOf(s);
+  return id ? ref(id) : toSchema(s);
+};
 const json = (s: z.ZodType) => ({ content: { 'application/json': { schema: schema(s) } } });
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: schema(problemResponseSchema) } } });
 const queryParams = (s: z.ZodObject) =>
@@ -21,17 +41,17 @@ const errors = { '400': problem('Invalid input'), '401': problem('No or bad toke
 
 let cached: object | null = null;
 
-/** The OpenAPI 3 document, generated from the same zod schemas the routes validate with. */
+/** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
 export function buildOpenApi(): object {
   cached ??= {
-    openapi: '3.0.3',
+    openapi: '3.1.0',
     info: { title: 'Outbid API', version: '0.1.0', description: 'Live, timed auctions. Money in integer minor units; times ISO 8601.' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: { schemas: componentSchemas(), securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     security: [{ bearer: [] }],
     paths: {
       '/auctions': {
         post: { summary: 'Create an auction (creator)', requestBody: json(createAuctionBody), responses: { '201': { description: 'Created', ...json(auctionResponse) }, '409': problem('The post already has an open auction'), ...errors } },
-        get: { summary: 'List auctions', parameters: queryParams(listAuctionsQuery), responses: { '200': { description: 'A page', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: schema(auctionResponse) }, nextCursor: { type: 'string', nullable: true } } } } } }, ...errors } },
+        get: { summary: 'List auctions', parameters: queryParams(listAuctionsQuery), responses: { '200': { description: 'A page', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: schema(auctionResponse) }, nextCursor: { type: ['string', 'null'] } } } } } }, ...errors } },
       },
       '/auctions/{id}': {
         get: { summary: 'Read an auction (ETag, If-None-Match → 304)', parameters: [idParam], responses: { '200': { description: 'The auction', ...json(auctionResponse) }, '304': { description: 'Not modified' }, ...errors } },
