@@ -1,3 +1,4 @@
+import { liveFrame } from '@outbid/core/protocol';
 import { z } from 'zod';
 import {
   auctionResponse,
@@ -14,7 +15,7 @@ import {
 type JsonSchema = Record<string, unknown>;
 
 /** Schemas with a `meta({ id })` become components; everything else is written inline. */
-const COMPONENTS = [createAuctionBody, placeBidBody, auctionResponse, bidAcceptedResponse, bidRejectedResponse, bidListResponse, problemResponseSchema];
+const COMPONENTS = [createAuctionBody, placeBidBody, auctionResponse, bidAcceptedResponse, bidRejectedResponse, bidListResponse, problemResponseSchema, liveFrame];
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const idOf = (s: z.ZodType) => z.globalRegistry.get(s)?.id;
 /** OpenAPI 3.1 schema objects are JSON Schema 2020-12; the dialect is the document's, not repeated per schema. */
@@ -81,7 +82,7 @@ export function buildOpenApi(): object {
         get: {
           summary: 'Server-Sent Events: snapshot, bid, extended, ended, tick frames with id = version',
           parameters: [idParam, { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } }],
-          responses: { '200': { description: 'text/event-stream' }, '204': { description: 'Finished and already delivered' }, ...errors },
+          responses: { '200': { description: 'text/event-stream; the data of every frame is a LiveFrame (#/components/schemas/LiveFrame)' }, '204': { description: 'Finished and already delivered' }, ...errors },
         },
       },
       '/healthz': { get: { summary: 'Process up', security: [], responses: { '200': { description: 'ok' } } } },
