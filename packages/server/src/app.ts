@@ -8,7 +8,8 @@ import { idempotencyKey } from './middleware/idempotency-key.js';
 import { jsonBody, parse, readJson } from './middleware/json-body.js';
 import { createMemoryRateLimiter } from './middleware/memory-rate-limiter.js';
 import { rateLimit } from './middleware/rate-limit.js';
-import { buildOpenApi, DOCS_PAGE } from './openapi.js';
+import { mountDocs } from './docs.js';
+import { buildOpenApi } from './openapi.js';
 import { HttpProblem, problemResponse, toProblem } from './problem.js';
 import { createRealtimeGateway, type RealtimeGateway, type RealtimeOptions } from './realtime/index.js';
 import { createAuctionBody, createAuctionInput, devTokenBody, listAuctionsQuery, listBidsQuery, listBidsRequest, placeBidBody } from './schemas.js';
@@ -95,7 +96,7 @@ export function createApp(outbid: Outbid, options: AppOptions = {}): OutbidApp {
     return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
   app.get('/openapi.json', (c) => c.json(buildOpenApi()));
-  app.get('/docs', (c) => c.html(DOCS_PAGE));
+  mountDocs(app);
   if (options.demoDir) mountDemo(app, options.demoDir);
   else app.get('/', (c) => c.redirect('/docs'));
 

@@ -92,15 +92,3 @@ export function buildOpenApi(): object {
   };
   return cached;
 }
-
-/** A dependency-free page listing the API from /openapi.json. */
-export const DOCS_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Outbid API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:860px;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .3em}
-.m{display:inline-block;width:4.5em;font-weight:600}h2{margin-top:2rem}pre{background:#f7f7f7;padding:.8em;overflow:auto}</style></head>
-<body><h1>Outbid API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Money is integer minor units, times ISO 8601.
-Errors are <code>application/problem+json</code> with a stable <code>code</code>.</p><div id="paths">Loading…</div>
-<script>fetch('/openapi.json').then(r=>r.json()).then(doc=>{const el=document.getElementById('paths');el.textContent='';
-for(const [path,ops] of Object.entries(doc.paths)){const h=document.createElement('h2');h.textContent=path;el.append(h);
-for(const [method,op] of Object.entries(ops)){const p=document.createElement('p');const m=document.createElement('span');m.className='m';
-m.textContent=method.toUpperCase();p.append(m,op.summary||'');el.append(p);if(op.requestBody){const pre=document.createElement('pre');
-pre.textContent=JSON.stringify(op.requestBody.content['application/json'].schema,null,2);el.append(pre);}}}});</script></body></html>`;

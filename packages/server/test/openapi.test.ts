@@ -69,3 +69,15 @@ describe('GET /openapi.json', () => {
     await expectDocumented(await h.call('GET', '/auctions/nope', { token: bidder }), '/auctions/{id}', 'get');
   });
 });
+
+describe('GET /docs', () => {
+  it('renders /openapi.json with Swagger UI served from the installed package, not a CDN', async () => {
+    const page = await (await h.call('GET', '/docs')).text();
+    expect(page).toContain('/docs/swagger-ui-bundle.js');
+    expect(page).not.toMatch(/https?:\/\//);
+    const bundle = await h.call('GET', '/docs/swagger-ui-bundle.js');
+    expect([bundle.status, bundle.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect(await (await h.call('GET', '/docs/init.js')).text()).toContain("url: '/openapi.json'");
+    expect((await h.call('GET', '/docs/package.json')).status).toBe(404);
+  });
+});
