@@ -1,36 +1,13 @@
-export type AuctionStatus = 'scheduled' | 'active' | 'ended' | 'cancelled';
+import type { AuctionBody, BidAcceptedBody, BidPageBody, BidRejectedBody, CreateAuctionBody, LiveAuction as LiveState, LiveFrame } from '@outbid/core/protocol';
+
+// The wire shapes come from @outbid/core/protocol as types only: nothing of it reaches the SDK's bundle.
+export type AuctionStatus = LiveFrame['status'];
 
 /** An auction as `GET /auctions/:id` returns it (times ISO 8601, money in minor units). */
-export interface Auction {
-  id: string;
-  postId: string;
-  creatorId: string;
-  status: AuctionStatus;
-  currency: string;
-  startAt: string;
-  endAt: string;
-  scheduledEndAt: string;
-  startPrice: number;
-  currentPrice: number;
-  currentWinnerId: string | null;
-  minIncrement: number;
-  minNextBid: number;
-  version: number;
-  bidCount: number;
-  serverTime: string;
-  [field: string]: unknown;
-}
+export type Auction = AuctionBody;
 
 /** What a live view renders; replaced (never mutated) when a newer version arrives. */
-export interface LiveAuction {
-  auctionId: string;
-  status: AuctionStatus;
-  currentPrice: number;
-  winnerId: string | null;
-  version: number;
-  /** Effective end, epoch ms. */
-  endAt: number;
-}
+export type LiveAuction = LiveState;
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'closed';
 
@@ -42,34 +19,10 @@ export interface WatchSnapshot {
   error: Error | null;
 }
 
-export type BidResult =
-  | { status: 'accepted'; bidId: string; amount: number; currentPrice: number; currentWinnerId: string; minNextBid: number; version: number; endAt: string; extended: boolean; serverTime: string; replayed: boolean }
-  | {
-      status: 'rejected' | 'late';
-      reason: string;
-      bidId: string;
-      amount: number;
-      minNextBid: number;
-      currentPrice: number;
-      currentWinnerId: string | null;
-      version: number;
-      endAt: string;
-      serverTime: string;
-      replayed: boolean;
-    };
+/** A bid's answer; `replayed` when it is the stored answer to an earlier request with the same key. */
+export type BidResult = (BidAcceptedBody | BidRejectedBody) & { replayed: boolean };
 
-export interface BidPage {
-  items: Array<{ bidId: string; version: number | null; amount: number; bidderId: string; status: string; reason?: string; createdAt: string }>;
-  nextCursor: string | null;
-}
+export type BidPage = BidPageBody;
 
-export interface CreateAuctionInput {
-  postId: string;
-  startAt: string;
-  endAt: string;
-  startPrice: number;
-  minIncrement?: number;
-  incrementTable?: Array<{ from: number; increment: number }>;
-  currency?: string;
-  softClose?: { windowMs: number; extendMs: number; mode: 'reset' | 'additive'; maxExtensions?: number; hardEndAt?: string };
-}
+/** The body of `POST /auctions`. */
+export type CreateAuctionInput = CreateAuctionBody;

@@ -8,7 +8,8 @@ import { idempotencyKey } from './middleware/idempotency-key.js';
 import { jsonBody, parse, readJson } from './middleware/json-body.js';
 import { createMemoryRateLimiter } from './middleware/memory-rate-limiter.js';
 import { rateLimit } from './middleware/rate-limit.js';
-import { buildOpenApi, DOCS_PAGE, DOCS_SCRIPT } from './openapi.js';
+import { mountDocs } from './docs.js';
+import { buildOpenApi } from './openapi.js';
 import { HttpProblem, problemResponse, toProblem } from './problem.js';
 import { createRealtimeGateway, type RealtimeGateway, type RealtimeOptions } from './realtime/index.js';
 import { createStreamLimiter, metricsGuard, outbidCors, outbidSecureHeaders } from './middleware/security.js';
@@ -133,8 +134,7 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
     return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
   app.get('/openapi.json', (c) => c.json(buildOpenApi()));
-  app.get('/docs', (c) => c.html(DOCS_PAGE));
-  app.get('/docs.js', (c) => c.body(DOCS_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  mountDocs(app);
   if (options.demoDir) mountDemo(app, options.demoDir);
   else app.get('/', (c) => c.redirect('/docs'));
 

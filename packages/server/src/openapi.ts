@@ -1,3 +1,4 @@
+import { liveFrame } from '@outbid/core/protocol';
 import { z } from 'zod';
 import {
   auctionResponse,
@@ -11,7 +12,27 @@ import {
   problemResponseSchema,
 } from './schemas.js';
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'openapi-3.0', unrepresentable: 'any', io: 'input' });
+type JsonSchema = Record<string, unknown>;
+
+/** Schemas with a `meta({ id })` become components; everything else is written inline. */
+const COMPONENTS = [createAuctionBody, placeBidBody, auctionResponse, bidAcceptedResponse, bidRejectedResponse, bidListResponse, problemResponseSchema, liveFrame];
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const idOf = (s: z.ZodType) => z.globalRegistry.get(s)?.id;
+/** OpenAPI 3.1 schema objects are JSON Schema 2020-12; the dialect is the document's, not repeated per schema. */
+const bare = ({ $schema: _dialect, $id: _id, ...rest }: JsonSchema): JsonSchema => rest;
+const toSchema = (s: z.ZodType): JsonSchema => bare(z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as JsonSchema);
+
+function componentSchemas(): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const s of COMPONENTS) registry.add(s, { id: idOf(s)! });
+  const { schemas } = z.toJSONSchema(registry, { uri: (id) => ref(id).$ref, io: 'input', unrepresentable: 'any' });
+  return Object.fromEntries(Object.entries(schemas).map(([id, s]) => [id, bare(s as JsonSchema)]));
+}
+
+const schema = (s: z.ZodType): JsonSchema => {
+  const id = idOf(s);
+  return id ? ref(id) : toSchema(s);
+};
 const json = (s: z.ZodType) => ({ content: { 'application/json': { schema: schema(s) } } });
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: schema(problemResponseSchema) } } });
 const queryParams = (s: z.ZodObject) =>
@@ -21,17 +42,17 @@ const errors = { '400': problem('Invalid input'), '401': problem('No or bad toke
 
 let cached: object | null = null;
 
-/** The OpenAPI 3 document, generated from the same zod schemas the routes validate with. */
+/** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
 export function buildOpenApi(): object {
   cached ??= {
-    openapi: '3.0.3',
+    openapi: '3.1.0',
     info: { title: 'Outbid API', version: '0.1.0', description: 'Live, timed auctions. Money in integer minor units; times ISO 8601.' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: { schemas: componentSchemas(), securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     security: [{ bearer: [] }],
     paths: {
       '/auctions': {
         post: { summary: 'Create an auction (creator)', requestBody: json(createAuctionBody), responses: { '201': { description: 'Created', ...json(auctionResponse) }, '409': problem('The post already has an open auction'), ...errors } },
-        get: { summary: 'List auctions', parameters: queryParams(listAuctionsQuery), responses: { '200': { description: 'A page', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: schema(auctionResponse) }, nextCursor: { type: 'string', nullable: true } } } } } }, ...errors } },
+        get: { summary: 'List auctions', parameters: queryParams(listAuctionsQuery), responses: { '200': { description: 'A page', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: schema(auctionResponse) }, nextCursor: { type: ['string', 'null'] } } } } } }, ...errors } },
       },
       '/auctions/{id}': {
         get: { summary: 'Read an auction (ETag, If-None-Match → 304)', parameters: [idParam], responses: { '200': { description: 'The auction', ...json(auctionResponse) }, '304': { description: 'Not modified' }, ...errors } },
@@ -61,7 +82,7 @@ export function buildOpenApi(): object {
         get: {
           summary: 'Server-Sent Events: snapshot, bid, extended, ended, tick frames with id = version',
           parameters: [idParam, { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } }],
-          responses: { '200': { description: 'text/event-stream' }, '204': { description: 'Finished and already delivered' }, ...errors },
+          responses: { '200': { description: 'text/event-stream; the data of every frame is a LiveFrame (#/components/schemas/LiveFrame)' }, '204': { description: 'Finished and already delivered' }, ...errors },
         },
       },
       '/healthz': { get: { summary: 'Process up', security: [], responses: { '200': { description: 'ok' } } } },
@@ -71,18 +92,3 @@ export function buildOpenApi(): object {
   };
   return cached;
 }
-
-/** A dependency-free page listing the API from /openapi.json. */
-export const DOCS_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Outbid API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:860px;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:0 .3em}
-.m{display:inline-block;width:4.5em;font-weight:600}h2{margin-top:2rem}pre{background:#f7f7f7;padding:.8em;overflow:auto}</style></head>
-<body><h1>Outbid API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Money is integer minor units, times ISO 8601.
-Errors are <code>application/problem+json</code> with a stable <code>code</code>.</p><div id="paths">Loading…</div>
-<script src="/docs.js"></script></body></html>`;
-
-/** The docs page's script, served as a file so the Content-Security-Policy needs no inline scripts. */
-export const DOCS_SCRIPT = `fetch('/openapi.json').then(r=>r.json()).then(doc=>{const el=document.getElementById('paths');el.textContent='';
-for(const [path,ops] of Object.entries(doc.paths)){const h=document.createElement('h2');h.textContent=path;el.append(h);
-for(const [method,op] of Object.entries(ops)){const p=document.createElement('p');const m=document.createElement('span');m.className='m';
-m.textContent=method.toUpperCase();p.append(m,op.summary||'');el.append(p);if(op.requestBody){const pre=document.createElement('pre');
-pre.textContent=JSON.stringify(op.requestBody.content['application/json'].schema,null,2);el.append(pre);}}}});`;

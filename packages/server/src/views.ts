@@ -1,10 +1,11 @@
 import { incrementAt, type AuctionView, type BidDecision, type BidRecord } from '@outbid/core';
+import type { AuctionBody, BidPageBody } from '@outbid/core/protocol';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 /** An auction at the HTTP edge: ISO 8601 times, the current increment spelled out. */
-export function auctionBody(a: AuctionView) {
+export function auctionBody(a: AuctionView): AuctionBody {
   return {
     id: a.id,
     postId: a.postId,
@@ -63,7 +64,7 @@ export function bidBody(d: BidDecision) {
   };
 }
 
-export function bidItem(b: BidRecord) {
+export function bidItem(b: BidRecord): BidPageBody['items'][number] {
   return {
     bidId: b.bidId,
     version: b.version,

@@ -166,7 +166,7 @@ describe('caching, metrics and headers', () => {
     }
     const docs = await (await h.call('GET', '/docs')).text();
     expect(docs).not.toMatch(/<script>(?!<\/script>)/); // every script is a file the CSP allows
-    expect((await h.call('GET', '/docs.js')).headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect((await h.call('GET', '/docs/init.js')).headers.get('content-type')).toMatch(/^text\/javascript/);
   });
 
   it('CORS: a listed origin may call the API (preflight and answer); others get no CORS grant', async () => {

@@ -1,16 +1,10 @@
-import type { AuctionEvent, AuctionStatus } from '@outbid/core';
+import type { AuctionEvent } from '@outbid/core';
+import type { FrameEvent, LiveAuction, LiveFrame } from '@outbid/core/protocol';
 
-export type FrameEvent = 'snapshot' | 'bid' | 'extended' | 'ended' | 'tick';
+export type { FrameEvent };
 
-/** What a viewer needs to render an auction; the `data` of every frame. */
-export interface LiveState {
-  auctionId: string;
-  status: AuctionStatus;
-  currentPrice: number;
-  winnerId: string | null;
-  version: number;
-  endAt: number;
-}
+/** What a viewer needs to render an auction; the `data` of every frame (see `liveFrame` in the protocol). */
+export type LiveState = LiveAuction;
 
 /** The frame type an event becomes. Start and creation carry a whole new state: a snapshot. */
 export function frameEventOf(event: AuctionEvent): FrameEvent {
@@ -41,7 +35,7 @@ export function liveStateOf(event: AuctionEvent): LiveState {
 /** One SSE frame: `id` is the auction version, so `Last-Event-ID` resumes after it. */
 export function encodeFrame(event: FrameEvent, state: LiveState, serverTime: number): string {
   const closed = state.status === 'ended' || state.status === 'cancelled';
-  const data = {
+  const data: LiveFrame = {
     type: event,
     auctionId: state.auctionId,
     status: state.status,
