@@ -145,6 +145,8 @@ export async function startSystem(log: (line: string) => void): Promise<System> 
         OUTBID_GUARD_INTERVAL_MS: '1000',
         OUTBID_BID_RATE_PER_SECOND: '100000',
         OUTBID_BID_BURST: '100000',
+        OUTBID_CREATE_RATE_PER_MINUTE: '100000000',
+        OUTBID_MAX_STREAMS_PER_USER: '1000',
         OUTBID_LOG_LEVEL: 'info',
       },
       cwd: ROOT,

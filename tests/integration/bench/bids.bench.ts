@@ -126,6 +126,7 @@ function outbidEnv(extra: Record<string, string>): Record<string, string> {
     OUTBID_JWT_SECRET: SECRET,
     OUTBID_BID_RATE_PER_SECOND: '1000000',
     OUTBID_BID_BURST: '1000000',
+    OUTBID_CREATE_RATE_PER_MINUTE: '100000000',
     ...extra,
   };
 }
