@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 import { startServer, type RunningServer } from '@outbid/server';
 
 /**
@@ -12,7 +13,6 @@ import { startServer, type RunningServer } from '@outbid/server';
  * a listed origin reads and bids through the API (preflighted: Authorization, Idempotency-Key); a page on another
  * origin is refused by the browser; the docs page renders under the CSP with no violation.
  */
-const CHROMIUM = '/usr/bin/chromium';
 let api: RunningServer;
 let browser: Browser;
 let dataDir: string;
@@ -32,14 +32,10 @@ async function site(): Promise<string> {
 let allowed = '';
 let other = '';
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/ensure-system-deps.sh\` (pnpm test does) or \`apt-get install -y chromium\`.`);
   [allowed, other] = [await site(), await site()];
   dataDir = mkdtempSync(join(tmpdir(), 'outbid-cors-'));
   api = await startServer({ OUTBID_AUTH: 'dev', OUTBID_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', OUTBID_LOG_LEVEL: 'silent', OUTBID_CORS_ORIGINS: allowed });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

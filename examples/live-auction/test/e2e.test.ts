@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
 import { createOutbidClient } from '@outbid/client';
 import { issueDevToken, startServer, type RunningServer } from '@outbid/server';
 
@@ -11,7 +12,6 @@ import { issueDevToken, startServer, type RunningServer } from '@outbid/server';
  * The demo page in real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core): two bidders in
  * two browser contexts, a server restart mid-auction, the end. Screenshots go to .test-artifacts/.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const root = resolve(import.meta.dirname, '..');
 const artifacts = resolve(root, '../../.test-artifacts/e2e');
 let server: RunningServer;
@@ -21,16 +21,12 @@ let port = 0;
 const env = () => ({ OUTBID_AUTH: 'dev', OUTBID_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', OUTBID_LOG_LEVEL: 'silent', OUTBID_HEARTBEAT_MS: '1000', OUTBID_DEMO_DIR: join(root, 'dist') });
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/ensure-system-deps.sh\` (pnpm test does) or \`apt-get install -y chromium\`.`);
   execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
   mkdirSync(artifacts, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'outbid-e2e-'));
   server = await startServer(env());
   port = server.port;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

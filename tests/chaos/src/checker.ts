@@ -95,6 +95,7 @@ function parseBody(text: string): Record<string, unknown> | null {
   }
 }
 
+/** Written again here on purpose: the checker judges prices independently of the core it is checking. */
 export function incrementAt(rule: IncrementRule, currentPrice: number): number {
   if (rule.type === 'fixed') return rule.amount;
   let step = rule.tiers[0]!.increment;
