@@ -2,8 +2,10 @@ import type { BidRecord } from '../domain/bid.js';
 import type { ServiceContext } from './context.js';
 
 export interface AuditWriter {
-  /** Queues a record; resolves once it is in the ledger, rejects if this attempt failed (it is retried anyway). */
+  /** Queues a record its bidder waits for: resolves once it is in the ledger, rejects if writing it failed. */
   record(record: BidRecord): Promise<void>;
+  /** Queues a record nobody waits for: written with the next batch, retried while the ledger is unreachable. */
+  recordInBackground(record: BidRecord): void;
   /** Writes what is queued now and waits for it. */
   flush(): Promise<void>;
 }
@@ -18,8 +20,9 @@ const RETRY_MAX_MS = 5_000;
 /**
  * The audit trail of bids that were not accepted, written by group commit: one write in flight, everything that
  * arrives meanwhile goes into the next (no fixed wait on an idle system). A failed batch is written record by
- * record, so one bad record never takes the others down; a record that fails while the ledger answers pings is
- * poison and dropped (logged); while the ledger is unreachable, records are kept and retried with backoff.
+ * record, so one bad record never takes the others down. A record whose bidder waits for it is then answered with
+ * the failure (its bidder retries with the same key, and that retry records it); one nobody waits for is retried
+ * with backoff while the ledger is unreachable, and dropped (logged) if the ledger answers pings but refuses it.
  */
 export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: number } = {}): AuditWriter {
   const { ledger, log } = ctx;
@@ -41,12 +44,18 @@ export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: num
           () => false,
         );
         const [w] = batch;
-        w!.settle?.reject(error);
+        if (w!.settle) {
+          // Its bidder is told the decision was not recorded (503) and retries with the same key; that retry
+          // records it. Writing it later behind the bidder's back could leave the ledger holding an answer the
+          // bidder never got, beside the one a rebuilt engine gives the retry.
+          w!.settle.reject(error);
+          return [];
+        }
         if (reachable) {
           log.error({ err: error, bidId: w!.record.bidId, auctionId: w!.record.auctionId }, 'audit record refused by the ledger; dropped');
           return [];
         }
-        return [{ record: w!.record }]; // kept for a retry; nobody waits on it any more
+        return [w!]; // nobody waits on it: kept and retried until the ledger is back
       }
       // Isolate: the records of a failed batch go one by one.
       const left: Waiting[] = [];
@@ -94,6 +103,10 @@ export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: num
         queue.push({ record, settle: { resolve, reject } });
         kick();
       });
+    },
+    recordInBackground(record) {
+      queue.push({ record });
+      kick();
     },
     async flush() {
       if (writing) await writing;

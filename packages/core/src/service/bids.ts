@@ -37,13 +37,10 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
    */
   const audit = async (decision: BidDecision, key: string | null, fingerprint: string): Promise<void> => {
     if (!Number.isSafeInteger(decision.amount) || decision.reason === 'IDEMPOTENCY_KEY_REUSED') return;
-    const written = auditTrail.record(bidRecordFromDecision(decision, key, fingerprint));
-    if (key === null || !isStoredDecision(decision)) {
-      written.catch(() => undefined); // retried by the writer; nobody waits for it
-      return;
-    }
+    const record = bidRecordFromDecision(decision, key, fingerprint);
+    if (key === null || !isStoredDecision(decision)) return auditTrail.recordInBackground(record);
     try {
-      await written;
+      await auditTrail.record(record);
     } catch (error) {
       throw new OutbidError(ErrorCodes.LEDGER_UNAVAILABLE, 'The decision could not be recorded yet; retry with the same key.', { cause: error, retryAfterMs: 1_000 });
     }
