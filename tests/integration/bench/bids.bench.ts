@@ -29,9 +29,9 @@
  *        the profile (see cpuprofile-summary.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
@@ -136,8 +136,12 @@ function spawnServer<T>(args: string[], env: Record<string, string>, ready: (lin
   const child = spawn(process.execPath, args, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let tail = '';
+  // BENCH_SERVER_LOGS=DIR keeps every server's output (pino JSON) in DIR/<what>.log, to see why a request failed.
+  const logFile = process.env.BENCH_SERVER_LOGS ? join(process.env.BENCH_SERVER_LOGS, `${what.replace(/[^\w.+-]/g, '_')}.log`) : null;
+  if (logFile) mkdirSync(dirname(logFile), { recursive: true });
   const keep = (d: Buffer) => {
     tail = (tail + d.toString()).slice(-4_000);
+    if (logFile) appendFileSync(logFile, d);
   };
   child.stderr!.on('data', keep);
   return new Promise((resolveReady, reject) => {

@@ -254,11 +254,13 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     },
     async recordAudit(records) {
       if (records.length === 0) return;
-      await db.transaction(async (tx) => {
-        for (const record of records) {
-          await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT DO NOTHING`, bidParams(record));
-        }
-      });
+      // One statement, rows in auction order: each insert takes a key-share lock on its auction, and fenced writes
+      // lock auctions in id order too, so the two never wait on each other in a circle (a deadlock was measured).
+      const sorted = [...records].sort((a, b) => (a.auctionId < b.auctionId ? -1 : a.auctionId > b.auctionId ? 1 : 0));
+      await db.query(
+        `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)}) ON CONFLICT DO NOTHING`,
+        [asRecords(BID_FIELDS, sorted.map(bidParams))],
+      );
     },
     async findBidByIdempotencyKey(auctionId, bidderId, idempotencyKey) {
       const { rows } = await db.query(`SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND bidder_id = $2 AND idempotency_key = $3`, [

@@ -25,6 +25,23 @@ interface Pending {
  * another instance, is still on its way) is retried until `persistTimeoutMs`, as the one-by-one fenced write does.
  * A ledger without `applyChanges` gets that one-by-one fenced write.
  */
+/**
+ * Postgres aborts one side of a deadlock or serialisation failure and nothing of it is written, so the
+ * transaction may simply run again (SQLSTATE 40P01, 40001).
+ */
+async function withDeadlockRetry<T>(write: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      // The service wraps its ledger (typed failures): the driver's error is the cause.
+      const driverError = (error as { cause?: unknown } | null)?.cause ?? error;
+      const code = (driverError as { code?: unknown } | null)?.code;
+      if (attempt >= attempts || (code !== '40P01' && code !== '40001')) throw error;
+    }
+  }
+}
+
 export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, options: GroupCommitOptions = {}): (change: LedgerChange) => Promise<ApplyResult> {
   const applyChanges = ledger.applyChanges?.bind(ledger);
   if (!applyChanges) {
@@ -78,7 +95,7 @@ export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, opti
     inFlight++;
     if (queue.length > 0) kick(); // another transaction may start for the other auctions
     try {
-      const results = await applyChanges(batch.map((p) => p.change));
+      const results = await withDeadlockRetry(() => applyChanges(batch.map((p) => p.change)));
       const refusedAt = new Map<string, number>();
       batch.forEach((p, i) => {
         const result = results[i]!;
