@@ -42,6 +42,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
     try {
       await auditTrail.record(record);
     } catch (error) {
+      log.warn({ err: error, auctionId: decision.auctionId }, 'refused bid not recorded; its bidder is asked to retry');
       throw new OutbidError(ErrorCodes.LEDGER_UNAVAILABLE, 'The decision could not be recorded yet; retry with the same key.', { cause: error, retryAfterMs: 1_000 });
     }
   };
@@ -140,6 +141,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
       try {
         outcome = await write;
       } catch (error) {
+        log.warn({ err: error, auctionId }, 'accepted bid not confirmed by the ledger');
         // The engine may now be ahead of the ledger: forget its copy so nobody builds on an unrecorded accept.
         await engine.drop(auctionId).catch(() => undefined);
         // The commit may have happened with only its acknowledgement lost: if the ledger has the bid, it stands.
