@@ -6,6 +6,8 @@ const benches = {
   core: ['packages/core/bench/memory-engine.bench.ts'],
   redis: ['packages/adapters/redis/bench/place-bid.bench.ts'],
   ends: ['tests/integration/bench/ends.bench.ts'],
+  'kafka-latency': ['tests/integration/bench/kafka-latency.bench.ts'],
+  fanout: ['tests/integration/bench/fanout.bench.ts'],
 };
 const name = process.argv[2];
 if (!benches[name]) {
