@@ -7,6 +7,8 @@ const benches = {
   redis: ['packages/adapters/redis/bench/place-bid.bench.ts'],
   ends: ['tests/integration/bench/ends.bench.ts'],
   bids: ['tests/integration/bench/bids.bench.ts'],
+  'kafka-latency': ['tests/integration/bench/kafka-latency.bench.ts'],
+  fanout: ['tests/integration/bench/fanout.bench.ts'],
 };
 const name = process.argv[2];
 if (!benches[name]) {

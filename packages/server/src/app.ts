@@ -22,6 +22,8 @@ export interface AppLogger {
 }
 
 export interface AppOptions {
+  /** What start-up still waits for (e.g. a bus subscription joining); /readyz answers 503 until it is empty. */
+  startup?: () => string[];
   /**
    * How callers are authenticated. Required: there is no default, so an app never runs open by accident
    * (`{ mode: 'dev', secret }` serves POST /dev/token for local development).
@@ -117,6 +119,11 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
+    const waitingFor = options.startup?.() ?? [];
+    if (waitingFor.length > 0) {
+      // Same shape as the 200 answer ({ status }), so a probe or an operator reads why at a glance.
+      return c.json({ status: 'starting', waitingFor }, 503, { 'cache-control': 'no-store' });
+    }
     try {
       await Promise.all([outbid.ledger.ping(), outbid.now()]);
       return c.json({ status: 'ready', engine: outbid.engine.name, ledger: outbid.ledger.name, bus: outbid.bus.name, scheduler: outbid.scheduler.name });

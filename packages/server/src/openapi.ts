@@ -86,7 +86,7 @@ export function buildOpenApi(): object {
         },
       },
       '/healthz': { get: { summary: 'Process up', security: [], responses: { '200': { description: 'ok' } } } },
-      '/readyz': { get: { summary: 'Dependencies reachable', security: [], responses: { '200': { description: 'ready' }, '503': problem('Not ready') } } },
+      '/readyz': { get: { summary: 'Dependencies reachable and start-up done', security: [], responses: { '200': { description: 'ready' }, '503': { description: "Starting (`{ status: 'starting', waitingFor: [...] }`) or a dependency is not reachable (problem)" } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text/plain' } } } },
     },
   };

@@ -153,9 +153,35 @@ export async function startServer(env: Record<string, string | undefined> = proc
       : {}),
   });
   const rearmed = await outbid.rearmScheduler();
+  // Bus subscriptions (Kafka consumer groups) take seconds to join. The server listens meanwhile and /readyz
+  // answers 503 naming what it waits for, so a load balancer sends no traffic before this instance sees every event.
+  const startup = new Map<string, string>(); // what is still awaited → its failure, if it failed
+  const awaitStartup = (what: string, promise: Promise<unknown>) => {
+    startup.set(what, '');
+    promise.then(
+      () => startup.delete(what),
+      (err: unknown) => {
+        startup.set(what, err instanceof Error ? err.message : String(err));
+        logger.error({ err, what }, 'start-up step failed; this instance stays not ready');
+      },
+    );
+  };
   // An engine shared by instances (Redis) is kept up to date with changes decided elsewhere.
-  if (adapters.bus && adapters.engine) await startEngineUpdater(outbid);
-  await outbid.ready(); // listen only once this instance will see every event (its bus subscription joined)
+  // Not awaited for readiness: its group is shared by all instances and resumes from committed offsets, so no
+  // event goes unseen while this member joins (on the mock a second member's join takes ~9 s, the own group ~3 s).
+  if (adapters.bus && adapters.engine) {
+    const joining = performance.now();
+    startEngineUpdater(outbid).then(
+      () => logger.info({ ms: Math.round(performance.now() - joining) }, 'bus subscription outbid-engine-updater joined'),
+      (err: unknown) => logger.error({ err }, 'bus subscription outbid-engine-updater failed; the reconciler still repairs the engine'),
+    );
+  }
+  awaitStartup(`bus subscription outbid-fanout (${outbid.bus.name})`, outbid.ready());
+  const startedAt = performance.now();
+  void outbid.ready().then(
+    () => logger.info({ ms: Math.round(performance.now() - startedAt) }, 'bus subscription joined'),
+    () => undefined,
+  );
   const app = createApp(outbid, {
     auth: authFrom(config, logger),
     anonymousReads: config.OUTBID_ANONYMOUS_READS,
@@ -169,6 +195,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
     metrics,
     logger: { error: (o, m) => logger.error(o, m), warn: (o, m) => logger.warn(o, m) },
     demoDir: findDemoDir(config.OUTBID_DEMO_DIR),
+    startup: () => [...startup].map(([what, failure]) => (failure ? `${what}: failed: ${failure}` : what)),
   });
 
   const server: ServerType = await new Promise((resolveServer) => {

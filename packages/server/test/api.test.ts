@@ -228,6 +228,22 @@ describe('lifecycle and history', () => {
 });
 
 describe('operations', () => {
+  it('readyz says what start-up still waits for (503) and turns ready once it is done', async () => {
+    let waiting = ['bus subscription outbid-fanout (kafka)'];
+    const starting = harness({ startup: () => waiting });
+    try {
+      const res = await starting.call('GET', '/readyz');
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ status: 'starting', waitingFor: ['bus subscription outbid-fanout (kafka)'] });
+      waiting = [];
+      const ready = await starting.call('GET', '/readyz');
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ready' });
+    } finally {
+      await starting.close();
+    }
+  });
+
   it('healthz, readyz, metrics, openapi and docs answer', async () => {
     expect(await (await h.call('GET', '/healthz')).json()).toEqual({ status: 'ok' });
     expect(await (await h.call('GET', '/readyz')).json()).toMatchObject({ status: 'ready', engine: 'memory', ledger: 'memory' });

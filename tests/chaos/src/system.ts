@@ -176,6 +176,13 @@ export async function startSystem(log: (line: string) => void): Promise<System> 
         failed(new Error(`server ${name} exited (${code ?? signal}) before listening: ${out.slice(-500)}`));
       });
     });
+    // It listens before its bus subscription joined; traffic only once /readyz says 200.
+    for (const until = Date.now() + 60_000; ; ) {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+      if (res?.status === 200) break;
+      if (Date.now() > until || child.exitCode !== null) throw new Error(`server ${name} did not become ready within 60 s: ${out.slice(-500)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     proxies[`http-${name}`].setTarget(port);
     log(`server ${name} (pid ${child.pid}) listening on ${port}`);
   };

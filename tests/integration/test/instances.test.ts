@@ -25,7 +25,7 @@ afterAll(async () => {
   await Promise.allSettled([redis?.stop(), pg?.stop(), kafka?.stop()]);
 });
 
-/** A server in its own process on Redis + Postgres + Kafka; resolves with its URL once it listens. */
+/** A server in its own process on Redis + Postgres + Kafka; resolves with its URL once it is ready. */
 function serverProcess(): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@outbid/source', MAIN], {
     env: {
@@ -49,7 +49,15 @@ function serverProcess(): Promise<{ url: string; child: ChildProcess }> {
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n').find((l) => l.includes('Outbid server listening'));
-      if (line) resolveUrl({ url: (JSON.parse(line) as { url: string }).url, child });
+      if (line) {
+        out = '';
+        const url = (JSON.parse(line) as { url: string }).url;
+        // It listens before its bus subscriptions joined; /readyz says 200 once they have.
+        void (async () => {
+          while ((await fetch(`${url}/readyz`).catch(() => null))?.status !== 200) await new Promise((r) => setTimeout(r, 50));
+          resolveUrl({ url, child });
+        })();
+      }
     });
     child.once('exit', (code) => reject(new Error(`server exited (${code}): ${out.slice(-500)}`)));
   });

@@ -22,10 +22,15 @@ export interface KafkaBusOptions {
   /** How long `subscribe` waits for its consumer to join and be assigned partitions. Default 30 s. */
   joinTimeoutMs?: number;
   /**
-   * Consumer group timings. A coordinator holds a rebalance open up to the rebalance timeout, so shorter values
-   * make joins (and recovery from a dead member) faster. Defaults: session 10 s, rebalance 5 s, heartbeat 1 s.
+   * Consumer settings (see the README for why each default). Group timings: a coordinator holds a rebalance open
+   * up to the rebalance timeout, so shorter values make joins (and recovery from a dead member) faster.
+   * Defaults: session 10 s, rebalance 3 s, heartbeat 1 s. Fetching: `maxWaitTimeInMs` (default 100) is how long the
+   * broker may hold a fetch when fewer than `minBytes` (default 1) are available — with minBytes 1 a real broker
+   * answers as soon as one message arrives, but a broker that does not wake fetches early (the librdkafka mock)
+   * holds every fetch the whole wait, so this bounds delivery latency; kafkajs' default of 5,000 ms delayed
+   * bids by seconds.
    */
-  consumer?: { sessionTimeout?: number; rebalanceTimeout?: number; heartbeatInterval?: number };
+  consumer?: { sessionTimeout?: number; rebalanceTimeout?: number; heartbeatInterval?: number; maxWaitTimeInMs?: number; minBytes?: number };
 }
 
 /** A subscription's current consumer (replaced after a crash kafkajs does not recover from) and its group. */
@@ -108,8 +113,11 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
           allowAutoTopicCreation: false,
           retry: { retries: 10 },
           sessionTimeout: options.consumer?.sessionTimeout ?? 10_000,
-          rebalanceTimeout: options.consumer?.rebalanceTimeout ?? 5_000,
+          rebalanceTimeout: options.consumer?.rebalanceTimeout ?? 3_000,
           heartbeatInterval: options.consumer?.heartbeatInterval ?? 1_000,
+          // Live delivery: answer a fetch as soon as one byte is there, and never hold one longer than 100 ms.
+          minBytes: options.consumer?.minBytes ?? 1,
+          maxWaitTimeInMs: options.consumer?.maxWaitTimeInMs ?? 100,
         });
         entry.consumer = consumer;
         const restart = (error: unknown) => {
@@ -128,7 +136,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
         });
         await consumer.connect();
         await consumer.subscribe({ topic, fromBeginning: subscribeOptions.group !== undefined });
-        await consumer.run({ eachMessage });
+        // All partitions of a batch in parallel (per-partition order is kept): one slow partition does not hold the others.
+        await consumer.run({ eachMessage, partitionsConsumedConcurrently: 4 });
       };
 
       const close = async () => {

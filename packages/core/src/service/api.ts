@@ -40,6 +40,13 @@ export interface OutbidOptions {
   purger?: CachePurger;
   /** Observability hooks (the server feeds its metrics from them). */
   hooks?: OutbidHooks;
+  /**
+   * Hand events committed by this process to its own `subscribe` listeners right after the commit, in version
+   * order, instead of only when they come back from the bus (which, with Kafka, is a round trip through the
+   * broker). Listeners then see such events twice (local, then bus) and de-duplicate by version, as they must
+   * for an at-least-once bus anyway. Default: on for any bus but the in-process memory bus.
+   */
+  localDelivery?: boolean;
 }
 
 export interface OutbidHooks {
@@ -99,7 +106,11 @@ export interface Outbid {
   endAuction(auctionId: string, actorId: string): Promise<AuctionView>;
   cancelAuction(auctionId: string, actorId: string): Promise<AuctionView>;
   listBids(auctionId: string, request?: ListBidsRequest): Promise<Page<BidRecord>>;
-  /** Events from the bus, for this process: every auction, or one. Returns an unsubscribe function. */
+  /**
+   * Events for this process: every auction, or one. Returns an unsubscribe function. Events come from the bus,
+   * and (with local delivery) those committed by this process also right after their commit: at least once,
+   * so de-duplicate by version (an event older than one already seen is a redelivery).
+   */
   subscribe(listener: (event: AuctionEvent) => void, filter?: { auctionId?: string }): () => void;
   /** Runs a due start or end now (what the scheduler and the guard call). */
   runDueJob(job: ScheduledJob): Promise<JobOutcome>;
@@ -120,6 +131,8 @@ export interface Outbid {
   now(): Promise<number>;
   /** Resolves once this instance receives bus events (a Kafka consumer has joined its group). */
   ready(): Promise<void>;
+  /** What `ready()` still waits for, e.g. `['bus subscription outbid-fanout']`; empty once ready. */
+  waitingFor(): string[];
   /** Resolves when background work started so far (persists, audit, relay, timers) is done. */
   idle(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,6 @@
 import { minNextBid, type AuctionState } from '../domain/auction.js';
 import { ErrorCodes, OutbidError } from '../errors.js';
+import type { AuctionEvent } from '../domain/events.js';
 import type { BidEngine } from '../ports/engine.js';
 import type { ApplyResult, Ledger, LedgerChange } from '../ports/ledger.js';
 import type { Scheduler } from '../ports/scheduler.js';
@@ -28,6 +29,8 @@ export interface ServiceContext {
   track<T>(promise: Promise<T>): Promise<T>;
   /** Asks the outbox relay to publish now (a change was just committed). */
   kickRelay(): void;
+  /** Hands events that were just committed to this process's listeners (no-op unless local delivery is on). */
+  deliverCommitted(events: readonly AuctionEvent[]): void;
   view(state: AuctionState, serverTime: number): AuctionView;
   loadDurable(auctionId: string): Promise<AuctionState>;
   /** Rebuilds the engine's copy from the ledger: the cure for every disagreement. */
@@ -42,6 +45,8 @@ export interface ServiceContextOptions {
   persistTimeoutMs: number;
   log: OutbidLogger;
   hooks: OutbidHooks;
+  /** This process's listeners, for events committed here (null: they only get events from the bus). */
+  deliverLocally: ((events: readonly AuctionEvent[]) => void) | null;
   /** Null when another process publishes the outbox. */
   relay: OutboxRelay | null;
   isClosed(): boolean;
@@ -66,8 +71,8 @@ export function createServiceContext(options: ServiceContextOptions): ServiceCon
     log,
     hooks,
     background,
-    persist: createFencedWrite(ledger, options.persistTimeoutMs),
-    persistBid: createGroupCommit(ledger, options.persistTimeoutMs),
+    persist: createFencedWrite(ledger, options.persistTimeoutMs, (change) => context.deliverCommitted(change.events)),
+    persistBid: createGroupCommit(ledger, options.persistTimeoutMs, { onCommitted: (change) => context.deliverCommitted(change.events) }),
     isClosed,
     ensureOpen() {
       if (isClosed()) throw new OutbidError(ErrorCodes.CLOSED, 'Outbid is closed.');
@@ -82,6 +87,14 @@ export function createServiceContext(options: ServiceContextOptions): ServiceCon
     },
     kickRelay() {
       if (relay) void context.track(relay.kick());
+    },
+    deliverCommitted(events) {
+      if (!options.deliverLocally || events.length === 0) return;
+      try {
+        options.deliverLocally(events);
+      } catch (error) {
+        log.error({ err: error }, 'local delivery of committed events failed');
+      }
     },
     view: (state, serverTime) => ({ ...state, minNextBid: minNextBid(state), serverTime }),
     loadDurable,

@@ -6,6 +6,8 @@ export interface GroupCommitOptions {
   maxBatch?: number;
   /** Transactions in flight at once (never two holding the same auction). Default 2. */
   maxInFlight?: number;
+  /** Sees each committed change, per auction in version order, before its writer hears back. */
+  onCommitted?: (change: LedgerChange) => void;
 }
 
 interface Pending {
@@ -45,7 +47,7 @@ async function withDeadlockRetry<T>(write: () => Promise<T>, attempts = 3): Prom
 export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, options: GroupCommitOptions = {}): (change: LedgerChange) => Promise<ApplyResult> {
   const applyChanges = ledger.applyChanges?.bind(ledger);
   if (!applyChanges) {
-    const fenced = createFencedWrite(ledger, persistTimeoutMs);
+    const fenced = createFencedWrite(ledger, persistTimeoutMs, options.onCommitted);
     return (change) => fenced(change.state.id, change);
   }
   const maxBatch = options.maxBatch ?? 256;
@@ -106,7 +108,11 @@ export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, opti
         if (!result.ok && result.reason === 'behind' && !builtOnRefusal && Date.now() < p.deadline) {
           p.retryAt = Date.now() + 5;
           queue.push(p);
-        } else p.resolve(result);
+          return;
+        }
+        // A batch holds one auction's changes in version order, and one auction is in one batch at a time.
+        if (result.ok) options.onCommitted?.(p.change);
+        p.resolve(result);
       });
     } catch (error) {
       for (const p of batch) p.reject(error);

@@ -28,6 +28,10 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
   const log = options.logger ?? { warn: () => {}, error: () => {} };
   const listeners = new Set<{ auctionId: string | undefined; fn: (e: AuctionEvent) => void }>();
   let closed = false;
+  const deliver = (event: AuctionEvent) => {
+    for (const l of listeners) if (l.auctionId === undefined || l.auctionId === event.auctionId) l.fn(event);
+  };
+  const localDelivery = options.localDelivery ?? bus.name !== 'memory';
 
   const relay: OutboxRelay | null =
     options.relayPollMs === 0
@@ -47,6 +51,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
     log,
     hooks: options.hooks ?? {},
     relay,
+    deliverLocally: localDelivery ? (events) => events.forEach(deliver) : null,
     isClosed: () => closed,
   });
   const { background, track } = ctx;
@@ -54,8 +59,13 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
   const purger = options.purger;
   const busSubscription: Promise<Subscription> = bus.subscribe((event) => {
     purger?.purge(event.auctionId);
-    for (const l of listeners) if (l.auctionId === undefined || l.auctionId === event.auctionId) l.fn(event);
+    deliver(event);
   });
+  let subscribed = false;
+  void busSubscription.then(
+    () => (subscribed = true),
+    () => undefined,
+  );
 
   const bids = createBidDesk(ctx);
   const transitions = createAuctionTransitions(ctx);
@@ -91,6 +101,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
     async ready() {
       await busSubscription;
     },
+    waitingFor: () => (subscribed ? [] : [`bus subscription outbid-fanout (${bus.name})`]),
     async idle() {
       await bids.flushAudit();
       for (let i = 0; i < 10; i++) {

@@ -129,9 +129,9 @@ export function createAuctionTransitions(ctx: ServiceContext): AuctionTransition
       createdAt: now,
       closedAt: null,
     };
-    await ledger.createAuction(state, [
-      makeEvent('AuctionCreated', state, minNextBid(state), now, { creatorId, postId: state.postId }),
-    ]);
+    const created = [makeEvent('AuctionCreated', state, minNextBid(state), now, { creatorId, postId: state.postId })];
+    await ledger.createAuction(state, created);
+    ctx.deliverCommitted(created);
     ctx.kickRelay();
     await engine.hydrate(state);
     if (state.status === 'scheduled') await scheduler.arm({ auctionId: state.id, kind: 'start', at: state.startAt });

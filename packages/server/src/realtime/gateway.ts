@@ -40,11 +40,12 @@ export interface RealtimeGateway {
 }
 
 const encoder = new TextEncoder();
+const heartbeatBytes = encoder.encode(encodeComment('heartbeat'));
 
 class Viewer {
   lastVersion = 0;
   /** Latest state frame that could not be written yet (slow reader): only the newest is kept. */
-  pending: string | null = null;
+  pending: Uint8Array | null = null;
   blockedSince: number | null = null;
   closed = false;
   constructor(
@@ -56,8 +57,11 @@ class Viewer {
     return (this.controller.desiredSize ?? 1) > 0;
   }
 
-  /** State frames: never an older one after a newer one; a blocked reader keeps only the latest. */
-  sendState(frame: string, version: number): boolean {
+  /**
+   * State frames: never an older one after a newer one; a blocked reader keeps only the latest. The frame is
+   * encoded once per channel and the same bytes are enqueued to every viewer (never mutated afterwards).
+   */
+  sendState(frame: Uint8Array, version: number): boolean {
     if (this.closed || version <= this.lastVersion) return false;
     this.lastVersion = version;
     if (!this.writable()) {
@@ -65,20 +69,20 @@ class Viewer {
       this.blockedSince ??= Date.now();
       return false;
     }
-    this.controller.enqueue(encoder.encode(frame));
+    this.controller.enqueue(frame);
     return true;
   }
 
   /** Ticks and heartbeats are disposable: dropped when the reader is behind. */
-  sendDisposable(frame: string): boolean {
+  sendDisposable(frame: Uint8Array): boolean {
     if (this.closed || !this.writable() || this.pending !== null) return false;
-    this.controller.enqueue(encoder.encode(frame));
+    this.controller.enqueue(frame);
     return true;
   }
 
   pull() {
     if (this.pending !== null && !this.closed) {
-      this.controller.enqueue(encoder.encode(this.pending));
+      this.controller.enqueue(this.pending);
       this.pending = null;
     }
     this.blockedSince = null;
@@ -136,7 +140,7 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
     channel.flushTimer = null;
     const state = channel.latest;
     if (!state || channel.pendingEvent === null) return;
-    const frame = encodeFrame(channel.pendingEvent, state, serverNow());
+    const frame = encoder.encode(encodeFrame(channel.pendingEvent, state, serverNow()));
     channel.pendingEvent = null;
     for (const viewer of channel.viewers) if (viewer.sendState(frame, state.version)) stats.framesSent++;
   };
@@ -191,7 +195,7 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
     if (tickMs > 0) await refreshClock().catch(() => undefined);
     for (const channel of channels.values()) {
       const state = channel.latest;
-      const tick = tickMs > 0 && state && state.status !== 'ended' && state.status !== 'cancelled' ? encodeFrame('tick', state, serverNow()) : null;
+      const tick = tickMs > 0 && state && state.status !== 'ended' && state.status !== 'cancelled' ? encoder.encode(encodeFrame('tick', state, serverNow())) : null;
       for (const viewer of channel.viewers) {
         if (viewer.blockedSince !== null && now - viewer.blockedSince > slowConsumerMs) {
           stats.shedConnections++;
@@ -199,7 +203,7 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
           continue;
         }
         if (tick && viewer.lastVersion === state!.version && viewer.sendDisposable(tick)) stats.framesSent++;
-        if (heartbeat) viewer.sendDisposable(encodeComment('heartbeat'));
+        if (heartbeat) viewer.sendDisposable(heartbeatBytes);
       }
     }
   }, Math.max(50, Math.min(tickMs || heartbeatMs, heartbeatMs || tickMs, 1_000)));
@@ -248,7 +252,7 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
             stats.openStreams++;
             controller.enqueue(encoder.encode(`retry: ${retryMs}\n\n`));
             if (resumeFrom === state.version) viewer.lastVersion = state.version; // up to date: wait for the next change
-            else if (viewer.sendState(encodeFrame('snapshot', state, serverNow()), state.version)) stats.framesSent++;
+            else if (viewer.sendState(encoder.encode(encodeFrame('snapshot', state, serverNow())), state.version)) stats.framesSent++;
             channel.viewers.add(viewer);
           },
           pull() {

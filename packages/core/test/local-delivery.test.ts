@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { BUS_SPECIFICATION_VERSION, createOutbid, type AuctionEvent, type EventBus } from '../src/index.js';
+
+/** A remote-like bus that holds published events until `release()`: what a slow broker looks like. */
+function heldBus() {
+  const held: AuctionEvent[] = [];
+  const handlers: Array<(e: AuctionEvent) => void | Promise<void>> = [];
+  let joined!: () => void;
+  const join = new Promise<void>((r) => (joined = r));
+  const bus: EventBus = {
+    specificationVersion: BUS_SPECIFICATION_VERSION,
+    name: 'held',
+    async publish(events) {
+      held.push(...events);
+    },
+    async subscribe(handler) {
+      handlers.push(handler);
+      return { close: async () => {} };
+    },
+    async close() {},
+  };
+  return { bus, held, joined, join, release: async () => { for (const e of held.splice(0)) for (const h of handlers) await h(e); } };
+}
+
+describe('local delivery of committed events', () => {
+  it('listeners of the committing process get each event right after its commit, in order, before the bus has it; the bus copy comes again', async () => {
+    const { bus, held, release } = heldBus();
+    const outbid = createOutbid({ bus, guardIntervalMs: 0 });
+    try {
+      const seen: AuctionEvent[] = [];
+      const now = await outbid.now();
+      const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+      outbid.subscribe((e) => seen.push(e), { auctionId: auction.id });
+      for (let i = 0; i < 5; i++) {
+        const { decision } = await outbid.placeBid({ auctionId: auction.id, bidderId: i % 2 ? 'ann' : 'ben', amount: 100 + i * 10, idempotencyKey: `k${i}` });
+        expect(decision.status).toBe('accepted');
+        // Already here when placeBid answers: no bus round trip.
+        expect(seen.at(-1)?.version).toBe(decision.version);
+      }
+      expect(seen.map((e) => e.version)).toEqual([2, 3, 4, 5, 6]);
+      await outbid.idle();
+      expect(held.length).toBeGreaterThan(0); // the relay still published everything
+      await release();
+      // The bus copies follow (AuctionCreated, v1, was committed before this listener subscribed): duplicates only.
+      expect(new Set(seen.map((e) => e.version))).toEqual(new Set([1, 2, 3, 4, 5, 6]));
+    } finally {
+      await outbid.close();
+    }
+  });
+
+  it('is off for the memory bus (its delivery is already immediate) and when localDelivery is false', async () => {
+    const { bus, release } = heldBus();
+    const outbid = createOutbid({ bus, localDelivery: false, guardIntervalMs: 0 });
+    try {
+      const seen: AuctionEvent[] = [];
+      const now = await outbid.now();
+      const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+      outbid.subscribe((e) => seen.push(e), { auctionId: auction.id });
+      await outbid.placeBid({ auctionId: auction.id, bidderId: 'ann', amount: 100, idempotencyKey: 'k' });
+      expect(seen).toEqual([]);
+      await outbid.idle();
+      await release();
+      expect(seen.map((e) => e.version)).toEqual([1, 2]); // only from the bus
+      expect(outbid.waitingFor()).toEqual([]);
+    } finally {
+      await outbid.close();
+    }
+  });
+});
