@@ -83,17 +83,19 @@ export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: num
     }
   };
 
+  const startDrain = () =>
+    (writing = ctx.track(drain()).finally(() => {
+      writing = null;
+      if (queue.length > 0) kick();
+    }));
+
   const kick = () => {
     if (writing || scheduled) return;
     scheduled = true;
     // After this turn's I/O callbacks: every record decided in it joins the batch.
     setImmediate(() => {
       scheduled = false;
-      if (writing) return;
-      writing = ctx.track(drain()).finally(() => {
-        writing = null;
-        if (queue.length > 0) kick();
-      });
+      if (!writing) startDrain();
     });
   };
 
@@ -110,10 +112,7 @@ export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: num
     },
     async flush() {
       if (writing) await writing;
-      if (queue.length > 0) {
-        writing = ctx.track(drain()).finally(() => (writing = null));
-        await writing;
-      }
+      if (queue.length > 0) await startDrain();
     },
   };
 }

@@ -76,6 +76,5 @@ export function createStreamLimiter(maxPerUser: number) {
         else open.set(userKey, left);
       };
     },
-    openFor: (userKey: string) => open.get(userKey) ?? 0,
   };
 }
