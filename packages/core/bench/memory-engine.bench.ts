@@ -13,7 +13,7 @@ function auction(id: string, now: number): AuctionState {
     id, postId: `p-${id}`, creatorId: 'seller', currency: 'USD', startAt: now - 1_000, endAt: now + 3_600_000,
     effectiveEndAt: now + 3_600_000, startPrice: 100, increment: { type: 'fixed', amount: 1 }, softClose: null,
     status: 'active', currentPrice: 100, currentWinnerId: null, version: 1, bidCount: 0, extensionCount: 0,
-    createdAt: now - 2_000, closedAt: null,
+    createdAt: now - 2_000, closedAt: null, reservePrice: null, buyNowPrice: null, buyNowPolicy: null, leaderMax: null,
   };
 }
 

@@ -49,7 +49,7 @@ export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } =
         const state = await lockState(tx, cmd.auctionId);
         if (!state) return { kind: 'needs_hydration' as const };
         const now = await dbNow(tx);
-        const refused = (decision: BidDecision, replayed: boolean) => ({ kind: 'decided' as const, decision, replayed, state: null, previousEndAt: null });
+        const refused = (decision: BidDecision, replayed: boolean) => ({ kind: 'decided' as const, decision, replayed, state: null, previousEndAt: null, bidKind: null });
         if (cmd.idempotencyKey !== null) {
           const { rows } = await tx.query<{ fingerprint: string; decision: string }>(
             'SELECT fingerprint, decision FROM outbid_engine_idempotency WHERE auction_id = $1 AND bidder_id = $2 AND key = $3 AND expires_at > $4',
@@ -59,7 +59,7 @@ export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } =
             return rows[0].fingerprint === cmd.fingerprint ? refused(JSON.parse(rows[0].decision), true) : refused(keyReusedDecision(state, cmd, now), false);
           }
         }
-        const { decision, next } = decideBid(state, cmd, now);
+        const { decision, next, kind } = decideBid(state, cmd, now);
         if (next) await save(tx, next);
         if (cmd.idempotencyKey !== null && isStoredDecision(decision)) {
           await tx.query(
@@ -69,7 +69,7 @@ export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } =
           );
         }
         if (!next) return refused(decision, false);
-        return { kind: 'decided' as const, decision, replayed: false, state: next, previousEndAt: decision.extended ? state.effectiveEndAt : null };
+        return { kind: 'decided' as const, decision, replayed: false, state: next, previousEndAt: decision.extended ? state.effectiveEndAt : null, bidKind: kind };
       }),
     start: (auctionId, mode) => transition(auctionId, (s, now) => decideStart(s, now, mode)),
     end: (auctionId, mode) => transition(auctionId, (s, now) => decideEnd(s, now, mode)),

@@ -37,7 +37,26 @@ export interface AuctionState {
   createdAt: number;
   /** Epoch ms when the auction was sealed (ended or cancelled), else null. */
   closedAt: number | null;
+  /** Hidden reserve: below it nobody wins. Secret: never in responses, events, frames or logs. Null: none. */
+  reservePrice: number | null;
+  /** Buy It Now price, or null when the auction offers none. */
+  buyNowPrice: number | null;
+  /** When Buy It Now goes away; null when there is no Buy It Now. */
+  buyNowPolicy: BuyNowPolicy | null;
+  /**
+   * The leader's secret maximum (proxy bidding): the engine bids for the leader up to it. Null when the leader
+   * bid a plain amount (their maximum is then the current price) or nobody leads.
+   */
+  leaderMax: number | null;
 }
+
+/**
+ * `first-bid`: Buy It Now goes away at the first bid (eBay's default). `reserve-met`: it stays until the reserve
+ * is met (with no reserve: until the first bid).
+ */
+export const BUY_NOW_POLICIES = ['first-bid', 'reserve-met'] as const;
+export type BuyNowPolicy = (typeof BUY_NOW_POLICIES)[number];
+export const buyNowPolicySchema = z.enum(BUY_NOW_POLICIES);
 
 const id = idSchema;
 const epochMs = z.number().int().min(0).max(8_640_000_000_000_000);
@@ -62,6 +81,10 @@ export const auctionStateSchema = z.strictObject({
   extensionCount: z.number().int().min(0),
   createdAt: epochMs,
   closedAt: epochMs.nullable(),
+  reservePrice: minorUnitsSchema.nullable(),
+  buyNowPrice: minorUnitsSchema.nullable(),
+  buyNowPolicy: buyNowPolicySchema.nullable(),
+  leaderMax: minorUnitsSchema.nullable(),
 });
 
 /** What a creator supplies to open an auction (times in epoch ms; the server converts ISO 8601). */
@@ -74,8 +97,17 @@ export const createAuctionInputSchema = z
     increment: incrementRuleSchema,
     currency: currencySchema.default('USD'),
     softClose: softClosePolicySchema.nullable().default(null),
+    reservePrice: minorUnitsSchema.nullable().default(null),
+    buyNowPrice: minorUnitsSchema.nullable().default(null),
+    buyNowPolicy: buyNowPolicySchema.default('first-bid'),
   })
   .superRefine((input, ctx) => {
+    if (input.reservePrice !== null && input.reservePrice <= input.startPrice) {
+      ctx.addIssue({ code: 'custom', path: ['reservePrice'], message: 'must be above startPrice (a reserve at the start price is no reserve)' });
+    }
+    if (input.buyNowPrice !== null && input.buyNowPrice <= Math.max(input.startPrice, input.reservePrice ?? 0)) {
+      ctx.addIssue({ code: 'custom', path: ['buyNowPrice'], message: 'must be above startPrice and reservePrice' });
+    }
     if (input.endAt <= input.startAt) ctx.addIssue({ code: 'custom', path: ['endAt'], message: 'must be after startAt' });
     const hardEndAt = input.softClose?.hardEndAt;
     if (hardEndAt != null && hardEndAt < input.endAt) {
@@ -87,6 +119,42 @@ export type CreateAuctionInput = z.input<typeof createAuctionInputSchema>;
 /** The lowest amount the next bid must reach. */
 export function minNextBid(state: Pick<AuctionState, 'currentWinnerId' | 'currentPrice' | 'startPrice' | 'increment'>): number {
   return state.currentWinnerId === null ? state.startPrice : state.currentPrice + incrementAt(state.increment, state.currentPrice);
+}
+
+/** The leader's maximum: what the engine will bid up to for them (their plain bid when they left no maximum). */
+export function leaderMaximum(state: Pick<AuctionState, 'currentWinnerId' | 'currentPrice' | 'leaderMax'>): number | null {
+  return state.currentWinnerId === null ? null : (state.leaderMax ?? state.currentPrice);
+}
+
+/**
+ * True when someone leads at or above the reserve (with no reserve: when anyone leads). Because the price jumps
+ * to the reserve as soon as the best maximum reaches it, the visible price tells.
+ */
+export function isReserveMet(state: Pick<AuctionState, 'currentWinnerId' | 'currentPrice' | 'reservePrice'>): boolean {
+  return state.currentWinnerId !== null && (state.reservePrice === null || state.currentPrice >= state.reservePrice);
+}
+
+/** True while a bidder may still buy the item now at {@link AuctionState.buyNowPrice} (open status aside). */
+export function isBuyNowAvailable(state: AuctionState): boolean {
+  if (state.buyNowPrice === null || state.status === 'ended' || state.status === 'cancelled') return false;
+  return state.buyNowPolicy === 'reserve-met' ? !isReserveMet(state) : state.bidCount === 0;
+}
+
+/** What may be told about the reserve: null when there is none (its existence is public, its amount is not). */
+export function publicReserveMet(state: AuctionState): boolean | null {
+  return state.reservePrice === null ? null : isReserveMet(state);
+}
+
+/** What may be told about Buy It Now: null when the auction never offered it. */
+export function publicBuyNow(state: AuctionState): boolean | null {
+  return state.buyNowPrice === null ? null : isBuyNowAvailable(state);
+}
+
+/** The winner of an ended auction: the leader, unless the reserve was not met. */
+export function winnerOf(state: AuctionState): { winnerId: string | null; finalPrice: number | null; noWinnerReason: 'NO_BIDS' | 'RESERVE_NOT_MET' | null } {
+  if (state.currentWinnerId === null) return { winnerId: null, finalPrice: null, noWinnerReason: 'NO_BIDS' };
+  if (!isReserveMet(state)) return { winnerId: null, finalPrice: null, noWinnerReason: 'RESERVE_NOT_MET' };
+  return { winnerId: state.currentWinnerId, finalPrice: state.currentPrice, noWinnerReason: null };
 }
 
 /** True when the auction is past its effective end or sealed, judged at `now`. */

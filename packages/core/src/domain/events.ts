@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auctionStatusSchema, type AuctionState } from './auction.js';
+import { auctionStatusSchema, publicBuyNow, publicReserveMet, type AuctionState } from './auction.js';
 
 export const EVENT_SCHEMA_VERSION = 1;
 
@@ -23,6 +23,10 @@ export const auctionSnapshotSchema = z.strictObject({
   currentWinnerId: z.string().nullable(),
   minNextBid: z.number().int(),
   bidCount: z.number().int(),
+  /** Present only when the auction has a hidden reserve (its amount is never told). */
+  reserveMet: z.boolean().optional(),
+  /** Present only when the auction offers Buy It Now. */
+  buyNowAvailable: z.boolean().optional(),
 });
 export type AuctionSnapshot = z.infer<typeof auctionSnapshotSchema>;
 
@@ -45,6 +49,10 @@ export const auctionEventSchema = z.discriminatedUnion('type', [
     bidId: z.string(),
     bidderId: z.string(),
     amount: z.number().int(),
+    /** True when the engine placed this bid for the leader's standing maximum (proxy bidding). */
+    automatic: z.boolean().optional(),
+    /** True when this bid bought the auction at its Buy It Now price (an AuctionEnded follows at the same version). */
+    buyNow: z.boolean().optional(),
   }),
   z.strictObject({ ...base, type: z.literal('AuctionExtended'), previousEndAt: z.number().int() }),
   z.strictObject({
@@ -52,6 +60,8 @@ export const auctionEventSchema = z.discriminatedUnion('type', [
     type: z.literal('AuctionEnded'),
     winnerId: z.string().nullable(),
     finalPrice: z.number().int().nullable(),
+    /** Why there is no winner: nobody bid, or the hidden reserve was not met. Null when there is one. */
+    noWinnerReason: z.enum(['NO_BIDS', 'RESERVE_NOT_MET']).nullable().optional(),
   }),
   z.strictObject({ ...base, type: z.literal('AuctionCancelled') }),
 ]);
@@ -68,7 +78,7 @@ type Extra<T extends AuctionEventType> = Omit<
 >;
 
 export function snapshotOf(state: AuctionState, minNext: number): AuctionSnapshot {
-  return {
+  const snapshot: AuctionSnapshot = {
     status: state.status,
     currency: state.currency,
     startAt: state.startAt,
@@ -78,6 +88,11 @@ export function snapshotOf(state: AuctionState, minNext: number): AuctionSnapsho
     minNextBid: minNext,
     bidCount: state.bidCount,
   };
+  const reserveMet = publicReserveMet(state);
+  if (reserveMet !== null) snapshot.reserveMet = reserveMet;
+  const buyNow = publicBuyNow(state);
+  if (buyNow !== null) snapshot.buyNowAvailable = buyNow;
+  return snapshot;
 }
 
 export function makeEvent<T extends AuctionEventType>(

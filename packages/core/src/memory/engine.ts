@@ -6,7 +6,7 @@ import { decideBid, isStoredDecision, keyReusedDecision, type PlaceBidCommand } 
 import { decideCancel, decideEnd, decideStart, type TransitionOutcome } from '../rules/transitions.js';
 
 const refused = (decision: BidDecision, replayed: boolean) =>
-  ({ kind: 'decided', decision, replayed, state: null, previousEndAt: null }) as const;
+  ({ kind: 'decided', decision, replayed, state: null, previousEndAt: null, bidKind: null }) as const;
 
 interface StoredAnswer {
   fingerprint: string;
@@ -55,12 +55,12 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine
         return refused(stored.decision, true);
       }
       const previousEndAt = hot.state.effectiveEndAt;
-      const { decision, next } = decideBid(hot.state, cmd, now);
+      const { decision, next, kind } = decideBid(hot.state, cmd, now);
       if (next) hot.state = next;
       if (slot !== null && isStoredDecision(decision)) hot.keys.set(slot, { fingerprint: cmd.fingerprint, decision });
       if (!next) return refused(decision, false);
       // States are replaced, never mutated, so the caller may share this one.
-      return { kind: 'decided', decision, replayed: false, state: next, previousEndAt: decision.extended ? previousEndAt : null };
+      return { kind: 'decided', decision, replayed: false, state: next, previousEndAt: decision.extended ? previousEndAt : null, bidKind: kind };
     },
     async start(auctionId, mode) {
       return transition(auctionId, (s, now) => decideStart(s, now, mode));

@@ -76,11 +76,13 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
       const expected = change.state.version - 1;
       if (row.state.version < expected) return { ok: false, reason: 'behind', ledgerVersion: row.state.version };
       if (row.state.version > expected) return { ok: false, reason: 'conflict', ledgerVersion: row.state.version };
-      if (change.bid?.idempotencyKey != null) {
-        const existing = keys.get(keySlot(change.bid.auctionId, change.bid.bidderId, change.bid.idempotencyKey));
+      for (const record of [change.bid, change.trigger]) {
+        if (record?.idempotencyKey == null) continue;
+        const existing = keys.get(keySlot(record.auctionId, record.bidderId, record.idempotencyKey));
         if (existing) return { ok: false, reason: 'duplicate_key', existing: clone(existing) };
       }
-      if (!isValidSuccessor(row.state, change.state, change.bid)) return { ok: false, reason: 'conflict', ledgerVersion: row.state.version };
+      if (!isValidSuccessor(row.state, change.state, change.bid, change.trigger)) return { ok: false, reason: 'conflict', ledgerVersion: row.state.version };
+      if (change.trigger) addBid(change.trigger);
       if (change.bid) addBid(change.bid);
       row.state = clone(change.state);
       addEvents(change.events);
@@ -111,7 +113,8 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
         query.include === 'accepted'
           ? b.version! - a.version!
           : b.createdAt - a.createdAt || (b.bidId < a.bidId ? -1 : b.bidId > a.bidId ? 1 : 0);
-      let rows = bids.filter((b) => b.auctionId === auctionId && (query.include === 'all' || b.status === 'accepted'));
+      // A raised maximum changes nothing visible: it is not a bid in the history (the audit trail has it).
+      let rows = bids.filter((b) => b.auctionId === auctionId && (query.include === 'all' || (b.status === 'accepted' && b.kind !== 'maximum')));
       rows.sort(newestFirst);
       if (query.cursor !== undefined) {
         const cursor = decodeCursor(query.cursor, isPositionCursor);

@@ -1,5 +1,5 @@
 import type { AuctionState } from '../domain/auction.js';
-import type { BidDecision, BidRecord } from '../domain/bid.js';
+import type { BidDecision, BidKind, BidRecord } from '../domain/bid.js';
 import type { PlaceBidCommand } from '../rules/place-bid.js';
 import type { TransitionMode, TransitionOutcome } from '../rules/transitions.js';
 
@@ -10,8 +10,13 @@ export type EngineBidResult =
       kind: 'decided';
       decision: BidDecision;
       replayed: boolean;
-      /** For a fresh accept: the whole state it produced (what the ledger records). Null otherwise. */
+      /**
+       * For a fresh decision that changed the auction (an accept, or a bid the leader's maximum answered with an
+       * automatic bid): the whole state it produced (what the ledger records). Null otherwise.
+       */
       state: AuctionState | null;
+      /** What the new version's ledger record stands for (see BidKind); null when `state` is. */
+      bidKind: BidKind | null;
       /** For a fresh accept that extended the end: the end before it. Null otherwise. */
       previousEndAt: number | null;
     }

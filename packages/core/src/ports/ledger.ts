@@ -8,7 +8,13 @@ export const LEDGER_SPECIFICATION_VERSION = 'v1';
 export interface LedgerChange {
   /** The state after the change; applied only on top of `state.version - 1` (the fence). */
   state: AuctionState;
+  /** The record holding `state.version` (accepted), when a bid made the change. */
   bid?: BidRecord;
+  /**
+   * The rival's refused bid (OUTBID_BY_PROXY) that the leader's automatic `bid` answered: written in the same
+   * transaction, and the fence re-derives the change from it.
+   */
+  trigger?: BidRecord;
   events: AuctionEvent[];
 }
 

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { AuctionState } from '../domain/auction.js';
 import type { BidRecord } from '../domain/bid.js';
 import type { LedgerChange } from '../ports/ledger.js';
-import { decideBid } from './place-bid.js';
+import { decideBid, type PlaceBidCommand } from './place-bid.js';
 
 /** Fields a start, end or cancel may change; everything else must be the predecessor's. */
 const TRANSITION_FIELDS = new Set<keyof AuctionState>(['status', 'startAt', 'effectiveEndAt', 'closedAt', 'version']);
@@ -15,21 +15,31 @@ const ALLOWED: Record<string, string[]> = { scheduled: ['active', 'ended', 'canc
  * transition may change only status and times, along an allowed path. Postgres itself can then never record two
  * leaders or a falling price.
  */
-export function isValidSuccessor(recorded: AuctionState, next: AuctionState, bid?: BidRecord): boolean {
+export function isValidSuccessor(recorded: AuctionState, next: AuctionState, bid?: BidRecord, trigger?: BidRecord): boolean {
   if (next.version !== recorded.version + 1 || next.id !== recorded.id) return false;
   if (bid) {
-    const outcome = decideBid(
-      recorded,
-      { auctionId: bid.auctionId, bidderId: bid.bidderId, amount: bid.amount, bidId: bid.bidId, idempotencyKey: bid.idempotencyKey, fingerprint: bid.fingerprint },
-      bid.createdAt,
-    );
-    return outcome.next !== null && isDeepStrictEqual(outcome.next, next);
+    const outcome = decideBid(recorded, commandBehind(next, bid, trigger), (trigger ?? bid).createdAt);
+    return outcome.next !== null && outcome.kind === bid.kind && isDeepStrictEqual(outcome.next, next);
   }
   if (!(ALLOWED[recorded.status] ?? []).includes(next.status)) return false;
   for (const key of Object.keys(recorded) as Array<keyof AuctionState>) {
     if (!TRANSITION_FIELDS.has(key) && !isDeepStrictEqual(recorded[key], next[key])) return false;
   }
   return true;
+}
+
+/**
+ * The command that produced a change, rebuilt from its records. An automatic (proxy) bid answering a rival was
+ * produced by the rival's bid (`trigger`); a leader raising their maximum left it in `next.leaderMax`. A recorded
+ * amount re-derives the same change: it is the floor the engine used, or the price it placed.
+ */
+function commandBehind(next: AuctionState, bid: BidRecord, trigger?: BidRecord): PlaceBidCommand {
+  const source = trigger ?? bid;
+  const base = { auctionId: source.auctionId, bidderId: source.bidderId, bidId: source.bidId, idempotencyKey: source.idempotencyKey, fingerprint: source.fingerprint };
+  if (trigger) return { ...base, amount: trigger.amount, maxAmount: trigger.maxAmount };
+  if (bid.kind === 'buy_now') return { ...base, amount: null, buyNow: true };
+  if (bid.kind === 'maximum' || bid.kind === 'proxy') return { ...base, amount: null, maxAmount: next.leaderMax };
+  return { ...base, amount: bid.amount, maxAmount: bid.maxAmount };
 }
 
 /**

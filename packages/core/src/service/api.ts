@@ -51,6 +51,8 @@ export interface OutbidOptions {
 
 export interface OutbidHooks {
   onBidDecided?(decision: BidDecision, info: { replayed: boolean; durationMs: number }): void;
+  /** A change the engine made on a bidder's behalf: an automatic (proxy) bid, or a purchase at Buy It Now. */
+  onAutomatic?(kind: 'proxy' | 'buy_now', state: AuctionState): void;
   onEnded?(state: AuctionState, latenessMs: number): void;
   onRepair?(auctionId: string, cause: string): void;
 }
@@ -58,7 +60,12 @@ export interface OutbidHooks {
 export interface PlaceBidRequest {
   auctionId: string;
   bidderId: string;
-  amount: number;
+  /** The amount to bid (minor units). May be left out when `maxAmount` is given: the engine bids for you. */
+  amount?: number | null;
+  /** Proxy bidding: the most the engine may bid for you (kept secret). Alone, or with `amount` as the least to bid. */
+  maxAmount?: number | null;
+  /** Buy It Now at the auction's price: give neither amount nor maxAmount. */
+  buyNow?: boolean;
   /** Scoped to (auction, bidder). Retries with the same key and payload get the first answer. */
   idempotencyKey?: string | null;
 }

@@ -1,22 +1,37 @@
 import { z } from 'zod';
-import { minNextBid, type AuctionState } from '../domain/auction.js';
-import { bidRecordFromDecision, type BidDecision, type BidRecord } from '../domain/bid.js';
+import { minNextBid, winnerOf, type AuctionState } from '../domain/auction.js';
+import { bidRecordFromDecision, type BidDecision, type BidKind, type BidRecord } from '../domain/bid.js';
 import { makeEvent, type AuctionEvent } from '../domain/events.js';
 import { ErrorCodes, OutbidError, validationError } from '../errors.js';
-import type { ApplyResult } from '../ports/ledger.js';
-import { isStoredDecision, keyReusedDecision } from '../rules/place-bid.js';
+import type { ApplyResult, LedgerChange } from '../ports/ledger.js';
+import { bidFingerprint, isStoredDecision, keyReusedDecision } from '../rules/place-bid.js';
 import { isStorableText } from '../domain/text.js';
 import { zodIssues } from '../validation.js';
 import type { PlaceBidRequest, PlaceBidResponse } from './api.js';
 import { createAuditWriter } from './audit.js';
 import { idSchema, MAX_ATTEMPTS, type ServiceContext } from './context.js';
 
-const bidRequestSchema = z.strictObject({
-  auctionId: idSchema,
-  bidderId: idSchema,
-  amount: z.number({ error: 'amount must be a number of minor units' }).refine(Number.isFinite, 'amount must be finite'),
-  idempotencyKey: z.string().min(1).max(255).refine(isStorableText, 'must not contain control characters').nullable().optional(),
-});
+const amountSchema = (name: string) => z.number({ error: `${name} must be a number of minor units` }).refine(Number.isFinite, `${name} must be finite`);
+const bidRequestSchema = z
+  .strictObject({
+    auctionId: idSchema,
+    bidderId: idSchema,
+    amount: amountSchema('amount').nullable().optional(),
+    maxAmount: amountSchema('maxAmount').nullable().optional(),
+    buyNow: z.boolean().optional(),
+    idempotencyKey: z.string().min(1).max(255).refine(isStorableText, 'must not contain control characters').nullable().optional(),
+  })
+  .superRefine((r, ctx) => {
+    const amount = r.amount ?? null;
+    const max = r.maxAmount ?? null;
+    if (r.buyNow) {
+      if (amount !== null || max !== null) ctx.addIssue({ code: 'custom', path: ['buyNow'], message: 'a Buy It Now takes no amount or maxAmount' });
+    } else if (amount === null && max === null) {
+      ctx.addIssue({ code: 'custom', path: ['amount'], message: 'give amount, maxAmount, or both' });
+    } else if (amount !== null && max !== null && amount > max) {
+      ctx.addIssue({ code: 'custom', path: ['maxAmount'], message: 'must not be below amount' });
+    }
+  });
 
 export interface BidDesk {
   /** Decide in the engine → persist in the ledger (fenced) → answer; retries with a key get the first answer. */
@@ -47,17 +62,23 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
     }
   };
 
-  const bidEvents = (state: AuctionState, decision: BidDecision, previousEndAt: number): AuctionEvent[] => {
+  /**
+   * The ledger change for a decision that moved the auction: the record holding the new version, its events, and
+   * (when the leader's maximum answered a rival's bid) the rival's refused bid as the trigger.
+   */
+  const changeFor = (decision: BidDecision, state: AuctionState, kind: BidKind, key: string | null, fingerprint: string, previousEndAt: number): LedgerChange => {
+    const own = bidRecordFromDecision(decision, key, fingerprint, decision.status === 'accepted' ? kind : 'bid');
+    const automatic = decision.status === 'accepted' ? null : automaticBid(decision, state, ctx.newId());
+    const bid = automatic ?? own;
     const min = minNextBid(state);
-    const events: AuctionEvent[] = [
-      makeEvent('BidAccepted', state, min, decision.decidedAt, {
-        bidId: decision.bidId,
-        bidderId: decision.bidderId,
-        amount: decision.amount,
-      }),
-    ];
+    const events: AuctionEvent[] = [];
+    if (kind !== 'maximum') {
+      const extra = kind === 'proxy' ? { automatic: true } : kind === 'buy_now' ? { buyNow: true } : {};
+      events.push(makeEvent('BidAccepted', state, min, decision.decidedAt, { bidId: bid.bidId, bidderId: bid.bidderId, amount: bid.amount, ...extra }));
+    }
     if (decision.extended) events.push(makeEvent('AuctionExtended', state, min, decision.decidedAt, { previousEndAt }));
-    return events;
+    if (kind === 'buy_now') events.push(makeEvent('AuctionEnded', state, min, decision.decidedAt, winnerOf(state)));
+    return automatic ? { state, bid: automatic, trigger: own, events } : { state, bid: own, events };
   };
 
   /**
@@ -83,9 +104,13 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
     const parsed = bidRequestSchema.safeParse(request);
     if (!parsed.success) throw validationError(zodIssues(parsed.error));
     const started = performance.now();
-    const { auctionId, bidderId, amount } = parsed.data;
+    const { auctionId, bidderId } = parsed.data;
+    const amount = parsed.data.amount ?? null;
+    const maxAmount = parsed.data.maxAmount ?? null;
+    const buyNow = parsed.data.buyNow === true;
     const key = parsed.data.idempotencyKey ?? null;
-    const fingerprint = JSON.stringify({ amount });
+    const fingerprint = bidFingerprint({ amount, maxAmount, buyNow });
+    const command = { auctionId, bidderId, amount, maxAmount, buyNow, idempotencyKey: key, fingerprint };
     const bidId = ctx.newId();
     const respond = (decision: BidDecision, replayed: boolean): PlaceBidResponse => {
       hooks.onBidDecided?.(decision, { replayed, durationMs: performance.now() - started });
@@ -93,7 +118,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
     };
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const result = await engine.placeBid({ auctionId, bidderId, amount, bidId, idempotencyKey: key, fingerprint });
+      const result = await engine.placeBid({ ...command, bidId });
       if (result.kind === 'needs_hydration') {
         // Redis may have lost its copy (and with it the idempotency record): the ledger answers retries first.
         if (key !== null) {
@@ -101,7 +126,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
           if (stored) {
             if (stored.fingerprint !== fingerprint) {
               const state = await ctx.loadDurable(auctionId);
-              return respond(keyReusedFor(state, stored, amount, fingerprint, await engine.now()), false);
+              return respond(keyReusedDecision(state, { ...command, bidId: stored.bidId }, await engine.now()), false);
             }
             return respond(stored.decision, true);
           }
@@ -112,7 +137,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
       const { decision } = result;
       if (result.replayed) {
         if (key === null) return respond(decision, true);
-        if (decision.status !== 'accepted') {
+        if (decision.status !== 'accepted' && decision.reason !== 'OUTBID_BY_PROXY') {
           // The first attempt may still be writing its record (or have died before it did): a replay is an answer
           // too, so it leaves only once the record is in the ledger (the write ignores a record already there).
           await audit(decision, key, fingerprint);
@@ -123,18 +148,13 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
         await ctx.rehydrate(auctionId, 'replayed accept never reached the ledger');
         continue;
       }
-      if (decision.status !== 'accepted') {
+      const state = result.state;
+      if (!state) {
+        if (decision.status === 'accepted') throw new Error(`engine ${engine.name} accepted a bid without returning the new state`);
         await audit(decision, key, fingerprint);
         return respond(decision, false);
       }
-
-      const state = result.state;
-      if (!state) throw new Error(`engine ${engine.name} accepted a bid without returning the new state`);
-      const change = {
-        state,
-        bid: bidRecordFromDecision(decision, key, fingerprint),
-        events: bidEvents(state, decision, result.previousEndAt ?? state.effectiveEndAt),
-      };
+      const change = changeFor(decision, state, result.bidKind ?? 'bid', key, fingerprint, result.previousEndAt ?? state.effectiveEndAt);
       const write = ctx.persistBid(change);
       inFlightAccepts.set(decision.bidId, write);
       let outcome: ApplyResult;
@@ -159,6 +179,12 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
       }
       if (outcome.ok) {
         ctx.kickRelay();
+        if (result.bidKind === 'proxy' || result.bidKind === 'buy_now') hooks.onAutomatic?.(result.bidKind, state);
+        if (result.bidKind === 'buy_now') {
+          hooks.onEnded?.(state, 0);
+          // Sealed by the purchase: its end job has nothing left to do.
+          await ctx.scheduler.cancel(auctionId).catch((error: unknown) => log.warn({ err: error, auctionId }, 'end job not cancelled after Buy It Now; it will find the auction ended'));
+        }
         return respond(decision, false);
       }
       if (outcome.reason === 'duplicate_key') {
@@ -175,15 +201,26 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
   return { placeBid, flushAudit: () => auditTrail.flush() };
 }
 
-/** A reused key found in the ledger after the engine lost its record: same answer as the engine gives. */
-function keyReusedFor(state: AuctionState, stored: BidRecord, amount: number, fingerprint: string, now: number): BidDecision {
-  const command = {
+/** The bid the engine placed for the leader's maximum in answer to `rival` (a refused OUTBID_BY_PROXY decision). */
+function automaticBid(rival: BidDecision, state: AuctionState, bidId: string): BidRecord {
+  const decision: BidDecision = {
+    status: 'accepted',
+    reason: null,
+    bidId,
     auctionId: state.id,
-    bidderId: stored.bidderId,
-    amount,
-    bidId: stored.bidId,
-    idempotencyKey: stored.idempotencyKey,
-    fingerprint,
+    bidderId: state.currentWinnerId!,
+    amount: state.currentPrice,
+    minNextBid: rival.minNextBid,
+    auctionStatus: state.status,
+    currentPrice: state.currentPrice,
+    currentWinnerId: state.currentWinnerId,
+    version: state.version,
+    endAt: state.effectiveEndAt,
+    extended: rival.extended,
+    decidedAt: rival.decidedAt,
+    maxAmount: null,
+    reserveMet: rival.reserveMet,
+    buyNowAvailable: rival.buyNowAvailable,
   };
-  return keyReusedDecision(state, command, now);
+  return bidRecordFromDecision(decision, null, '', 'proxy');
 }

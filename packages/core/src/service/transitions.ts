@@ -1,4 +1,4 @@
-import { createAuctionInputSchema, minNextBid, type AuctionState, type CreateAuctionInput } from '../domain/auction.js';
+import { createAuctionInputSchema, minNextBid, winnerOf, type AuctionState, type CreateAuctionInput } from '../domain/auction.js';
 import { makeEvent, type AuctionEvent } from '../domain/events.js';
 import { ErrorCodes, OutbidError, validationError } from '../errors.js';
 import type { EngineTransitionResult } from '../ports/engine.js';
@@ -27,10 +27,7 @@ function transitionEvents(state: AuctionState, now: number): AuctionEvent[] {
       return [makeEvent('AuctionStarted', state, min, now, {})];
     case 'ended':
       return [
-        makeEvent('AuctionEnded', state, min, now, {
-          winnerId: state.currentWinnerId,
-          finalPrice: state.currentWinnerId === null ? null : state.currentPrice,
-        }),
+        makeEvent('AuctionEnded', state, min, now, winnerOf(state)),
       ];
     case 'cancelled':
       return [makeEvent('AuctionCancelled', state, min, now, {})];
@@ -128,6 +125,10 @@ export function createAuctionTransitions(ctx: ServiceContext): AuctionTransition
       extensionCount: 0,
       createdAt: now,
       closedAt: null,
+      reservePrice: data.reservePrice,
+      buyNowPrice: data.buyNowPrice,
+      buyNowPolicy: data.buyNowPrice === null ? null : data.buyNowPolicy,
+      leaderMax: null,
     };
     const created = [makeEvent('AuctionCreated', state, minNextBid(state), now, { creatorId, postId: state.postId })];
     await ledger.createAuction(state, created);

@@ -1,8 +1,8 @@
 import type { AuctionState } from '../domain/auction.js';
 import type { BidDecision, BidRecord } from '../domain/bid.js';
 import { makeEvent, type AuctionEvent } from '../domain/events.js';
-import { minNextBid } from '../domain/auction.js';
-import type { PlaceBidCommand } from '../rules/place-bid.js';
+import { minNextBid, publicBuyNow, publicReserveMet } from '../domain/auction.js';
+import { bidFingerprint, type PlaceBidCommand } from '../rules/place-bid.js';
 import type { Outbid } from '../service/api.js';
 
 let counter = 0;
@@ -35,8 +35,12 @@ export function auctionFixture(now: number, overrides: Partial<AuctionState> = {
     extensionCount: 0,
     createdAt: now - 2_000,
     closedAt: null,
+    reservePrice: null,
+    buyNowPrice: null,
+    buyNowPolicy: null,
+    leaderMax: null,
     ...overrides,
-  };
+  } as AuctionState;
 }
 
 /** A bid command with a fresh bid id and the canonical fingerprint of its amount. */
@@ -47,6 +51,22 @@ export function bidCommand(
   idempotencyKey: string | null = null,
 ): PlaceBidCommand {
   return { auctionId, bidderId, amount, bidId: testId('bid'), idempotencyKey, fingerprint: JSON.stringify({ amount }) };
+}
+
+/** A proxy bid: `maxAmount` with an optional floor `amount`, fingerprinted like the service does. */
+export function maxBidCommand(
+  auctionId: string,
+  bidderId: string,
+  maxAmount: number,
+  amount: number | null = null,
+  idempotencyKey: string | null = null,
+): PlaceBidCommand {
+  return { auctionId, bidderId, amount, maxAmount, bidId: testId('bid'), idempotencyKey, fingerprint: bidFingerprint({ amount, maxAmount }) };
+}
+
+/** A Buy It Now command, fingerprinted like the service does. */
+export function buyNowCommand(auctionId: string, bidderId: string, idempotencyKey: string | null = null): PlaceBidCommand {
+  return { auctionId, bidderId, amount: null, buyNow: true, bidId: testId('bid'), idempotencyKey, fingerprint: bidFingerprint({ buyNow: true }) };
 }
 
 /** The state and records that an accepted bid on `state` produces, for ledger tests. */
@@ -64,6 +84,7 @@ export function acceptedChange(
     currentWinnerId: bidderId,
     version: state.version + 1,
     bidCount: state.bidCount + 1,
+    leaderMax: null,
   };
   const decision: BidDecision = {
     status: 'accepted',
@@ -80,6 +101,9 @@ export function acceptedChange(
     endAt: next.effectiveEndAt,
     extended: false,
     decidedAt: at,
+    maxAmount: null,
+    reserveMet: publicReserveMet(next),
+    buyNowAvailable: publicBuyNow(next),
   };
   const bid: BidRecord = {
     bidId: decision.bidId,
@@ -88,6 +112,8 @@ export function acceptedChange(
     amount,
     status: 'accepted',
     reason: null,
+    kind: 'bid',
+    maxAmount: null,
     version: next.version,
     idempotencyKey,
     fingerprint: JSON.stringify({ amount }),
