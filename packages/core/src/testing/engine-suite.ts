@@ -3,7 +3,7 @@ import type { AuctionState } from '../domain/auction.js';
 import { bidRecordFromDecision } from '../domain/bid.js';
 import { EBAY_USD_INCREMENTS } from '../domain/increments.js';
 import type { BidEngine, EngineBidResult } from '../ports/engine.js';
-import { auctionFixture, bidCommand, eventually, testId } from './fixtures.js';
+import { auctionFixture, bidCommand, buyNowCommand, eventually, maxBidCommand, testId } from './fixtures.js';
 
 export interface EngineSuiteOptions {
   /** Creates the engine under test (one per suite). Its clock must be real time. */
@@ -370,6 +370,151 @@ export function describeEngineConformance(name: string, options: EngineSuiteOpti
       expect(await engine.getState(state.id)).toBeNull();
       await engine.hydrate(state);
       expect(await bid(state, 'b1', 1_000, key)).toMatchObject({ replayed: false, decision: { status: 'accepted', version: 2 } });
+    });
+
+    describe('proxy (maximum) bids, hidden reserve, Buy It Now', () => {
+      const maxBid = async (auction: AuctionState, bidder: string, maxAmount: number, amount: number | null = null, key: string | null = null) =>
+        decided(await engine.placeBid(maxBidCommand(auction.id, bidder, maxAmount, amount, key)));
+      const buyNow = async (auction: AuctionState, bidder: string, key: string | null = null) =>
+        decided(await engine.placeBid(buyNowCommand(auction.id, bidder, key)));
+      const stateOf = async (auction: AuctionState) => (await engine.getState(auction.id))!;
+
+      it('a first maximum leads at the start price and keeps the maximum secret in the state only', async () => {
+        const state = await active();
+        const first = await maxBid(state, 'alice', 5_000);
+        expect(first.decision).toMatchObject({ status: 'accepted', amount: 1_000, maxAmount: 5_000, currentPrice: 1_000, currentWinnerId: 'alice', version: 2, minNextBid: 1_100 });
+        expect(first.bidKind).toBe('bid');
+        expect(first.state).toMatchObject({ leaderMax: 5_000, currentPrice: 1_000, bidCount: 1 });
+      });
+
+      it('a plain bid under a standing maximum is OUTBID_BY_PROXY, and the automatic answer is a new version', async () => {
+        const state = await active();
+        await maxBid(state, 'alice', 5_000);
+        const bob = await bid(state, 'bob', 2_000);
+        expect(bob.decision).toMatchObject({ status: 'rejected', reason: 'OUTBID_BY_PROXY', amount: 2_000, currentPrice: 2_100, currentWinnerId: 'alice', version: 3, minNextBid: 2_200 });
+        expect(bob.bidKind).toBe('proxy');
+        expect(bob.state).toMatchObject({ currentPrice: 2_100, currentWinnerId: 'alice', leaderMax: 5_000, version: 3, bidCount: 2 });
+        expect(await stateOf(state)).toEqual(bob.state);
+      });
+
+      it('equal maximums: the earlier one wins, at that maximum', async () => {
+        const state = await active();
+        await maxBid(state, 'alice', 2_000);
+        const bob = await maxBid(state, 'bob', 2_000);
+        expect(bob.decision).toMatchObject({ status: 'rejected', reason: 'OUTBID_BY_PROXY', currentPrice: 2_000, currentWinnerId: 'alice' });
+      });
+
+      it('a plain bid equal to a standing maximum loses to it, at that maximum', async () => {
+        const state = await active();
+        await maxBid(state, 'alice', 1_500);
+        const bob = await bid(state, 'bob', 1_500);
+        expect(bob.decision).toMatchObject({ status: 'rejected', reason: 'OUTBID_BY_PROXY', currentPrice: 1_500, currentWinnerId: 'alice', minNextBid: 1_600 });
+      });
+
+      it('a higher maximum leads at one increment over the old maximum, or at its own maximum when that is less', async () => {
+        const state = await active();
+        await maxBid(state, 'alice', 1_500);
+        const bob = await maxBid(state, 'bob', 3_000);
+        expect(bob.decision).toMatchObject({ status: 'accepted', amount: 1_600, currentPrice: 1_600, currentWinnerId: 'bob' });
+        const carol = await maxBid(state, 'carol', 3_050);
+        expect(carol.decision).toMatchObject({ status: 'accepted', amount: 3_050, currentPrice: 3_050, currentWinnerId: 'carol' });
+        const withFloor = await active();
+        await maxBid(withFloor, 'alice', 1_500);
+        expect((await maxBid(withFloor, 'bob', 3_000, 2_500)).decision).toMatchObject({ status: 'accepted', amount: 2_500, currentPrice: 2_500 });
+      });
+
+      it('a maximum below the next increment is BID_TOO_LOW; amount above maximum is INVALID_AMOUNT', async () => {
+        const state = await active();
+        await bid(state, 'alice', 1_000);
+        expect((await maxBid(state, 'bob', 1_050)).decision).toMatchObject({ status: 'rejected', reason: 'BID_TOO_LOW', version: 2 });
+        expect((await maxBid(state, 'bob', 1_500, 2_000)).decision).toMatchObject({ status: 'invalid', reason: 'INVALID_AMOUNT', version: 2 });
+      });
+
+      it('the leader raises their maximum without raising the price; a lower one or a plain bid is ALREADY_LEADING', async () => {
+        const state = await active();
+        await maxBid(state, 'alice', 1_500);
+        const raise = await maxBid(state, 'alice', 3_000);
+        expect(raise.decision).toMatchObject({ status: 'accepted', amount: 1_000, currentPrice: 1_000, version: 3, maxAmount: 3_000, extended: false });
+        expect(raise.bidKind).toBe('maximum');
+        expect(raise.state).toMatchObject({ leaderMax: 3_000, bidCount: 1, version: 3 });
+        expect((await maxBid(state, 'alice', 2_000)).decision).toMatchObject({ status: 'rejected', reason: 'ALREADY_LEADING' });
+        expect((await bid(state, 'alice', 1_200)).decision).toMatchObject({ status: 'rejected', reason: 'ALREADY_LEADING' });
+        expect((await bid(state, 'bob', 2_000)).decision).toMatchObject({ reason: 'OUTBID_BY_PROXY', currentPrice: 2_100, currentWinnerId: 'alice' });
+      });
+
+      it('reserve: not met below it; a maximum reaching it exactly lifts the price to it', async () => {
+        const state = await active({ reservePrice: 2_000 });
+        const low = await maxBid(state, 'alice', 1_500);
+        expect(low.decision).toMatchObject({ currentPrice: 1_000, reserveMet: false });
+        const exact = await maxBid(state, 'bob', 2_000);
+        expect(exact.decision).toMatchObject({ status: 'accepted', amount: 2_000, currentPrice: 2_000, currentWinnerId: 'bob', reserveMet: true });
+      });
+
+      it('reserve: crossed by a proxy — a first maximum above it opens at the reserve, a raise past it jumps there', async () => {
+        const state = await active({ reservePrice: 2_500 });
+        expect((await maxBid(state, 'alice', 3_000)).decision).toMatchObject({ amount: 2_500, currentPrice: 2_500, reserveMet: true });
+        expect((await bid(state, 'bob', 2_600)).decision).toMatchObject({ reason: 'OUTBID_BY_PROXY', currentPrice: 2_700, reserveMet: true });
+        const raised = await active({ reservePrice: 2_500 });
+        await maxBid(raised, 'alice', 1_500);
+        const jump = await maxBid(raised, 'alice', 4_000);
+        expect(jump.decision).toMatchObject({ status: 'accepted', amount: 2_500, currentPrice: 2_500, reserveMet: true });
+        expect(jump.bidKind).toBe('proxy');
+        expect(jump.state).toMatchObject({ bidCount: 2, leaderMax: 4_000 });
+      });
+
+      it('a proxy counter-bid inside the soft-close window extends the end', async () => {
+        const now = await engine.now();
+        const state = await active({ endAt: now + 5_000, softClose: { windowMs: 60_000, extendMs: 30_000, mode: 'additive', maxExtensions: null, hardEndAt: null } });
+        await maxBid(state, 'alice', 3_000);
+        const bob = await bid(state, 'bob', 1_500);
+        expect(bob.decision).toMatchObject({ reason: 'OUTBID_BY_PROXY', extended: true, endAt: state.effectiveEndAt + 60_000 });
+        expect(bob.previousEndAt).toBe(state.effectiveEndAt + 30_000);
+        expect(bob.state).toMatchObject({ extensionCount: 2 });
+      });
+
+      it('an OUTBID_BY_PROXY answer is replayed to a retry without a second automatic bid', async () => {
+        const state = await active();
+        await maxBid(state, 'alice', 3_000);
+        const key = testId('key');
+        const first = await bid(state, 'bob', 1_500, key);
+        const again = await bid(state, 'bob', 1_500, key);
+        expect(again).toMatchObject({ replayed: true, state: null, decision: first.decision });
+        expect((await stateOf(state)).version).toBe(3);
+      });
+
+      it('Buy It Now ends the auction at once with the buyer at that price; it is gone after the first bid', async () => {
+        const state = await active({ buyNowPrice: 9_000, buyNowPolicy: 'first-bid' });
+        const bought = await buyNow(state, 'alice');
+        expect(bought.decision).toMatchObject({ status: 'accepted', amount: 9_000, currentPrice: 9_000, currentWinnerId: 'alice', auctionStatus: 'ended', buyNowAvailable: false });
+        expect(bought.bidKind).toBe('buy_now');
+        expect(bought.state).toMatchObject({ status: 'ended', bidCount: 1, closedAt: bought.decision.decidedAt });
+        expect((await bid(state, 'bob', 1_000)).decision).toMatchObject({ status: 'late', reason: 'AUCTION_ENDED' });
+        expect((await buyNow(state, 'bob')).decision).toMatchObject({ status: 'late' });
+        const bidFirst = await active({ buyNowPrice: 9_000, buyNowPolicy: 'first-bid' });
+        expect((await bid(bidFirst, 'alice', 1_000)).decision.buyNowAvailable).toBe(false);
+        expect((await buyNow(bidFirst, 'bob')).decision).toMatchObject({ status: 'rejected', reason: 'BUY_NOW_UNAVAILABLE', version: 2 });
+        expect((await buyNow(await active(), 'bob')).decision).toMatchObject({ status: 'rejected', reason: 'BUY_NOW_UNAVAILABLE', buyNowAvailable: null });
+      });
+
+      it('Buy It Now with the reserve-met policy stays until the reserve is met', async () => {
+        const state = await active({ reservePrice: 3_000, buyNowPrice: 9_000, buyNowPolicy: 'reserve-met' });
+        expect((await bid(state, 'alice', 1_000)).decision).toMatchObject({ buyNowAvailable: true, reserveMet: false });
+        expect((await bid(state, 'bob', 3_000)).decision).toMatchObject({ buyNowAvailable: false, reserveMet: true });
+        expect((await buyNow(state, 'carol')).decision.reason).toBe('BUY_NOW_UNAVAILABLE');
+        const open = await active({ reservePrice: 3_000, buyNowPrice: 9_000, buyNowPolicy: 'reserve-met' });
+        await bid(open, 'alice', 1_000);
+        expect((await buyNow(open, 'carol')).decision).toMatchObject({ status: 'accepted', currentWinnerId: 'carol' });
+      });
+
+      it('Buy It Now racing a bid, 1,000 rounds: exactly one of them wins each time', async () => {
+        for (let round = 0; round < 1_000; round++) {
+          const state = await active({ buyNowPrice: 9_000, buyNowPolicy: 'first-bid' });
+          const results = (await Promise.all([engine.placeBid(buyNowCommand(state.id, 'buyer')), engine.placeBid(bidCommand(state.id, 'bidder', 1_000))])).map(decided);
+          const winners = results.filter((r) => r.decision.status === 'accepted');
+          expect(winners, `round ${round}`).toHaveLength(1);
+          expect((await stateOf(state)).version).toBe(2);
+        }
+      });
     });
   });
 }
