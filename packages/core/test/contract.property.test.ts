@@ -19,27 +19,37 @@ import { FakeClock, allAcceptedBids } from '@outbid/core/testing';
  */
 
 type Command =
-  | { t: 'create'; startIn: number; duration: number; startPrice: number; table: boolean; soft: 0 | 1 | 2; maxExt: number | null }
-  | { t: 'bid'; auction: number; bidder: number; delta: number; keyMode: 'none' | 'fresh' | 'retry' | 'reuse' }
+  | { t: 'create'; startIn: number; duration: number; startPrice: number; table: boolean; soft: 0 | 1 | 2; maxExt: number | null; reserveSteps?: number | null; buyNowSteps?: number | null; reserveMetPolicy?: boolean }
+  | { t: 'bid'; auction: number; bidder: number; delta: number; keyMode: 'none' | 'fresh' | 'retry' | 'reuse'; max?: 'none' | 'only' | 'both'; maxSteps?: number }
+  | { t: 'buynow'; auction: number; bidder: number }
   | { t: 'burst'; auction: number; size: number; delta: number }
   | { t: 'advance'; ms: number }
   | { t: 'start' | 'end' | 'cancel'; auction: number };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('create' as const), startIn: fc.integer({ min: -5_000, max: 5_000 }), duration: fc.integer({ min: 1_000, max: 30_000 }), startPrice: fc.integer({ min: 0, max: 2_000 }), table: fc.boolean(), soft: fc.constantFrom(0 as const, 1 as const, 2 as const), maxExt: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }) }) },
-  { weight: 8, arbitrary: fc.record({ t: fc.constant('bid' as const), auction: fc.nat(), bidder: fc.integer({ min: 0, max: 5 }), delta: fc.integer({ min: -4, max: 4 }), keyMode: fc.constantFrom('none' as const, 'fresh' as const, 'retry' as const, 'reuse' as const) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('create' as const), startIn: fc.integer({ min: -5_000, max: 5_000 }), duration: fc.integer({ min: 1_000, max: 30_000 }), startPrice: fc.integer({ min: 0, max: 2_000 }), table: fc.boolean(), soft: fc.constantFrom(0 as const, 1 as const, 2 as const), maxExt: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }), reserveSteps: fc.option(fc.integer({ min: 1, max: 8 }), { nil: null }), buyNowSteps: fc.option(fc.integer({ min: 1, max: 12 }), { nil: null }), reserveMetPolicy: fc.boolean() }) },
+  { weight: 8, arbitrary: fc.record({ t: fc.constant('bid' as const), auction: fc.nat(), bidder: fc.integer({ min: 0, max: 5 }), delta: fc.integer({ min: -4, max: 4 }), keyMode: fc.constantFrom('none' as const, 'fresh' as const, 'retry' as const, 'reuse' as const), max: fc.constantFrom('none' as const, 'only' as const, 'both' as const), maxSteps: fc.integer({ min: -1, max: 6 }) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('buynow' as const), auction: fc.nat(), bidder: fc.integer({ min: 0, max: 5 }) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('burst' as const), auction: fc.nat(), size: fc.integer({ min: 2, max: 12 }), delta: fc.integer({ min: 0, max: 2 }) }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 6_000 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constantFrom('start' as const, 'end' as const, 'cancel' as const), auction: fc.nat() }) },
 );
 
+interface Request {
+  amount: number | null;
+  maxAmount: number | null;
+  buyNow: boolean;
+}
+
 interface Sent {
   auctionId: string;
   bidderId: string;
-  amount: number;
+  request: Request;
   key: string;
   decision: BidDecision;
 }
+
+const samePayload = (a: Request, b: Request) => a.amount === b.amount && a.maxAmount === b.maxAmount && a.buyNow === b.buyNow;
 
 async function runScenario(commands: Command[]) {
   const clock = new FakeClock();
@@ -51,9 +61,36 @@ async function runScenario(commands: Command[]) {
   let keys = 0;
   const bidderName = (i: number) => (i === 0 ? 'seller' : `bidder-${i}`);
 
-  const place = async (auctionId: string, bidderId: string, amount: number, key: string) => {
-    const { decision, replayed } = await outbid.placeBid({ auctionId, bidderId, amount, idempotencyKey: key });
+  const place = async (auctionId: string, bidderId: string, request: Request, key: string) => {
+    const { decision, replayed } = await outbid.placeBid({ auctionId, bidderId, ...request, idempotencyKey: key });
     return { decision, replayed };
+  };
+
+  /** Sends one request in a key mode; checks replays and reuses. Returns the fresh decision, if one was made. */
+  const sendOne = async (auction: AuctionState, bidderId: string, request: Request, keyMode: 'none' | 'fresh' | 'retry' | 'reuse'): Promise<BidDecision | null> => {
+    if (request.amount !== null && request.maxAmount !== null && request.amount > request.maxAmount) {
+      // A maximum below the amount is bad input: refused before any decision, nothing changes.
+      await expect(place(auction.id, bidderId, request, `k${keys++}`)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      return null;
+    }
+    const previous = [...sent].reverse().find((s) => s.auctionId === auction.id && s.bidderId === bidderId);
+    if (keyMode === 'retry' && previous) {
+      const again = await place(auction.id, bidderId, previous.request, previous.key);
+      if (previous.decision.status === 'invalid') return null; // invalid answers are not stored: a retry is processed anew
+      expect(again.replayed).toBe(true);
+      expect(JSON.stringify(again.decision)).toBe(JSON.stringify(previous.decision));
+      return null;
+    }
+    if (keyMode === 'reuse' && previous && previous.decision.status !== 'invalid' && !samePayload(previous.request, request)) {
+      const reused = await place(auction.id, bidderId, request, previous.key);
+      expect(reused.decision.reason).toBe('IDEMPOTENCY_KEY_REUSED');
+      return null;
+    }
+    const key = `k${keys++}`;
+    const { decision, replayed } = await place(auction.id, bidderId, request, key);
+    expect(replayed).toBe(false);
+    sent.push({ auctionId: auction.id, bidderId, request, key, decision });
+    return decision;
   };
 
   try {
@@ -65,6 +102,10 @@ async function runScenario(commands: Command[]) {
           const endAt = clock.now() + Math.max(cmd.startIn, 0) + cmd.duration;
           const softClose =
             cmd.soft === 0 ? null : { windowMs: 3_000, extendMs: 2_000, mode: cmd.soft === 1 ? ('reset' as const) : ('additive' as const), maxExtensions: cmd.maxExt };
+          // Reserve and Buy It Now a few increments above the start (Buy It Now above the reserve).
+          const step = incrementAt(increment, cmd.startPrice);
+          const reservePrice = cmd.reserveSteps == null ? null : cmd.startPrice + cmd.reserveSteps * step;
+          const buyNowPrice = cmd.buyNowSteps == null ? null : (reservePrice ?? cmd.startPrice) + cmd.buyNowSteps * step;
           const created = await outbid.createAuction('seller', {
             postId: `post-${auctions.length}`,
             startAt: clock.now() + cmd.startIn,
@@ -72,6 +113,9 @@ async function runScenario(commands: Command[]) {
             startPrice: cmd.startPrice,
             increment,
             softClose,
+            reservePrice,
+            buyNowPrice,
+            buyNowPolicy: cmd.reserveMetPolicy ? 'reserve-met' : 'first-bid',
           });
           auctions.push(created);
           break;
@@ -83,24 +127,21 @@ async function runScenario(commands: Command[]) {
           const step = incrementAt(auction.increment, current.currentPrice);
           // -4 probes the boundary (one minor unit short), -3 an invalid amount, the rest whole steps around minNextBid.
           const amount = cmd.delta === -4 ? current.minNextBid - 1 : cmd.delta === -3 ? 10.5 : current.minNextBid + cmd.delta * step;
-          const bidderId = bidderName(cmd.bidder);
-          const previous = [...sent].reverse().find((s) => s.auctionId === auction.id && s.bidderId === bidderId);
-          if (cmd.keyMode === 'retry' && previous) {
-            const again = await place(auction.id, bidderId, previous.amount, previous.key);
-            if (previous.decision.status === 'invalid') break; // invalid answers are not stored: a retry is processed anew
-            expect(again.replayed).toBe(true);
-            expect(JSON.stringify(again.decision)).toBe(JSON.stringify(previous.decision));
-            break;
+          // A maximum some increments above the amount (-1: one minor unit below it, which must be refused).
+          const maxAmount = cmd.max === undefined || cmd.max === 'none' ? null : cmd.maxSteps === -1 ? amount - 1 : amount + (cmd.maxSteps ?? 0) * step;
+          const request: Request = { amount: cmd.max === 'only' ? null : amount, maxAmount, buyNow: false };
+          await sendOne(auction, bidderName(cmd.bidder), request, cmd.keyMode);
+          break;
+        }
+        case 'buynow': {
+          const auction = pick(cmd.auction);
+          if (!auction) break;
+          const before = await outbid.getAuction(auction.id);
+          const decision = await sendOne(auction, bidderName(cmd.bidder), { amount: null, maxAmount: null, buyNow: true }, 'fresh');
+          if (decision?.status === 'accepted') {
+            expect(before.buyNowPrice).not.toBeNull();
+            expect(decision).toMatchObject({ auctionStatus: 'ended', currentPrice: before.buyNowPrice, buyNowAvailable: false });
           }
-          if (cmd.keyMode === 'reuse' && previous && previous.decision.status !== 'invalid' && previous.amount !== amount) {
-            const reused = await place(auction.id, bidderId, amount, previous.key);
-            expect(reused.decision.reason).toBe('IDEMPOTENCY_KEY_REUSED');
-            break;
-          }
-          const key = `k${keys++}`;
-          const { decision, replayed } = await place(auction.id, bidderId, amount, key);
-          expect(replayed).toBe(false);
-          sent.push({ auctionId: auction.id, bidderId, amount, key, decision });
           break;
         }
         case 'burst': {
@@ -112,11 +153,11 @@ async function runScenario(commands: Command[]) {
             Array.from({ length: cmd.size }, (_, i) => {
               const key = `k${keys++}`;
               const bidderId = bidderName(1 + (i % 5));
-              const amount = current.minNextBid + cmd.delta * step;
-              return place(auction.id, bidderId, amount, key).then((r) => ({ ...r, key, bidderId, amount }));
+              const request: Request = { amount: current.minNextBid + cmd.delta * step, maxAmount: null, buyNow: false };
+              return place(auction.id, bidderId, request, key).then((r) => ({ ...r, key, bidderId, request }));
             }),
           );
-          for (const r of results) sent.push({ auctionId: auction.id, bidderId: r.bidderId, amount: r.amount, key: r.key, decision: r.decision });
+          for (const r of results) sent.push({ auctionId: auction.id, bidderId: r.bidderId, request: r.request, key: r.key, decision: r.decision });
           // Same amount, same instant: at most one of them can win.
           expect(results.filter((r) => r.decision.status === 'accepted').length).toBeLessThanOrEqual(1);
           break;
@@ -149,14 +190,21 @@ async function checkContract(outbid: Outbid, auctions: AuctionState[], sent: Sen
     if (hot) expect(hot.version).toBe(state.version);
 
     const history = await allAcceptedBids(outbid, created.id);
-    // 1. Gapless versions, strictly rising prices that obey the increment, one leader: the last accepted bid.
+    // A leader's raised maximum takes a version and shows nowhere public (no bid, no event).
+    const audit = await outbid.listBids(created.id, { include: 'all', limit: 100, actorId: 'seller' });
+    const raises = new Set(audit.items.filter((b) => b.kind === 'maximum').map((b) => b.version!));
+    const hidden = (from: number, to: number) => Array.from({ length: Math.max(0, to - from - 1) }, (_, k) => from + 1 + k).every((v) => raises.has(v));
+    // 1. Versions gapless but for raised maximums, strictly rising prices that obey the increment (a Buy It Now
+    //    only rises), one leader: the last accepted bid.
     let price = -1;
     for (let i = 0; i < history.length; i++) {
       const bid = history[i]!;
       if (i > 0) {
-        expect(bid.version).toBe(history[i - 1]!.version! + 1);
-        expect(bid.amount).toBeGreaterThanOrEqual(price + incrementAt(created.increment, price));
+        expect(hidden(history[i - 1]!.version!, bid.version!)).toBe(true);
+        if (bid.kind === 'buy_now') expect(bid.amount).toBeGreaterThan(price);
+        else expect(bid.amount).toBeGreaterThanOrEqual(price + incrementAt(created.increment, price));
       } else expect(bid.amount).toBeGreaterThanOrEqual(created.startPrice);
+      expect(bid.maxAmount === null || bid.maxAmount >= bid.amount).toBe(true);
       expect(bid.decision.status).toBe('accepted');
       price = bid.amount;
     }
@@ -166,22 +214,33 @@ async function checkContract(outbid: Outbid, auctions: AuctionState[], sent: Sen
     } else expect(state.currentWinnerId).toBeNull();
     expect(state.bidCount).toBe(history.length);
     // 2. Every bid a client saw accepted is in the ledger.
-    const inLedger = new Set(history.map((b) => b.decision.bidId));
+    const inLedger = new Set(audit.items.filter((b) => b.status === 'accepted').map((b) => b.decision.bidId));
     for (const s of sent.filter((x) => x.auctionId === created.id && x.decision.status === 'accepted')) {
       expect(inLedger.has(s.decision.bidId)).toBe(true);
     }
     // 3. Nothing accepted at or after the effective end it had when decided.
     for (const s of sent.filter((x) => x.auctionId === created.id && x.decision.status === 'accepted')) {
-      expect(s.decision.decidedAt).toBeLessThan(s.decision.endAt);
+      // (A Buy It Now ends the auction at its own instant: its answer carries that end.)
+      if (s.request.buyNow) expect(s.decision.decidedAt).toBe(s.decision.endAt);
+      else expect(s.decision.decidedAt).toBeLessThan(s.decision.endAt);
     }
     // 4. Ended once: at most one AuctionEnded, and an ended auction is past its end or was ended early.
     const ended = events.filter((e) => e.auctionId === created.id && e.type === 'AuctionEnded');
     expect(ended.length).toBe(state.status === 'ended' ? 1 : 0);
-    // Events of one auction arrive in version order, gapless.
+    // No winner below a hidden reserve.
+    for (const e of ended) {
+      if (e.type !== 'AuctionEnded') continue;
+      const unmet = state.reservePrice !== null && state.currentPrice < state.reservePrice;
+      expect(e.winnerId).toBe(unmet ? null : state.currentWinnerId);
+      if (unmet && state.currentWinnerId !== null) expect(e.noWinnerReason).toBe('RESERVE_NOT_MET');
+    }
+    // The leader's secret maximum never sits below the price it leads at.
+    if (state.leaderMax !== null) expect(state.leaderMax).toBeGreaterThanOrEqual(state.currentPrice);
+    // Events of one auction arrive in version order, gapless but for raised maximums.
     const versions = events.filter((e) => e.auctionId === created.id).map((e) => e.version);
     const distinct = versions.filter((v, i) => i === 0 || v !== versions[i - 1]);
-    expect(distinct).toEqual(distinct.map((_, i) => i + 1));
-    expect(distinct.at(-1)).toBe(state.version);
+    const expected = Array.from({ length: state.version }, (_, i) => i + 1).filter((v) => !raises.has(v));
+    expect(distinct).toEqual(expected);
     if (state.status !== 'ended' && state.status !== 'cancelled') expect(now).toBeLessThan(state.effectiveEndAt + 1);
   }
 }
