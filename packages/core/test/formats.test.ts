@@ -1,0 +1,188 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createMemoryEngine,
+  createMemoryLedger,
+  createOutbid,
+  decideBid,
+  isValidSuccessor,
+  type AuctionEvent,
+  type Outbid,
+} from '@outbid/core';
+import { FakeClock, auctionFixture, bidCommand, buyNowCommand, maxBidCommand } from '@outbid/core/testing';
+
+/** Proxy bids, hidden reserve and Buy It Now through the whole service (memory engine and ledger, fake clock). */
+const open: Outbid[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((o) => o.close()));
+});
+
+function setup() {
+  const clock = new FakeClock();
+  const ledger = createMemoryLedger();
+  const outbid = createOutbid({ clock, engine: createMemoryEngine({ clock }), ledger, guardIntervalMs: 0, persistTimeoutMs: 200 });
+  open.push(outbid);
+  const events: AuctionEvent[] = [];
+  outbid.subscribe((e) => events.push(e));
+  const create = (patch: Record<string, unknown> = {}) =>
+    outbid.createAuction('seller', {
+      postId: `post-${Math.random()}`,
+      startAt: clock.now(),
+      endAt: clock.now() + 60_000,
+      startPrice: 1_000,
+      increment: { type: 'fixed', amount: 100 },
+      ...patch,
+    });
+  return { clock, ledger, outbid, events, create };
+}
+
+describe('proxy bids through the service', () => {
+  it('the automatic answer is an accepted bid of its own version, recorded with the refused bid that caused it', async () => {
+    const { outbid, events, create } = setup();
+    const auction = await create();
+    await outbid.placeBid({ auctionId: auction.id, bidderId: 'alice', maxAmount: 5_000, idempotencyKey: 'a1' });
+    const bob = await outbid.placeBid({ auctionId: auction.id, bidderId: 'bob', amount: 2_000, idempotencyKey: 'b1' });
+    expect(bob.decision).toMatchObject({ status: 'rejected', reason: 'OUTBID_BY_PROXY', currentPrice: 2_100, currentWinnerId: 'alice', version: 3 });
+    await outbid.idle();
+
+    const history = await outbid.listBids(auction.id, { limit: 10 });
+    expect(history.items.map((b) => [b.version, b.bidderId, b.amount, b.kind])).toEqual([
+      [3, 'alice', 2_100, 'proxy'],
+      [2, 'alice', 1_000, 'bid'],
+    ]);
+    const bobs = await outbid.ledger.findBidByIdempotencyKey(auction.id, 'bob', 'b1');
+    expect(bobs).toMatchObject({ status: 'rejected', reason: 'OUTBID_BY_PROXY', version: null, decision: bob.decision });
+    const accepted = events.filter((e) => e.type === 'BidAccepted');
+    expect(accepted.at(-1)).toMatchObject({ version: 3, bidderId: 'alice', amount: 2_100, automatic: true });
+    // The maximum is in no event.
+    expect(JSON.stringify(events)).not.toContain('5000');
+
+    // The retry gets the first answer byte for byte and places nothing.
+    const again = await outbid.placeBid({ auctionId: auction.id, bidderId: 'bob', amount: 2_000, idempotencyKey: 'b1' });
+    expect(again.replayed).toBe(true);
+    expect(JSON.stringify(again.decision)).toBe(JSON.stringify(bob.decision));
+    expect((await outbid.getAuction(auction.id)).version).toBe(3);
+  });
+
+  it('a raised maximum takes a version but shows in no public history and no event', async () => {
+    const { outbid, events, create } = setup();
+    const auction = await create();
+    await outbid.placeBid({ auctionId: auction.id, bidderId: 'alice', maxAmount: 1_500 });
+    const raise = await outbid.placeBid({ auctionId: auction.id, bidderId: 'alice', maxAmount: 4_000 });
+    expect(raise.decision).toMatchObject({ status: 'accepted', version: 3, currentPrice: 1_000 });
+    await outbid.idle();
+    expect((await outbid.listBids(auction.id, { limit: 10 })).items.map((b) => b.version)).toEqual([2]);
+    const audit = await outbid.listBids(auction.id, { limit: 10, include: 'all', actorId: 'seller' });
+    expect(audit.items.map((b) => b.kind)).toContain('maximum');
+    expect(events.filter((e) => e.version === 3)).toEqual([]);
+    expect((await outbid.getAuction(auction.id)).bidCount).toBe(1);
+  });
+});
+
+describe('hidden reserve through the service', () => {
+  it('an auction ending below its reserve has no winner, and AuctionEnded says why', async () => {
+    const { clock, outbid, events, create } = setup();
+    const auction = await create({ reservePrice: 5_000 });
+    const bid = await outbid.placeBid({ auctionId: auction.id, bidderId: 'alice', amount: 2_000 });
+    expect(bid.decision).toMatchObject({ status: 'accepted', reserveMet: false });
+    await clock.advance(61_000);
+    await outbid.runDueJob({ auctionId: auction.id, kind: 'end', at: auction.endAt });
+    await outbid.idle();
+    const ended = events.find((e) => e.type === 'AuctionEnded');
+    expect(ended).toMatchObject({ winnerId: null, finalPrice: null, noWinnerReason: 'RESERVE_NOT_MET', snapshot: { reserveMet: false } });
+    expect(JSON.stringify(events)).not.toContain('5000');
+  });
+
+  it('an auction ending at or above its reserve is won; with no bids AuctionEnded says NO_BIDS', async () => {
+    const { clock, outbid, events, create } = setup();
+    const sold = await create({ reservePrice: 2_000 });
+    const unsold = await create({ reservePrice: 2_000 });
+    await outbid.placeBid({ auctionId: sold.id, bidderId: 'alice', maxAmount: 3_000 });
+    await clock.advance(61_000);
+    for (const a of [sold, unsold]) await outbid.runDueJob({ auctionId: a.id, kind: 'end', at: a.endAt });
+    await outbid.idle();
+    const endOf = (id: string) => events.find((e) => e.type === 'AuctionEnded' && e.auctionId === id);
+    expect(endOf(sold.id)).toMatchObject({ winnerId: 'alice', finalPrice: 2_000, noWinnerReason: null });
+    expect(endOf(unsold.id)).toMatchObject({ winnerId: null, noWinnerReason: 'NO_BIDS' });
+  });
+
+  it('refuses a reserve at or below the start price and a Buy It Now at or below the reserve', async () => {
+    const { create } = setup();
+    await expect(create({ reservePrice: 1_000 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(create({ reservePrice: 3_000, buyNowPrice: 3_000 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+});
+
+describe('Buy It Now through the service', () => {
+  it('ends the auction at once: BidAccepted and AuctionEnded at one version, its end job cancelled', async () => {
+    const { clock, outbid, events, create } = setup();
+    const auction = await create({ buyNowPrice: 9_000 });
+    const bought = await outbid.placeBid({ auctionId: auction.id, bidderId: 'alice', buyNow: true, idempotencyKey: 'k' });
+    expect(bought.decision).toMatchObject({ status: 'accepted', amount: 9_000, auctionStatus: 'ended', currentWinnerId: 'alice' });
+    await outbid.idle();
+    expect(events.filter((e) => e.version === 2).map((e) => e.type)).toEqual(['BidAccepted', 'AuctionEnded']);
+    expect(events.find((e) => e.type === 'AuctionEnded')).toMatchObject({ winnerId: 'alice', finalPrice: 9_000 });
+    const state = await outbid.getAuction(auction.id);
+    expect(state).toMatchObject({ status: 'ended', closedAt: bought.decision.decidedAt });
+    // The scheduled end finds nothing to do and emits nothing more.
+    await clock.advance(61_000);
+    await outbid.runDueJob({ auctionId: auction.id, kind: 'end', at: auction.endAt });
+    await outbid.idle();
+    expect(events.filter((e) => e.type === 'AuctionEnded')).toHaveLength(1);
+  });
+
+  it('a Buy It Now with an amount, or a bid with neither amount nor maximum, is bad input', async () => {
+    const { outbid, create } = setup();
+    const auction = await create({ buyNowPrice: 9_000 });
+    await expect(outbid.placeBid({ auctionId: auction.id, bidderId: 'a', buyNow: true, amount: 9_000 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(outbid.placeBid({ auctionId: auction.id, bidderId: 'a' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(outbid.placeBid({ auctionId: auction.id, bidderId: 'a', amount: 2_000, maxAmount: 1_500 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect((await outbid.getAuction(auction.id)).version).toBe(1);
+  });
+});
+
+describe('the ledger fence re-derives proxy changes', () => {
+  const now = 1_900_000_000_000;
+  const recordOf = (decision: ReturnType<typeof decideBid>['decision'], kind: 'bid' | 'proxy' | 'maximum' | 'buy_now', key: string | null = null) => ({
+    bidId: decision.bidId,
+    auctionId: decision.auctionId,
+    bidderId: decision.bidderId,
+    amount: decision.amount,
+    status: decision.status,
+    reason: decision.reason,
+    kind,
+    maxAmount: decision.maxAmount,
+    version: decision.status === 'accepted' ? decision.version : null,
+    idempotencyKey: key,
+    fingerprint: '',
+    createdAt: decision.decidedAt,
+    decision,
+  });
+
+  it('accepts the automatic answer only with the refused bid that caused it, and only at the price the rules give', () => {
+    const start = auctionFixture(now);
+    const first = decideBid(start, maxBidCommand(start.id, 'alice', 5_000), now);
+    const led = first.next!;
+    expect(isValidSuccessor(start, led, recordOf(first.decision, 'bid'))).toBe(true);
+    const rival = decideBid(led, bidCommand(led.id, 'bob', 2_000), now);
+    expect(rival.kind).toBe('proxy');
+    const next = rival.next!;
+    const automatic = { ...recordOf({ ...rival.decision, status: 'accepted', reason: null, bidderId: 'alice', amount: next.currentPrice }, 'proxy'), bidId: 'auto' };
+    const trigger = recordOf(rival.decision, 'bid', 'k');
+    expect(isValidSuccessor(led, next, automatic, trigger)).toBe(true);
+    expect(isValidSuccessor(led, { ...next, currentPrice: 2_200 }, automatic, trigger)).toBe(false);
+    expect(isValidSuccessor(led, next, automatic, { ...trigger, amount: 1_100 })).toBe(false);
+    expect(isValidSuccessor(led, { ...next, leaderMax: 9_000 }, automatic)).toBe(false);
+  });
+
+  it('accepts a Buy It Now and a raised maximum as the rules produce them, nothing else', () => {
+    const start = auctionFixture(now, { buyNowPrice: 9_000, buyNowPolicy: 'first-bid' });
+    const bought = decideBid(start, buyNowCommand(start.id, 'carol'), now);
+    expect(isValidSuccessor(start, bought.next!, recordOf(bought.decision, 'buy_now'))).toBe(true);
+    expect(isValidSuccessor(start, { ...bought.next!, currentPrice: 1_000 }, recordOf(bought.decision, 'buy_now'))).toBe(false);
+    const led = decideBid(start, maxBidCommand(start.id, 'alice', 2_000), now).next!;
+    const raise = decideBid(led, maxBidCommand(led.id, 'alice', 6_000), now);
+    expect(raise.kind).toBe('maximum');
+    expect(isValidSuccessor(led, raise.next!, recordOf(raise.decision, 'maximum'))).toBe(true);
+    expect(isValidSuccessor(led, raise.next!, recordOf(raise.decision, 'bid'))).toBe(false);
+  });
+});
