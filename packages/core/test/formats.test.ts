@@ -76,6 +76,19 @@ describe('proxy bids through the service', () => {
     expect(events.filter((e) => e.version === 3)).toEqual([]);
     expect((await outbid.getAuction(auction.id)).bidCount).toBe(1);
   });
+
+  it('maximums show only in the creator’s audit, and only once the auction is closed', async () => {
+    const { outbid, create } = setup();
+    const auction = await create();
+    await outbid.placeBid({ auctionId: auction.id, bidderId: 'alice', maxAmount: 4_321 });
+    await outbid.placeBid({ auctionId: auction.id, bidderId: 'bob', amount: 1_500 });
+    const audit = () => outbid.listBids(auction.id, { limit: 10, include: 'all', actorId: 'seller' });
+    expect(JSON.stringify(await outbid.listBids(auction.id, { limit: 10 }))).not.toContain('4321');
+    expect(JSON.stringify(await audit())).not.toContain('4321');
+    await outbid.endAuction(auction.id, 'seller');
+    expect(JSON.stringify(await outbid.listBids(auction.id, { limit: 10 }))).not.toContain('4321');
+    expect((await audit()).items.find((b) => b.bidderId === 'alice' && b.kind === 'bid')).toMatchObject({ maxAmount: 4_321 });
+  });
 });
 
 describe('hidden reserve through the service', () => {

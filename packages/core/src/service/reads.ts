@@ -39,7 +39,17 @@ export function createAuctionReads(ctx: ServiceContext, flushAudit: () => Promis
       if (include === 'all') await flushAudit();
       const query: ListBidsQuery = { include, limit: Math.min(Math.max(request.limit ?? 50, 1), MAX_PAGE) };
       if (request.cursor !== undefined) query.cursor = request.cursor;
-      return ledger.listBids(auctionId, query);
+      const page = await ledger.listBids(auctionId, query);
+      // Maximums stay secret while they can still matter: only the creator's audit of a closed auction shows them.
+      const sealed = state.status === 'ended' || state.status === 'cancelled';
+      if (include === 'all' && sealed) return page;
+      return { items: page.items.map(withoutMaximum), nextCursor: page.nextCursor };
     },
   };
+}
+
+/** The record without its maximum (the field, the echo in its decision, and the fingerprint that spells it out). */
+function withoutMaximum(record: BidRecord): BidRecord {
+  if (record.maxAmount === null && (record.decision.maxAmount ?? null) === null) return record;
+  return { ...record, maxAmount: null, fingerprint: '', decision: { ...record.decision, maxAmount: null } };
 }
