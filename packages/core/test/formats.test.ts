@@ -91,6 +91,19 @@ describe('proxy bids through the service', () => {
   });
 });
 
+describe('the README example', () => {
+  it('gives the answers packages/core/README.md shows', async () => {
+    const { outbid, create } = setup();
+    const auction = await create({ reservePrice: 5_000, buyNowPrice: 20_000, buyNowPolicy: 'first-bid' });
+    const alice = await outbid.placeBid({ auctionId: auction.id, bidderId: 'alice', maxAmount: 8_000 });
+    expect(alice.decision).toMatchObject({ status: 'accepted', currentPrice: 5_000, reserveMet: true });
+    const bob = await outbid.placeBid({ auctionId: auction.id, bidderId: 'bob', amount: 6_000 });
+    expect(bob.decision).toMatchObject({ status: 'rejected', reason: 'OUTBID_BY_PROXY', currentPrice: 6_100, currentWinnerId: 'alice', reserveMet: true });
+    const carol = await outbid.placeBid({ auctionId: auction.id, bidderId: 'carol', buyNow: true });
+    expect(carol.decision).toMatchObject({ status: 'rejected', reason: 'BUY_NOW_UNAVAILABLE' });
+  });
+});
+
 describe('hidden reserve through the service', () => {
   it('an auction ending below its reserve has no winner, and AuctionEnded says why', async () => {
     const { clock, outbid, events, create } = setup();
