@@ -1,7 +1,7 @@
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '@outbid/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFailoverEngine, createOutbid, type Outbid } from '@outbid/core';
+import { createFailoverEngine, createOutbid, type Ledger, type LedgerChange, type Outbid } from '@outbid/core';
 import { createPostgresEngine, createPostgresLedger } from '@outbid/postgres';
 import { createRedisEngine } from '@outbid/redis';
 import { expectConsistent, stampede } from './bidders.js';
@@ -15,7 +15,7 @@ afterAll(async () => {
   await Promise.allSettled([redisServer?.stop(), pg?.stop()]);
 });
 
-async function stack(database: string) {
+async function stack(database: string, wrapLedger: (ledger: Ledger) => Ledger = (l) => l) {
   const url = await pg.createDatabase(database);
   const switches: string[] = [];
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1_000, retryStrategy: () => 50 });
@@ -26,14 +26,14 @@ async function stack(database: string) {
     probeIntervalMs: 100,
     onSwitch: (to) => switches.push(to),
   });
-  const outbid: Outbid = createOutbid({ engine, ledger: await createPostgresLedger({ connectionString: url }), guardIntervalMs: 0, persistTimeoutMs: 1_000 });
+  const outbid: Outbid = createOutbid({ engine, ledger: wrapLedger(await createPostgresLedger({ connectionString: url })), guardIntervalMs: 0, persistTimeoutMs: 1_000 });
   const auction = await outbid.createAuction('seller', { postId: database, startAt: Date.now(), endAt: Date.now() + 600_000, startPrice: 1_000, increment: { type: 'fixed', amount: 10 } });
   return { outbid, engine, auction, switches };
 }
 
 /** 200 bidders × 6 bids on one auction with `fault` injected 250 ms in; then the contract is checked. */
-async function stampedeThrough(database: string, fault: () => Promise<void>) {
-  const { outbid, auction, switches } = await stack(database);
+async function stampedeThrough(database: string, fault: () => Promise<void>, wrapLedger?: (ledger: Ledger) => Ledger) {
+  const { outbid, auction, switches } = await stack(database, wrapLedger);
   try {
     const run = stampede(outbid, auction.id, { bidders: 200, bidsEach: 6, startPrice: 1_000, pauseMs: 100 });
     await new Promise((r) => setTimeout(r, 250));
@@ -64,4 +64,47 @@ describe('faults under a stampede (200 concurrent bidders on one auction)', () =
   it('Postgres restarted mid-run: bids during the outage fail cleanly and are retried; the ledger stays the truth', async () => {
     await stampedeThrough('pg_fault', () => pg.restart('immediate'));
   }, 120_000);
+
+  it('Postgres killed while a group-commit batch is in flight: no bidder of the batch hears accepted unless its bid is in the ledger', async () => {
+    // The kill is fired by the ledger itself the moment a batch of several bids has been sent and not yet answered,
+    // up to three times in the run; whether that transaction committed is up to the race, and both must be safe.
+    const killedBatches: string[][] = [];
+    let killing: Promise<void> | null = null;
+    const killMidBatch = (ledger: Ledger): Ledger => {
+      const applyChanges = ledger.applyChanges!.bind(ledger);
+      return new Proxy(ledger, {
+        get(target, prop, receiver) {
+          if (prop !== 'applyChanges') return Reflect.get(target, prop, receiver);
+          return (changes: LedgerChange[]) => {
+            const sent = applyChanges(changes);
+            if (changes.length >= 2 && killing === null && killedBatches.length < 3) {
+              killedBatches.push(changes.flatMap((c) => (c.bid ? [c.bid.bidId] : [])));
+              // Immediate shutdown (no checkpoint, clients cut off) right after the batch left; armed again later.
+              killing = pg.restart('immediate').then(() => new Promise((r) => setTimeout(r, 300))).finally(() => (killing = null));
+            }
+            return sent;
+          };
+        },
+      });
+    };
+    let settled: Promise<void> | null = null;
+    const { outbid, auction } = await stack('pg_batch_fault', killMidBatch);
+    try {
+      const seen = await stampede(outbid, auction.id, { bidders: 200, bidsEach: 6, startPrice: 1_000, pauseMs: 100 });
+      settled = killing;
+      await settled;
+      expect(killedBatches.length, 'no batch of several bids was ever in flight to kill').toBeGreaterThan(0);
+      expect([...seen.errors.keys()].every((code) => !code.startsWith('raw:'))).toBe(true);
+      const history = await expectConsistent(outbid, auction.id, seen, 10, expect);
+      const recorded = new Set(history.map((b) => b.bidId));
+      const acceptedIds = new Set(seen.accepted.map((d) => d.bidId));
+      for (const batch of killedBatches) {
+        for (const bidId of batch) if (acceptedIds.has(bidId)) expect(recorded.has(bidId), `bid ${bidId} of a killed batch answered accepted`).toBe(true);
+      }
+      const told = killedBatches.flat().filter((id) => acceptedIds.has(id)).length;
+      console.log(`killed ${killedBatches.length} batches in flight (${killedBatches.map((b) => b.length).join(', ')} bids); ${told} of their bids answered accepted, all in the ledger`);
+    } finally {
+      await outbid.close();
+    }
+  }, 180_000);
 });
