@@ -39,7 +39,10 @@ export function createAuctionReads(ctx: ServiceContext, flushAudit: () => Promis
       if (include === 'all') await flushAudit();
       const query: ListBidsQuery = { include, limit: Math.min(Math.max(request.limit ?? 50, 1), MAX_PAGE) };
       if (request.cursor !== undefined) query.cursor = request.cursor;
-      return ledger.listBids(auctionId, query);
+      const page = await ledger.listBids(auctionId, query);
+      // Maximums are secret: only the creator's audit trail shows them, and only once the auction is over.
+      if (include === 'all' && state.status === 'ended') return page;
+      return { items: page.items.map((b) => (b.maxAmount === null ? b : { ...b, maxAmount: null })), nextCursor: page.nextCursor };
     },
   };
 }
