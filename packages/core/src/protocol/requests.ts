@@ -53,7 +53,7 @@ export const placeBidBody = z
   })
   .refine((b) => b.amount !== undefined || b.maxAmount !== undefined, { error: 'give amount, maxAmount, or both', path: ['amount'] })
   .refine((b) => b.amount === undefined || b.maxAmount === undefined || b.amount <= b.maxAmount, { error: 'must not be below amount', path: ['maxAmount'] })
-  .meta({ id: 'PlaceBid' });
+  .meta({ id: 'PlaceBid', description: 'amount, maxAmount, or both (amount at most maxAmount)', anyOf: [{ required: ['amount'] }, { required: ['maxAmount'] }] });
 
 /** `POST /auctions/:id/buy-now`: no fields (an empty body or `{}`). */
 export const buyNowBody = z.strictObject({}).meta({ id: 'BuyNow' });
