@@ -146,6 +146,26 @@ describe.each(LEDGERS)('proxy bids, reserve and Buy It Now over HTTP (%s)', (nam
     expect(end).toEqual([expect.objectContaining({ winnerId: 'alice', finalPrice: 5_000, noWinnerReason: null })]);
   });
 
+  it.skipIf(skip)('frames carry buyNowPrice and buyNowAvailable; a purchase is one ended frame with the buyer', async () => {
+    const { auctionId } = await h.createAuction({ startPrice: 1_000, minIncrement: 100, buyNowPrice: 5_000 });
+    const server = await listen(h.app);
+    const stream = await openStream(`${server.base}/auctions/${auctionId}/stream`, { authorization: `Bearer ${carol}` });
+    try {
+      await eventually(() => expect(stream.frames.length).toBe(1));
+      expect((await buyNow(auctionId, bob)).status).toBe(201);
+      await eventually(() => expect(stream.frames.at(-1)?.event).toBe('ended'));
+      const frames = stream.frames.map((f) => [f.event, JSON.parse(f.data) as Json] as const);
+      expect(frames).toEqual([
+        ['snapshot', expect.objectContaining({ version: 1, status: 'active', buyNowPrice: 5_000, buyNowAvailable: true })],
+        ['ended', expect.objectContaining({ version: 2, status: 'ended', winnerId: 'bob', currentPrice: 5_000, buyNowPrice: 5_000, buyNowAvailable: false, remainingMs: 0 })],
+      ]);
+      expect(frames.every(([, d]) => !('reserveMet' in d))).toBe(true);
+    } finally {
+      stream.close();
+      await server.close();
+    }
+  });
+
   it.skipIf(skip)('Buy It Now goes away at the first bid (default policy): BUY_NOW_UNAVAILABLE', async () => {
     const { auctionId } = await h.createAuction({ startPrice: 1_000, minIncrement: 100, buyNowPrice: 5_000 });
     expect(await (await bid(auctionId, alice, { amount: 1_000 })).json()).toMatchObject({ status: 'accepted', buyNowAvailable: false });
@@ -198,5 +218,24 @@ describe.each(LEDGERS)('proxy bids, reserve and Buy It Now over HTTP (%s)', (nam
     expect(value('outbid_automatic_bids_total{kind="buy_now"}')).toBeGreaterThanOrEqual(2);
     expect(value('outbid_bid_decisions_total{status="rejected",reason="OUTBID_BY_PROXY"}')).toBeGreaterThanOrEqual(1);
     expect(value('outbid_bid_decisions_total{status="rejected",reason="BUY_NOW_UNAVAILABLE"}')).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('Buy It Now and the bid rate limit', () => {
+  it('counts against the same per-bidder limit as bids: 429 with Retry-After', async () => {
+    const limited = harness({ bidRateLimit: { ratePerSecond: 1, burst: 2 } });
+    try {
+      const { auctionId } = await limited.createAuction({ buyNowPrice: 5_000 });
+      const t = await limited.token('eager', 'bidder');
+      const codes: number[] = [];
+      for (const [i, path] of ['bids', 'bids', 'buy-now'].entries()) {
+        const res = await limited.call('POST', `/auctions/${auctionId}/${path}`, { token: t, ...(path === 'bids' ? { body: { amount: 1_000 + i * 100 } } : {}), headers: { 'idempotency-key': `r${i}` } });
+        codes.push(res.status);
+        if (res.status === 429) expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+      expect(codes).toEqual([201, 409, 429]);
+    } finally {
+      await limited.close();
+    }
   });
 });
