@@ -1,11 +1,11 @@
-import { idSchema, type Outbid, type RateLimiter } from '@outbid/core';
+import { idSchema, type Outbid, type PlaceBidResponse, type RateLimiter } from '@outbid/core';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { authenticate, issueDevToken, requireRole, requireUser, type AuthEnv, type AuthOptions, type Role, type User } from './auth.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { mountDemo } from './demo.js';
 import { idempotencyKey } from './middleware/idempotency-key.js';
-import { jsonBody, parse, readJson } from './middleware/json-body.js';
+import { jsonBody, optionalJsonBody, parse, readJson } from './middleware/json-body.js';
 import { createMemoryRateLimiter } from './middleware/memory-rate-limiter.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { mountDocs } from './docs.js';
@@ -13,7 +13,7 @@ import { buildOpenApi } from './openapi.js';
 import { HttpProblem, problemResponse, toProblem } from './problem.js';
 import { createRealtimeGateway, type RealtimeGateway, type RealtimeOptions } from './realtime/index.js';
 import { createStreamLimiter, metricsGuard, outbidCors, outbidSecureHeaders } from './middleware/security.js';
-import { createAuctionBody, createAuctionInput, devTokenBody, listAuctionsQuery, listBidsQuery, listBidsRequest, placeBidBody } from './schemas.js';
+import { buyNowBody, createAuctionBody, createAuctionInput, devTokenBody, listAuctionsQuery, listBidsQuery, listBidsRequest, placeBidBody } from './schemas.js';
 import { auctionBody, bidBody, bidItem } from './views.js';
 
 export interface AppLogger {
@@ -185,31 +185,41 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
   app.post('/auctions/:id/end', managed('endAuction'));
   app.post('/auctions/:id/cancel', managed('cancelAuction'));
 
-  app.post(
-    '/auctions/:id/bids',
-    requireRole('bidder'),
-    idempotencyKey(),
-    jsonBody(placeBidBody),
-    rateLimit({ limiter: bidLimiter, keyOf: (c) => requireUser(c).id, onLimited: () => metrics.rateLimited.inc() }),
-    async (c) => {
-      const user = requireUser(c);
-      const body = c.var.body;
-      const key = c.var.idempotencyKey;
-      const { decision, replayed } = await outbid.placeBid({ auctionId: c.req.param('id'), bidderId: user.id, amount: body.amount, idempotencyKey: key });
-      const headers: Record<string, string> = replayed ? { 'idempotent-replayed': 'true' } : {};
-      if (decision.reason === 'IDEMPOTENCY_KEY_REUSED') {
-        throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body.');
-      }
-      if (decision.status === 'invalid') {
-        throw new HttpProblem(422, decision.reason ?? 'INVALID_AMOUNT', 'The amount must be a whole number of minor units from 1 to 10^15; a bid above the minimum next bid must leave room for an answer (at most 10^15 less the increment at that amount).');
-      }
-      return c.body(JSON.stringify(bidBody(decision)), decision.status === 'accepted' ? 201 : 409, {
-        'content-type': 'application/json',
-        'cache-control': 'no-store',
-        ...headers,
-      });
-    },
-  );
+  /** A bid's (or a purchase's) answer: 201 accepted, 409 rejected or late; built from the decision only, so a replay is byte-identical. */
+  const bidAnswer = (c: Context, { decision, replayed }: PlaceBidResponse) => {
+    const headers: Record<string, string> = replayed ? { 'idempotent-replayed': 'true' } : {};
+    if (decision.reason === 'IDEMPOTENCY_KEY_REUSED') {
+      throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body.');
+    }
+    if (decision.status === 'invalid') {
+      throw new HttpProblem(422, decision.reason ?? 'INVALID_AMOUNT', 'Amounts must be whole numbers of minor units from 1 to 10^15; a bid above the minimum next bid must leave room for an answer (at most 10^15 less the increment at that amount).');
+    }
+    return c.body(JSON.stringify(bidBody(decision)), decision.status === 'accepted' ? 201 : 409, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      ...headers,
+    });
+  };
+  const bidRateLimit = rateLimit({ limiter: bidLimiter, keyOf: (c) => requireUser(c).id, onLimited: () => metrics.rateLimited.inc() });
+
+  app.post('/auctions/:id/bids', requireRole('bidder'), idempotencyKey(), jsonBody(placeBidBody), bidRateLimit, async (c) => {
+    const user = requireUser(c);
+    const { amount, maxAmount } = c.var.body;
+    const response = await outbid.placeBid({
+      auctionId: c.req.param('id'),
+      bidderId: user.id,
+      ...(amount !== undefined ? { amount } : {}),
+      ...(maxAmount !== undefined ? { maxAmount } : {}),
+      idempotencyKey: c.var.idempotencyKey,
+    });
+    return bidAnswer(c, response);
+  });
+
+  // Buy It Now: one decision in the engine like a bid (it races bids atomically); same key rules, same limit.
+  app.post('/auctions/:id/buy-now', requireRole('bidder'), idempotencyKey(), optionalJsonBody(buyNowBody), bidRateLimit, async (c) => {
+    const user = requireUser(c);
+    return bidAnswer(c, await outbid.placeBid({ auctionId: c.req.param('id'), bidderId: user.id, buyNow: true, idempotencyKey: c.var.idempotencyKey }));
+  });
 
   app.get('/auctions/:id/bids', async (c) => {
     const user = reader(c);

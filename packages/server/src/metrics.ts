@@ -27,12 +27,24 @@ export function createMetrics() {
   const shed = new Gauge({ name: 'outbid_sse_shed_connections', help: 'Slow SSE connections closed since start.', registers: [registry] });
   const busLag = new Gauge({ name: 'outbid_bus_consumer_lag', help: 'Events not yet consumed by this instance, where the bus can tell.', registers: [registry] });
   const rateLimited = new Counter({ name: 'outbid_rate_limited_total', help: 'Bids refused by the per-user rate limit.', registers: [registry] });
+  const automatic = new Counter({
+    name: 'outbid_automatic_bids_total',
+    help: "Changes the engine made on a bidder's behalf: kind=proxy (a counter-bid for a standing maximum), kind=buy_now (a purchase at Buy It Now).",
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  // Shown from the start (0 until the first one), so a dashboard or an alert on them has a series to read.
+  for (const kind of ['proxy', 'buy_now'] as const) automatic.inc({ kind }, 0);
+  for (const reason of ['OUTBID_BY_PROXY', 'BUY_NOW_UNAVAILABLE'] as const) decisions.inc({ status: 'rejected', reason }, 0);
 
   const hooks: OutbidHooks = {
     onBidDecided(decision: BidDecision, info) {
       bidLatency.observe({ status: decision.status }, info.durationMs / 1_000);
       decisions.inc({ status: decision.status, reason: decision.reason ?? 'none' });
       if (info.replayed) replays.inc();
+    },
+    onAutomatic(kind) {
+      automatic.inc({ kind });
     },
     onEnded(_state, latenessMs) {
       endLateness.observe(latenessMs / 1_000);

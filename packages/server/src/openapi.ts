@@ -5,6 +5,7 @@ import {
   bidAcceptedResponse,
   bidListResponse,
   bidRejectedResponse,
+  buyNowBody,
   createAuctionBody,
   listAuctionsQuery,
   listBidsQuery,
@@ -15,7 +16,7 @@ import {
 type JsonSchema = Record<string, unknown>;
 
 /** Schemas with a `meta({ id })` become components; everything else is written inline. */
-const COMPONENTS = [createAuctionBody, placeBidBody, auctionResponse, bidAcceptedResponse, bidRejectedResponse, bidListResponse, problemResponseSchema, liveFrame];
+const COMPONENTS = [createAuctionBody, placeBidBody, buyNowBody, auctionResponse, bidAcceptedResponse, bidRejectedResponse, bidListResponse, problemResponseSchema, liveFrame];
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const idOf = (s: z.ZodType) => z.globalRegistry.get(s)?.id;
 /** OpenAPI 3.1 schema objects are JSON Schema 2020-12; the dialect is the document's, not repeated per schema. */
@@ -38,6 +39,7 @@ const problem = (description: string) => ({ description, content: { 'application
 const queryParams = (s: z.ZodObject) =>
   Object.entries(s.shape).map(([name, field]) => ({ name, in: 'query', required: false, schema: schema(field as z.ZodType) }));
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const idempotencyKeyParam = { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', minLength: 1, maxLength: 255 } };
 const errors = { '400': problem('Invalid input'), '401': problem('No or bad token'), '403': problem('Wrong role or not yours'), '404': problem('No such auction') };
 
 let cached: object | null = null;
@@ -65,8 +67,9 @@ export function buildOpenApi(): object {
       ),
       '/auctions/{id}/bids': {
         post: {
-          summary: 'Place a bid (bidder)',
-          parameters: [idParam, { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', minLength: 1, maxLength: 255 } }],
+          summary: 'Place a bid (bidder): { amount }, { maxAmount } (proxy: the engine bids for you up to it), or both',
+          description: 'A bid a standing maximum beats is refused with 409 OUTBID_BY_PROXY, carrying the new price after the automatic counter-bid.',
+          parameters: [idParam, idempotencyKeyParam],
           requestBody: json(placeBidBody),
           responses: {
             '201': { description: 'Accepted (a replay adds Idempotent-Replayed: true)', ...json(bidAcceptedResponse) },
@@ -76,7 +79,21 @@ export function buildOpenApi(): object {
             ...errors,
           },
         },
-        get: { summary: 'Bid history, newest first (include=all: the audit trail, creator only)', parameters: [idParam, ...queryParams(listBidsQuery)], responses: { '200': { description: 'A page', ...json(bidListResponse) }, ...errors } },
+        get: { summary: 'Bid history, newest first; automatic (proxy) bids marked, maximums never shown (include=all: the audit trail, creator only)', parameters: [idParam, ...queryParams(listBidsQuery)], responses: { '200': { description: 'A page', ...json(bidListResponse) }, ...errors } },
+      },
+      '/auctions/{id}/buy-now': {
+        post: {
+          summary: 'Buy It Now (bidder): ends the auction at once at buyNowPrice, while it is offered',
+          parameters: [idParam, idempotencyKeyParam],
+          requestBody: { required: false, ...json(buyNowBody) },
+          responses: {
+            '201': { description: 'Bought: the auction has ended (a replay adds Idempotent-Replayed: true)', ...json(bidAcceptedResponse) },
+            '409': { description: 'Refused (BUY_NOW_UNAVAILABLE, AUCTION_ENDED, ...), or the first request with this key is still in progress (problem)', ...json(bidRejectedResponse) },
+            '422': problem('The key was used with another request'),
+            '429': problem('Rate limited (Retry-After)'),
+            ...errors,
+          },
+        },
       },
       '/auctions/{id}/stream': {
         get: {

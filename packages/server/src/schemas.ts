@@ -8,6 +8,7 @@ export {
   bidAcceptedResponse,
   bidListResponse,
   bidRejectedResponse,
+  buyNowBody,
   createAuctionBody,
   isoTime,
   listAuctionsQuery,
@@ -38,6 +39,9 @@ export function createAuctionInput(body: z.output<typeof createAuctionBody>): Cr
           hardEndAt: body.softClose.hardEndAt ? ms(body.softClose.hardEndAt) : null,
         }
       : null,
+    ...(body.reservePrice !== undefined ? { reservePrice: body.reservePrice } : {}),
+    ...(body.buyNowPrice !== undefined ? { buyNowPrice: body.buyNowPrice } : {}),
+    ...(body.buyNowPolicy !== undefined ? { buyNowPolicy: body.buyNowPolicy } : {}),
   };
 }
 

@@ -1,11 +1,16 @@
-import { incrementAt, type AuctionView, type BidDecision, type BidRecord } from '@outbid/core';
+import { incrementAt, publicBuyNow, publicReserveMet, winnerOf, type AuctionView, type BidDecision, type BidRecord } from '@outbid/core';
 import type { AuctionBody, BidPageBody } from '@outbid/core/protocol';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
-/** An auction at the HTTP edge: ISO 8601 times, the current increment spelled out. */
+/**
+ * An auction at the HTTP edge: ISO 8601 times, the current increment spelled out. Built field by field: the
+ * reserve and the leader's maximum are secret and never leave the service (only `reserveMet` does).
+ */
 export function auctionBody(a: AuctionView): AuctionBody {
+  const reserveMet = publicReserveMet(a);
+  const buyNowAvailable = publicBuyNow(a);
   return {
     id: a.id,
     postId: a.postId,
@@ -17,7 +22,8 @@ export function auctionBody(a: AuctionView): AuctionBody {
     scheduledEndAt: iso(a.endAt),
     startPrice: a.startPrice,
     currentPrice: a.currentPrice,
-    currentWinnerId: a.currentWinnerId,
+    // An auction that ended below its reserve has no winner, though someone led it.
+    currentWinnerId: a.status === 'ended' ? winnerOf(a).winnerId : a.currentWinnerId,
     minIncrement: incrementAt(a.increment, a.currentPrice),
     minNextBid: a.minNextBid,
     incrementRule: a.increment.type === 'fixed' ? { minIncrement: a.increment.amount } : { incrementTable: a.increment.tiers },
@@ -28,6 +34,17 @@ export function auctionBody(a: AuctionView): AuctionBody {
     createdAt: iso(a.createdAt),
     closedAt: isoOrNull(a.closedAt),
     serverTime: iso(a.serverTime),
+    ...(reserveMet !== null ? { reserveMet } : {}),
+    ...(a.buyNowPrice !== null ? { buyNowPrice: a.buyNowPrice, buyNowAvailable: buyNowAvailable === true } : {}),
+  };
+}
+
+/** What a bid answer adds for proxy bids, reserves and Buy It Now: each field only when it applies. */
+function bidExtras(d: BidDecision) {
+  return {
+    ...(d.maxAmount != null ? { maxAmount: d.maxAmount } : {}),
+    ...(d.reserveMet != null ? { reserveMet: d.reserveMet } : {}),
+    ...(d.buyNowAvailable != null ? { buyNowAvailable: d.buyNowAvailable } : {}),
   };
 }
 
@@ -48,6 +65,7 @@ export function bidBody(d: BidDecision) {
       endAt: iso(d.endAt),
       extended: d.extended,
       serverTime: iso(d.decidedAt),
+      ...bidExtras(d),
     };
   }
   return {
@@ -61,6 +79,7 @@ export function bidBody(d: BidDecision) {
     version: d.version,
     endAt: iso(d.endAt),
     serverTime: iso(d.decidedAt),
+    ...bidExtras(d),
   };
 }
 
@@ -73,5 +92,9 @@ export function bidItem(b: BidRecord): BidPageBody['items'][number] {
     status: b.status,
     ...(b.reason ? { reason: b.reason } : {}),
     createdAt: iso(b.createdAt),
+    ...(b.kind === 'proxy' ? { automatic: true as const } : {}),
+    ...(b.kind === 'buy_now' ? { buyNow: true as const } : {}),
+    // The service clears it unless the creator reads the audit trail of an ended auction.
+    ...(b.maxAmount != null ? { maxAmount: b.maxAmount } : {}),
   };
 }

@@ -68,6 +68,54 @@ describe('GET /openapi.json', () => {
     await expectDocumented(await h.call('POST', `/auctions/${auctionId}/cancel`, { token: creator }), '/auctions/{id}/cancel', 'post');
     await expectDocumented(await h.call('GET', '/auctions/nope', { token: bidder }), '/auctions/{id}', 'get');
   });
+
+  it('proxy bids, the reserve and Buy It Now answer with the schemas they document', async () => {
+    const creator = await h.token('seller', 'creator');
+    const [alice, bob] = await Promise.all([h.token('alice', 'bidder'), h.token('bob', 'bidder')]);
+    const create = (postId: string, extra: Record<string, unknown>) =>
+      h.call('POST', '/auctions', {
+        token: creator,
+        body: { postId, startAt: new Date(Date.now() - 1_000).toISOString(), endAt: new Date(Date.now() + 600_000).toISOString(), startPrice: 1_000, minIncrement: 100, ...extra },
+      });
+    const created = await create('p-openapi-formats', { reservePrice: 3_000, buyNowPrice: 9_000, buyNowPolicy: 'reserve-met' });
+    const { auctionId } = (await created.clone().json()) as { auctionId: string };
+    expect(await created.clone().json()).toMatchObject({ reserveMet: false, buyNowPrice: 9_000, buyNowAvailable: true });
+    await expectDocumented(created, '/auctions', 'post');
+    const bid = (token: string, body: object, key: string) => h.call('POST', `/auctions/${auctionId}/bids`, { token, body, headers: { 'idempotency-key': key } });
+    const proxy = await bid(alice, { maxAmount: 2_000 }, 'f1');
+    expect(await proxy.clone().json()).toMatchObject({ status: 'accepted', maxAmount: 2_000, reserveMet: false, buyNowAvailable: true });
+    await expectDocumented(proxy, '/auctions/{id}/bids', 'post');
+    const outbid = await bid(bob, { amount: 1_500, maxAmount: 1_800 }, 'f2');
+    expect(await outbid.clone().json()).toMatchObject({ status: 'rejected', reason: 'OUTBID_BY_PROXY', maxAmount: 1_800 });
+    await expectDocumented(outbid, '/auctions/{id}/bids', 'post');
+    const history = await h.call('GET', `/auctions/${auctionId}/bids`, { token: bob });
+    expect(((await history.clone().json()) as { items: Array<{ automatic?: true }> }).items[0]).toMatchObject({ automatic: true });
+    await expectDocumented(history, '/auctions/{id}/bids', 'get');
+    await expectDocumented(await h.call('GET', `/auctions/${auctionId}`, { token: bob }), '/auctions/{id}', 'get');
+    const bought = await h.call('POST', `/auctions/${auctionId}/buy-now`, { token: bob, headers: { 'idempotency-key': 'f3' } });
+    expect(bought.status).toBe(201);
+    await expectDocumented(bought, '/auctions/{id}/buy-now', 'post');
+    const refused = await h.call('POST', `/auctions/${auctionId}/buy-now`, { token: alice, body: {}, headers: { 'idempotency-key': 'f4' } });
+    expect(refused.status).toBe(409);
+    await expectDocumented(refused, '/auctions/{id}/buy-now', 'post');
+    await expectDocumented(await h.call('POST', `/auctions/${auctionId}/buy-now`, { token: alice, body: { amount: 1 }, headers: { 'idempotency-key': 'f5' } }), '/auctions/{id}/buy-now', 'post');
+    const audit = await h.call('GET', `/auctions/${auctionId}/bids?include=all`, { token: creator });
+    const items = ((await audit.clone().json()) as { items: Array<Record<string, unknown>> }).items;
+    expect(items.some((b) => b.buyNow === true) && items.some((b) => typeof b.maxAmount === 'number')).toBe(true);
+    await expectDocumented(audit, '/auctions/{id}/bids', 'get');
+    const plain = await create('p-openapi-unavailable', { buyNowPrice: 9_000 });
+    const other = ((await plain.json()) as { auctionId: string }).auctionId;
+    await h.call('POST', `/auctions/${other}/bids`, { token: alice, body: { amount: 1_000 }, headers: { 'idempotency-key': 'g1' } });
+    const unavailable = await h.call('POST', `/auctions/${other}/buy-now`, { token: bob, headers: { 'idempotency-key': 'g2' } });
+    expect(await unavailable.clone().json()).toMatchObject({ reason: 'BUY_NOW_UNAVAILABLE' });
+    await expectDocumented(unavailable, '/auctions/{id}/buy-now', 'post');
+  });
+
+  it('the live frame documents the reserve and Buy It Now fields', () => {
+    const frame = doc.components.schemas.LiveFrame!.properties!;
+    expect(Object.keys(frame)).toEqual(expect.arrayContaining(['reserveMet', 'buyNowPrice', 'buyNowAvailable']));
+    expect(JSON.stringify(doc)).not.toMatch(/leaderMax/);
+  });
 });
 
 describe('GET /docs', () => {

@@ -3,8 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createOutbid } from '@outbid/core';
+import { MIGRATIONS } from '@outbid/postgres';
 import { expect, it } from 'vitest';
-import { startServer } from '../src/index.js';
+import { createApp, startServer } from '../src/index.js';
+import { listen } from './socket.js';
 
 interface Frame {
   event: string;
@@ -44,6 +47,58 @@ it('the README walkthrough runs as printed against a live server', async () => {
     const last = changes.at(-1)!;
     expect(last).toMatchObject({ event: 'ended', id: finalVersion, data: { status: 'ended', currentPrice: 2100, winnerId: 'bob' } });
     expect(frames.filter((f) => f.event === 'tick').every((t) => t.id <= finalVersion)).toBe(true);
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 60_000);
+
+/** The `sh` block of a README that starts with `start`. */
+function shBlock(readme: string, start: string): string {
+  const block = readFileSync(join(import.meta.dirname, readme), 'utf8').split('```sh\n').find((b) => b.startsWith(start));
+  if (!block) throw new Error(`no sh block starting with ${start} in ${readme}`);
+  return block.split('```')[0]!;
+}
+
+/**
+ * The proxy-bid / reserve / Buy It Now tours (this package's README and the root README's short one), run after the
+ * walkthrough's tokens in the same shell, as both say. On the embedded default once the PGlite ledger keeps the reserve and
+ * Buy It Now (migration 3); until then on the memory ledger, with the same engine, routes and dev tokens.
+ */
+it('the README tours of proxy bids, the reserve and Buy It Now run as printed', async () => {
+  const script = [
+    // The walkthrough's first step (the tokens): its background stream would interleave with the answers.
+    shBlock('../README.md', 'B=${B:-').split('\n# 2.')[0]!,
+    shBlock('../README.md', '# 6. A hidden reserve'),
+    shBlock('../../../README.md', 'ID=$(curl'),
+  ].join('\n');
+  const dataDir = mkdtempSync(join(tmpdir(), 'outbid-readme-'));
+  let server: { url: string; close(): Promise<void> };
+  if (MIGRATIONS.some((m) => m.version >= 3)) {
+    server = await startServer({ OUTBID_AUTH: 'dev', OUTBID_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', OUTBID_LOG_LEVEL: 'silent' });
+  } else {
+    const outbid = createOutbid({ guardIntervalMs: 0 });
+    const app = createApp(outbid, { auth: { mode: 'dev', secret: 'readme-test-secret-of-at-least-32-characters' } });
+    const listening = await listen(app);
+    server = { url: listening.base, close: async () => (await listening.close(), await app.gateway.close(), await outbid.close()) };
+  }
+  try {
+    const { stdout } = await promisify(execFile)('bash', ['-c', `set -e\n${script}`], { env: { ...process.env, B: server.url }, timeout: 30_000 });
+    const answers = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [lens, aliceMax, bobPlain, bobMax, historyPage, refusedBuy, bought, tripod, flashMax, flashPlain] = answers;
+    expect(lens).toMatchObject({ status: 'active', reserveMet: false, buyNowPrice: 12_000, buyNowAvailable: true });
+    expect(JSON.stringify(lens)).not.toContain('5000');
+    expect(aliceMax).toMatchObject({ status: 'accepted', amount: 2_000, currentWinnerId: 'alice', maxAmount: 4_000, reserveMet: false, buyNowAvailable: true });
+    expect(bobPlain).toMatchObject({ status: 'rejected', reason: 'OUTBID_BY_PROXY', currentPrice: 3_100, currentWinnerId: 'alice' });
+    expect(bobMax).toMatchObject({ status: 'accepted', currentPrice: 5_000, currentWinnerId: 'bob', reserveMet: true, buyNowAvailable: false });
+    const items = (historyPage as { items: Array<Record<string, unknown>> }).items;
+    expect(items.map((b) => [b.bidderId, b.amount, b.automatic ?? false])).toEqual([['bob', 5_000, false], ['alice', 3_100, true], ['alice', 2_000, false]]);
+    expect(JSON.stringify(items)).not.toMatch(/maxAmount|4000|6000/);
+    expect(refusedBuy).toMatchObject({ status: 'rejected', reason: 'BUY_NOW_UNAVAILABLE' });
+    expect(bought).toMatchObject({ status: 'accepted', amount: 4_500, currentWinnerId: 'alice' });
+    expect(tripod).toMatchObject({ status: 'ended', currentPrice: 4_500, currentWinnerId: 'alice', buyNowAvailable: false });
+    expect(flashMax).toMatchObject({ status: 'accepted', amount: 2_000, maxAmount: 4_000 });
+    expect(flashPlain).toMatchObject({ status: 'rejected', reason: 'OUTBID_BY_PROXY', currentPrice: 3_100 });
   } finally {
     await server.close();
     rmSync(dataDir, { recursive: true, force: true });

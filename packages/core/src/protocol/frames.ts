@@ -16,5 +16,8 @@ export const liveFrame = z
     endAt: isoTime.describe('the effective end'),
     serverTime: isoTime,
     remainingMs: z.number().int().min(0),
+    reserveMet: z.boolean().optional().describe('only when the auction has a hidden reserve'),
+    buyNowPrice: z.number().int().optional().describe('only when the auction offers Buy It Now'),
+    buyNowAvailable: z.boolean().optional().describe('only when the auction offers Buy It Now'),
   })
   .meta({ id: 'LiveFrame' });

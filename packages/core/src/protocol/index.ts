@@ -6,16 +6,17 @@
  */
 import type { z } from 'zod';
 import type { liveFrame } from './frames.js';
-import type { createAuctionBody, listAuctionsQuery, listBidsQuery, placeBidBody } from './requests.js';
+import type { buyNowBody, createAuctionBody, listAuctionsQuery, listBidsQuery, placeBidBody } from './requests.js';
 import type { auctionResponse, bidAcceptedResponse, bidListResponse, bidRejectedResponse, problemResponseSchema } from './responses.js';
 
-export { isoTime, createAuctionBody, placeBidBody, listAuctionsQuery, listBidsQuery } from './requests.js';
+export { isoTime, createAuctionBody, placeBidBody, buyNowBody, listAuctionsQuery, listBidsQuery } from './requests.js';
 export { auctionResponse, bidAcceptedResponse, bidRejectedResponse, bidListResponse, problemResponseSchema } from './responses.js';
 export { FRAME_EVENTS, liveFrame } from './frames.js';
 
 /** The body of `POST /auctions` (times ISO 8601, money in minor units). */
 export type CreateAuctionBody = z.input<typeof createAuctionBody>;
 export type PlaceBidBody = z.input<typeof placeBidBody>;
+export type BuyNowBody = z.input<typeof buyNowBody>;
 export type ListAuctionsQuery = z.input<typeof listAuctionsQuery>;
 export type ListBidsQuery = z.input<typeof listBidsQuery>;
 /** An auction as `GET /auctions/:id` returns it. */
@@ -28,7 +29,7 @@ export type LiveFrame = z.output<typeof liveFrame>;
 export type FrameEvent = LiveFrame['type'];
 
 /** What a viewer renders from a frame: its state, with the end as epoch ms. */
-export type LiveAuction = Pick<LiveFrame, 'auctionId' | 'status' | 'currentPrice' | 'winnerId' | 'version'> & {
+export type LiveAuction = Pick<LiveFrame, 'auctionId' | 'status' | 'currentPrice' | 'winnerId' | 'version' | 'reserveMet' | 'buyNowPrice' | 'buyNowAvailable'> & {
   /** Effective end, epoch ms. */
   endAt: number;
 };

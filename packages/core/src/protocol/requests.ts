@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUCTION_STATUSES } from '../domain/auction.js';
+import { AUCTION_STATUSES, BUY_NOW_POLICIES } from '../domain/auction.js';
 import { incrementTableSchema } from '../domain/increments.js';
 import { currencySchema, minorUnitsSchema, positiveMinorUnitsSchema } from '../domain/money.js';
 import { idSchema, isStorableText } from '../domain/text.js';
@@ -27,14 +27,36 @@ export const createAuctionBody = z
         hardEndAt: isoTime.optional(),
       })
       .optional(),
+    reservePrice: positiveMinorUnitsSchema.optional().describe('hidden reserve: below it nobody wins; never shown to anyone, responses carry only reserveMet'),
+    buyNowPrice: positiveMinorUnitsSchema.optional().describe('Buy It Now price (POST /auctions/{id}/buy-now); above startPrice and reservePrice'),
+    buyNowPolicy: z.enum(BUY_NOW_POLICIES).optional().describe('when Buy It Now goes away: at the first bid (default) or once the reserve is met'),
   })
   .refine((b) => (b.minIncrement === undefined) !== (b.incrementTable === undefined), {
     error: 'give exactly one of minIncrement or incrementTable',
     path: ['minIncrement'],
   })
+  .refine((b) => b.reservePrice === undefined || b.reservePrice > b.startPrice, { error: 'must be above startPrice', path: ['reservePrice'] })
+  .refine((b) => b.buyNowPrice === undefined || b.buyNowPrice > Math.max(b.startPrice, b.reservePrice ?? 0), {
+    error: 'must be above startPrice and reservePrice',
+    path: ['buyNowPrice'],
+  })
+  .refine((b) => b.buyNowPolicy === undefined || b.buyNowPrice !== undefined, { error: 'give buyNowPrice with buyNowPolicy', path: ['buyNowPolicy'] })
   .meta({ id: 'CreateAuction' });
 
-export const placeBidBody = z.strictObject({ amount: z.number({ error: 'amount must be a number of minor units' }) }).meta({ id: 'PlaceBid' });
+const bidAmount = (name: string) => z.number({ error: `${name} must be a number of minor units` });
+
+/** `{ amount }`, `{ maxAmount }` (proxy bid: the engine bids for you up to it, kept secret), or both. */
+export const placeBidBody = z
+  .strictObject({
+    amount: bidAmount('amount').optional(),
+    maxAmount: bidAmount('maxAmount').optional().describe('proxy bid: the most the engine may bid for you; only ever told back to you'),
+  })
+  .refine((b) => b.amount !== undefined || b.maxAmount !== undefined, { error: 'give amount, maxAmount, or both', path: ['amount'] })
+  .refine((b) => b.amount === undefined || b.maxAmount === undefined || b.amount <= b.maxAmount, { error: 'must not be below amount', path: ['maxAmount'] })
+  .meta({ id: 'PlaceBid', description: 'amount, maxAmount, or both (amount at most maxAmount)', anyOf: [{ required: ['amount'] }, { required: ['maxAmount'] }] });
+
+/** `POST /auctions/:id/buy-now`: no fields (an empty body or `{}`). */
+export const buyNowBody = z.strictObject({}).meta({ id: 'BuyNow' });
 
 export const listAuctionsQuery = z.object({
   status: z.enum(AUCTION_STATUSES).optional(),

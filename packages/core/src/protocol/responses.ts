@@ -31,8 +31,18 @@ export const auctionResponse = z
     createdAt: isoTime,
     closedAt: isoTime.nullable(),
     serverTime: isoTime,
+    reserveMet: z.boolean().optional().describe('only when the auction has a hidden reserve (its amount is never shown)'),
+    buyNowPrice: z.number().int().optional().describe('only when the auction offers Buy It Now'),
+    buyNowAvailable: z.boolean().optional().describe('only when the auction offers Buy It Now: whether it still may be bought now'),
   })
   .meta({ id: 'Auction' });
+
+/** Appended to both bid answers, each only when it applies. */
+const bidExtras = {
+  maxAmount: z.number().optional().describe("only when the request had one: the requester's own maximum"),
+  reserveMet: z.boolean().optional().describe('only when the auction has a hidden reserve'),
+  buyNowAvailable: z.boolean().optional().describe('only when the auction offers Buy It Now'),
+};
 
 export const bidAcceptedResponse = z
   .object({
@@ -46,6 +56,7 @@ export const bidAcceptedResponse = z
     endAt: isoTime,
     extended: z.boolean(),
     serverTime: isoTime,
+    ...bidExtras,
   })
   .meta({ id: 'BidAccepted' });
 
@@ -61,6 +72,7 @@ export const bidRejectedResponse = z
     version: z.number().int(),
     endAt: isoTime,
     serverTime: isoTime,
+    ...bidExtras,
   })
   .meta({ id: 'BidRejected' });
 
@@ -75,6 +87,9 @@ export const bidListResponse = z
         status: z.enum(['accepted', 'rejected', 'late', 'invalid']),
         reason: z.enum(BID_REASONS).optional(),
         createdAt: isoTime,
+        automatic: z.literal(true).optional().describe("a bid the engine placed for the leader's maximum (proxy bidding)"),
+        buyNow: z.literal(true).optional().describe('the purchase at the Buy It Now price'),
+        maxAmount: z.number().optional().describe("the bidder's maximum: only in the creator's include=all, after the end"),
       }),
     ),
     nextCursor: z.string().nullable(),

@@ -30,3 +30,25 @@ export function jsonBody<S extends z.ZodType>(schema: S) {
     await next();
   });
 }
+
+/**
+ * Like {@link jsonBody} for a route whose body may be left out: no body (or an empty one) is validated as `{}`;
+ * a body that is there must be JSON.
+ */
+export function optionalJsonBody<S extends z.ZodType>(schema: S) {
+  return createMiddleware<{ Variables: { body: z.output<S> } }>(async function outbidOptionalJsonBody(c, next) {
+    const text = await c.req.text();
+    let value: unknown = {};
+    if (text.trim() !== '') {
+      const type = c.req.header('content-type') ?? '';
+      if (!/^application\/(.+\+)?json\b/i.test(type)) throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new HttpProblem(400, 'MALFORMED_JSON', 'The body is not valid JSON.');
+      }
+    }
+    c.set('body', parse(schema, value));
+    await next();
+  });
+}

@@ -10,7 +10,8 @@ export type LiveState = LiveAuction;
 export function frameEventOf(event: AuctionEvent): FrameEvent {
   switch (event.type) {
     case 'BidAccepted':
-      return 'bid';
+      // A purchase at Buy It Now ends the auction in the same version: its AuctionEnded would be a duplicate.
+      return event.snapshot.status === 'ended' ? 'ended' : 'bid';
     case 'AuctionExtended':
       return 'extended';
     case 'AuctionEnded':
@@ -21,15 +22,24 @@ export function frameEventOf(event: AuctionEvent): FrameEvent {
   }
 }
 
-export function liveStateOf(event: AuctionEvent): LiveState {
-  return {
+/**
+ * The state an event leaves. `buyNowPrice` never changes, and events do not carry it: the gateway passes what the
+ * auction's read told it. An auction that ended below its reserve has no winner, though someone led it.
+ */
+export function liveStateOf(event: AuctionEvent, buyNowPrice: number | null = null): LiveState {
+  const { snapshot } = event;
+  const state: LiveState = {
     auctionId: event.auctionId,
-    status: event.snapshot.status,
-    currentPrice: event.snapshot.currentPrice,
-    winnerId: event.snapshot.currentWinnerId,
+    status: snapshot.status,
+    currentPrice: snapshot.currentPrice,
+    winnerId: snapshot.status === 'ended' && snapshot.reserveMet === false ? null : snapshot.currentWinnerId,
     version: event.version,
-    endAt: event.snapshot.endAt,
+    endAt: snapshot.endAt,
   };
+  if (snapshot.reserveMet !== undefined) state.reserveMet = snapshot.reserveMet;
+  if (buyNowPrice !== null) state.buyNowPrice = buyNowPrice;
+  if (snapshot.buyNowAvailable !== undefined) state.buyNowAvailable = snapshot.buyNowAvailable;
+  return state;
 }
 
 /** One SSE frame: `id` is the auction version, so `Last-Event-ID` resumes after it. */
@@ -46,6 +56,11 @@ export function encodeFrame(event: FrameEvent, state: LiveState, serverTime: num
     serverTime: new Date(serverTime).toISOString(),
     remainingMs: closed ? 0 : Math.max(0, state.endAt - serverTime),
   };
+  if (state.reserveMet !== undefined) data.reserveMet = state.reserveMet;
+  if (state.buyNowPrice !== undefined && state.buyNowAvailable !== undefined) {
+    data.buyNowPrice = state.buyNowPrice;
+    data.buyNowAvailable = state.buyNowAvailable;
+  }
   return `id: ${state.version}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 

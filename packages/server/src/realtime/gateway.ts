@@ -1,4 +1,4 @@
-import type { AuctionEvent, Outbid } from '@outbid/core';
+import { publicBuyNow, publicReserveMet, winnerOf, type AuctionEvent, type Outbid } from '@outbid/core';
 import { encodeComment, encodeFrame, frameEventOf, liveStateOf, type FrameEvent, type LiveState } from './frames.js';
 
 export interface RealtimeOptions {
@@ -107,6 +107,8 @@ class Viewer {
 class Channel {
   readonly viewers = new Set<Viewer>();
   latest: LiveState | null = null;
+  /** The auction's Buy It Now price (it never changes; events do not carry it), once a read told it. */
+  buyNowPrice: number | null = null;
   pendingEvent: FrameEvent | null = null;
   unsubscribe: () => void = () => {};
   flushTimer: ReturnType<typeof setTimeout> | null = null;
@@ -153,7 +155,7 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
       if (event.type === 'AuctionExtended' && channel.pendingEvent === 'bid') channel.pendingEvent = 'extended';
       return;
     }
-    channel.latest = liveStateOf(event);
+    channel.latest = liveStateOf(event, channel.buyNowPrice);
     const type = frameEventOf(event);
     // `ended` wins over anything coalesced with it and goes out at once.
     channel.pendingEvent = type;
@@ -224,12 +226,21 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
         auctionId,
         status: snapshot.status,
         currentPrice: snapshot.currentPrice,
-        winnerId: snapshot.currentWinnerId,
+        winnerId: snapshot.status === 'ended' ? winnerOf(snapshot).winnerId : snapshot.currentWinnerId,
         version: snapshot.version,
         endAt: snapshot.effectiveEndAt,
       };
+      const reserveMet = publicReserveMet(snapshot);
+      if (reserveMet !== null) durable.reserveMet = reserveMet;
+      if (snapshot.buyNowPrice !== null) {
+        durable.buyNowPrice = snapshot.buyNowPrice;
+        durable.buyNowAvailable = publicBuyNow(snapshot) === true;
+      }
+      channel.buyNowPrice = snapshot.buyNowPrice;
       clockOffset = snapshot.serverTime - Date.now();
       if (!channel.latest || channel.latest.version < durable.version) channel.latest = durable;
+      // An event may have come in before the read told the price: complete it.
+      else if (snapshot.buyNowPrice !== null && channel.latest.buyNowPrice === undefined) channel.latest = { ...channel.latest, buyNowPrice: snapshot.buyNowPrice };
       const state = channel.latest;
       const resumeFrom = lastEventId !== null && /^\d{1,15}$/.test(lastEventId.trim()) ? Number(lastEventId.trim()) : null;
       const finished = state.status === 'ended' || state.status === 'cancelled';
