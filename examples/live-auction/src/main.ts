@@ -99,9 +99,10 @@ async function openAuction(id: string) {
     $('reserve').hidden = state.reserveMet === undefined;
     $('reserve').className = state.reserveMet ? 'muted' : 'notice';
     $('reserve').textContent = state.reserveMet ? 'Reserve met' : 'Reserve not met';
-    buyButton.hidden = !open || state.buyNowAvailable !== true || state.buyNowPrice === undefined;
+    const buyNowPrice = state.buyNowPrice ?? auction.buyNowPrice; // set at creation, never changes
+    buyButton.hidden = !open || state.buyNowAvailable !== true || buyNowPrice === undefined;
     buyButton.disabled = busy;
-    if (state.buyNowPrice !== undefined) buyButton.textContent = `Buy It Now for ${dollars(state.buyNowPrice)}`;
+    if (buyNowPrice !== undefined) buyButton.textContent = `Buy It Now for ${dollars(buyNowPrice)}`;
     if (!open) {
       $('result').hidden = false;
       $('result').textContent =
