@@ -1,7 +1,7 @@
 import { createParser } from 'eventsource-parser';
 import type { ServerClock } from './clock.js';
 import { OutbidClientError, kindOfStatus } from './errors.js';
-import type { Auction, ConnectionStatus, LiveAuction, WatchSnapshot } from './types.js';
+import type { Auction, AuctionOffers, ConnectionStatus, LiveAuction, WatchSnapshot } from './types.js';
 
 export interface WatchOptions {
   /** The server's heartbeat interval; no bytes for twice this means a dead connection. Default 15 s. */
@@ -23,8 +23,17 @@ export interface WatchDeps {
 
 const FRAME_EVENTS = new Set(['snapshot', 'bid', 'extended', 'ended', 'tick']);
 
+/** The reserve and Buy It Now fields, copied only when the auction has them (absent means "not offered"). */
+function offers(from: AuctionOffers): AuctionOffers {
+  const out: AuctionOffers = {};
+  if (typeof from.reserveMet === 'boolean') out.reserveMet = from.reserveMet;
+  if (typeof from.buyNowPrice === 'number') out.buyNowPrice = from.buyNowPrice;
+  if (typeof from.buyNowAvailable === 'boolean') out.buyNowAvailable = from.buyNowAvailable;
+  return out;
+}
+
 function liveFromAuction(a: Auction): LiveAuction {
-  return { auctionId: a.id, status: a.status, currentPrice: a.currentPrice, winnerId: a.currentWinnerId, version: a.version, endAt: Date.parse(a.endAt) };
+  return { auctionId: a.id, status: a.status, currentPrice: a.currentPrice, winnerId: a.currentWinnerId, version: a.version, endAt: Date.parse(a.endAt), ...offers(a) };
 }
 
 /**
@@ -90,7 +99,7 @@ export function watch(deps: WatchDeps, listener: (snapshot: WatchSnapshot) => vo
 
   const onFrame = (event: string, data: string, receivedAt: number) => {
     if (!FRAME_EVENTS.has(event)) return;
-    let frame: { auctionId: string; status: LiveAuction['status']; currentPrice: number; winnerId: string | null; version: number; endAt: string; serverTime: string };
+    let frame: { auctionId: string; status: LiveAuction['status']; currentPrice: number; winnerId: string | null; version: number; endAt: string; serverTime: string } & AuctionOffers;
     try {
       frame = JSON.parse(data);
     } catch {
@@ -98,7 +107,7 @@ export function watch(deps: WatchDeps, listener: (snapshot: WatchSnapshot) => vo
     }
     deps.clock.observeOneWay(Date.parse(frame.serverTime), receivedAt);
     if (event === 'tick') return;
-    const incoming: LiveAuction = { auctionId: frame.auctionId, status: frame.status, currentPrice: frame.currentPrice, winnerId: frame.winnerId, version: frame.version, endAt: Date.parse(frame.endAt) };
+    const incoming: LiveAuction = { auctionId: frame.auctionId, status: frame.status, currentPrice: frame.currentPrice, winnerId: frame.winnerId, version: frame.version, endAt: Date.parse(frame.endAt), ...offers(frame) };
     const current = snapshot.auction;
     if (resumed && event !== 'snapshot' && current && incoming.version > current.version + 1) {
       // A jump right after reconnecting: the frames in between are gone. Start again from the server's state.

@@ -55,6 +55,92 @@ describe('placeBid', () => {
   });
 });
 
+describe('bid with a maximum, and buyNow', () => {
+  it.each([
+    [{ amount: 1_000 }, '{"amount":1000}'],
+    [{ maxAmount: 3_000 }, '{"maxAmount":3000}'],
+    [{ amount: 1_000, maxAmount: 3_000 }, '{"amount":1000,"maxAmount":3000}'],
+  ] as const)('bid(%j) sends exactly %s to POST /auctions/:id/bids', async (input, body) => {
+    const server = scriptedServer(() => json(201, { ...accepted, ...('maxAmount' in input ? { maxAmount: input.maxAmount } : {}) }));
+    const client = createOutbidClient({ baseUrl: 'http://outbid.test', fetch: server.fetch });
+    const result = await client.bid('a 1', input);
+    expect(result).toMatchObject({ status: 'accepted', replayed: false });
+    if ('maxAmount' in input) expect(result.maxAmount).toBe(input.maxAmount);
+    else expect(result).not.toHaveProperty('maxAmount');
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0]).toMatchObject({ method: 'POST', path: '/auctions/a%201/bids', body });
+    expect(server.requests[0]!.headers['content-type']).toBe('application/json');
+    expect(server.requests[0]!.headers['idempotency-key']).toMatch(/.{16,}/);
+  });
+
+  it('a bid with a maximum is retried with the same Idempotency-Key and the same body', async () => {
+    let calls = 0;
+    const server = scriptedServer(() => {
+      calls++;
+      if (calls === 1) throw new TypeError('fetch failed');
+      if (calls === 2) return json(503, { code: 'ENGINE_UNAVAILABLE', detail: 'down' }, { 'retry-after': '0' });
+      return json(201, { ...accepted, maxAmount: 3_000 }, { 'idempotent-replayed': 'true' });
+    });
+    const client = createOutbidClient({ baseUrl: 'http://outbid.test', fetch: server.fetch });
+    expect(await client.bid('a1', { maxAmount: 3_000 })).toMatchObject({ status: 'accepted', maxAmount: 3_000, replayed: true });
+    expect(server.requests).toHaveLength(3);
+    expect(new Set(server.requests.map((r) => r.headers['idempotency-key'])).size).toBe(1);
+    expect(new Set(server.requests.map((r) => r.body))).toEqual(new Set(['{"maxAmount":3000}']));
+  });
+
+  it('surfaces OUTBID_BY_PROXY as a rejected bid carrying the new price, leader, version and minNextBid', async () => {
+    const outbid = { status: 'rejected', reason: 'OUTBID_BY_PROXY', bidId: 'b9', amount: 2_100, currentPrice: 2_200, currentWinnerId: 'alice', minNextBid: 2_300, version: 4, endAt: '2030-01-01T00:00:00.000Z', reserveMet: false, serverTime: new Date().toISOString() };
+    const server = scriptedServer(() => json(409, outbid));
+    const client = createOutbidClient({ baseUrl: 'http://outbid.test', fetch: server.fetch });
+    const result = await client.placeBid('a1', 2_100);
+    expect(result).toEqual({ ...outbid, replayed: false });
+    if (result.status === 'accepted') throw new Error('expected a rejection');
+    expect(result.reason).toBe('OUTBID_BY_PROXY');
+    expect(server.requests).toHaveLength(1); // a decision, not a failure: never retried
+  });
+
+  it('a 400 for an amount above the maximum is a validation error, not retried', async () => {
+    const server = scriptedServer(() => json(400, { code: 'VALIDATION_FAILED', detail: 'amount must not exceed maxAmount' }));
+    const client = createOutbidClient({ baseUrl: 'http://outbid.test', fetch: server.fetch });
+    await expect(client.bid('a1', { amount: 5_000, maxAmount: 3_000 })).rejects.toMatchObject({ kind: 'validation', status: 400 });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('buyNow posts to /buy-now with one Idempotency-Key reused on its retries', async () => {
+    let calls = 0;
+    const bought = { ...accepted, amount: 10_000, currentPrice: 10_000, buyNowAvailable: false };
+    const server = scriptedServer(() => {
+      calls++;
+      if (calls === 1) throw new TypeError('fetch failed');
+      if (calls === 2) return json(409, { code: 'IDEMPOTENCY_IN_PROGRESS', detail: 'busy' }, { 'retry-after': '0' });
+      return json(201, bought, { 'idempotent-replayed': 'true' });
+    });
+    const client = createOutbidClient({ baseUrl: 'http://outbid.test', fetch: server.fetch });
+    expect(await client.buyNow('a1')).toEqual({ ...bought, replayed: true });
+    expect(server.requests).toHaveLength(3);
+    expect(server.requests.every((r) => r.method === 'POST' && r.path === '/auctions/a1/buy-now' && r.body === '{}')).toBe(true);
+    expect(new Set(server.requests.map((r) => r.headers['idempotency-key'])).size).toBe(1);
+  });
+
+  it('each buyNow call makes its own key unless one is given', async () => {
+    const server = scriptedServer(() => json(201, accepted));
+    const client = createOutbidClient({ baseUrl: 'http://outbid.test', fetch: server.fetch });
+    await client.buyNow('a1');
+    await client.buyNow('a1');
+    await client.buyNow('a1', { idempotencyKey: 'mine' });
+    const keys = server.requests.map((r) => r.headers['idempotency-key']);
+    expect(keys[0]).not.toBe(keys[1]);
+    expect(keys[2]).toBe('mine');
+  });
+
+  it('returns BUY_NOW_UNAVAILABLE as a rejection', async () => {
+    const server = scriptedServer(() => json(409, { status: 'rejected', reason: 'BUY_NOW_UNAVAILABLE', bidId: 'b2', amount: 0, minNextBid: 2_100, currentPrice: 2_000, currentWinnerId: 'bob', version: 2, endAt: '2030-01-01T00:00:00Z', buyNowAvailable: false, serverTime: new Date().toISOString() }));
+    const client = createOutbidClient({ baseUrl: 'http://outbid.test', fetch: server.fetch });
+    expect(await client.buyNow('a1')).toMatchObject({ status: 'rejected', reason: 'BUY_NOW_UNAVAILABLE', buyNowAvailable: false, currentPrice: 2_000, replayed: false });
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
 describe('server clock', () => {
   it.each([3_600_000, -3_600_000])('a device clock off by %i ms still counts down by the server', async (skew) => {
     // The server's clock is the truth; this device's is off by an hour.

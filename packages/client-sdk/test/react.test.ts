@@ -43,6 +43,33 @@ it('useAuction renders the live state and re-renders only when it changes', asyn
   await until(() => server.streams[0]!.aborted); // unmounting unsubscribes
 });
 
+it('useAuction exposes reserveMet, buyNowPrice and buyNowAvailable', async () => {
+  const server = scriptedServer();
+  const client = createOutbidClient({ baseUrl: 'http://outbid.test', fetch: server.fetch });
+  function Offers() {
+    const { auction } = useAuction('a1', { client });
+    if (!auction) return createElement('p', null, '…');
+    const reserve = auction.reserveMet === undefined ? 'no reserve' : auction.reserveMet ? 'reserve met' : 'reserve not met';
+    const buyNow = auction.buyNowAvailable ? `buy now ${auction.buyNowPrice}` : 'no buy now';
+    return createElement('p', null, `${reserve}; ${buyNow}`);
+  }
+  const container = document.createElement('div');
+  const root = createRoot(container);
+  await act(async () => root.render(createElement(Offers)));
+  await until(() => server.streams.length === 1);
+  await act(async () => {
+    server.streams[0]!.send('snapshot', frame(1, { winnerId: null, reserveMet: false, buyNowPrice: 10_000, buyNowAvailable: true }));
+    await until(() => container.textContent!.includes('reserve'));
+  });
+  expect(container.textContent).toBe('reserve not met; buy now 10000');
+  await act(async () => {
+    server.streams[0]!.send('bid', frame(2, { reserveMet: true, buyNowPrice: 10_000, buyNowAvailable: false }));
+    await until(() => container.textContent!.includes('reserve met'));
+  });
+  expect(container.textContent).toBe('reserve met; no buy now');
+  await act(async () => root.unmount());
+});
+
 it('useAuction without a client says how to provide one', () => {
   function Orphan() {
     useAuction('a1');

@@ -101,6 +101,52 @@ describe('watchAuction', () => {
     stop();
   });
 
+  it('carries reserveMet, buyNowPrice and buyNowAvailable when the frames have them, and only then', async () => {
+    const { server, client, seen, listener } = setup();
+    const stop = client.watchAuction('a1', listener);
+    await until(() => server.streams.length === 1);
+    const s = server.streams[0]!;
+    s.send('snapshot', frame(1, { winnerId: null, currentPrice: 2_000, reserveMet: false, buyNowPrice: 10_000, buyNowAvailable: true }));
+    await until(() => last(seen).auction?.version === 1);
+    expect(last(seen).auction).toMatchObject({ reserveMet: false, buyNowPrice: 10_000, buyNowAvailable: true });
+    s.send('bid', frame(2, { reserveMet: false, buyNowPrice: 10_000, buyNowAvailable: false })); // the first bid: Buy It Now is gone
+    await until(() => last(seen).auction?.version === 2);
+    expect(last(seen).auction).toMatchObject({ reserveMet: false, buyNowPrice: 10_000, buyNowAvailable: false });
+    s.send('bid', frame(3, { reserveMet: true, buyNowPrice: 10_000, buyNowAvailable: false, leaderMax: 9_999, reservePrice: 5_000 }));
+    await until(() => last(seen).auction?.version === 3);
+    expect(last(seen).auction).toMatchObject({ reserveMet: true, buyNowAvailable: false });
+    // Nothing but the public state reaches the snapshot, even if a frame carried more.
+    expect(Object.keys(last(seen).auction!).sort()).toEqual(['auctionId', 'buyNowAvailable', 'buyNowPrice', 'currentPrice', 'endAt', 'reserveMet', 'status', 'version', 'winnerId']);
+    stop();
+
+    // An auction without a reserve or Buy It Now: the fields are absent, not false.
+    const plain = setup();
+    const stopPlain = plain.client.watchAuction('a1', plain.listener);
+    await until(() => plain.server.streams.length === 1);
+    plain.server.streams[0]!.send('snapshot', frame(1));
+    await until(() => last(plain.seen).auction?.version === 1);
+    for (const key of ['reserveMet', 'buyNowPrice', 'buyNowAvailable']) expect(last(plain.seen).auction).not.toHaveProperty(key);
+    stopPlain();
+  });
+
+  it('a refetched auction carries reserveMet and Buy It Now too', async () => {
+    const { server, client, seen, listener } = setup((method, path) =>
+      method === 'GET' && path === '/auctions/a1'
+        ? json(200, { id: 'a1', status: 'active', currentPrice: 5_000, currentWinnerId: 'z', version: 12, endAt: new Date(Date.now() + 60_000).toISOString(), reserveMet: true, buyNowPrice: 10_000, buyNowAvailable: false, serverTime: new Date().toISOString() })
+        : json(404, {}),
+    );
+    const stop = client.watchAuction('a1', listener, { baseDelayMs: 1 });
+    await until(() => server.streams.length === 1);
+    server.streams[0]!.send('snapshot', frame(4, { reserveMet: false, buyNowPrice: 10_000, buyNowAvailable: true }));
+    await until(() => last(seen).auction?.version === 4);
+    server.streams[0]!.drop();
+    await until(() => server.streams.length === 2);
+    server.streams[1]!.send('bid', frame(9, { reserveMet: false, buyNowPrice: 10_000, buyNowAvailable: false })); // a gap: refetch
+    await until(() => last(seen).auction?.version === 12);
+    expect(last(seen).auction).toMatchObject({ currentPrice: 5_000, winnerId: 'z', reserveMet: true, buyNowPrice: 10_000, buyNowAvailable: false });
+    stop();
+  });
+
   it('closes on the ended frame and on 204; does not reconnect after 401', async () => {
     const { server, client, seen, listener } = setup();
     client.watchAuction('a1', listener);
