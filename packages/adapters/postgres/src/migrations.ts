@@ -113,9 +113,11 @@ ALTER TABLE outbid_bids
 /** Arbitrary constant: the advisory lock that serialises migrators. */
 const MIGRATION_LOCK = 4_227_031;
 
-export async function migrate(db: Db): Promise<number[]> {
+/** Applies the pending migrations up to `until` (default: all of them); resolves the versions it applied. */
+export async function migrate(db: Db, until = Infinity): Promise<number[]> {
   const applied: number[] = [];
   for (const migration of MIGRATIONS) {
+    if (migration.version > until) break;
     const done = await db.transaction(async (tx) => {
       // Everything, the bookkeeping table included, under one lock: concurrent CREATE … IF NOT EXISTS races
       // otherwise (two first-time migrators can both miss the table and one fails on its catalog row).
