@@ -436,6 +436,32 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(await ledger.applyChange(v3)).toEqual({ ok: true });
     });
 
+    it('records that do not say what the rules did are a conflict: a trigger the rules accept, a bid not holding the version', async () => {
+      const state = await created();
+      const v2 = decidedChange(state, maxBidCommand(state.id, 'b1', 2_000, null, testId('key')), NOW);
+      expect(await ledger.applyChange(v2)).toEqual({ ok: true });
+      const conflict = { ok: false, reason: 'conflict', ledgerVersion: 2 };
+      // b2 beats the maximum and leads: passed off as a refused trigger, with someone else's record holding the version.
+      const wins = decidedChange(v2.state, bidCommand(state.id, 'b2', 2_500, 'mislabelled'), NOW + 1);
+      expect(wins.trigger).toBeUndefined();
+      const refusedLook = { ...wins.bid, status: 'rejected' as const, reason: 'OUTBID_BY_PROXY' as const, version: null };
+      expect(await ledger.applyChange({ ...wins, bid: { ...wins.bid, bidId: testId('bid'), bidderId: 'b9', idempotencyKey: null }, trigger: refusedLook })).toEqual(conflict);
+      // The right state, but the record does not hold the new version, or names another bidder or price.
+      expect(await ledger.applyChange({ ...wins, bid: { ...wins.bid, status: 'rejected', reason: 'BID_TOO_LOW', version: null } })).toEqual(conflict);
+      expect(await ledger.applyChange({ ...wins, bid: { ...wins.bid, bidderId: 'b9' } })).toEqual(conflict);
+      expect(await ledger.applyChange({ ...wins, bid: { ...wins.bid, amount: 2_400 } })).toEqual(conflict);
+      // An automatic answer whose trigger is not written as the refused bid it was.
+      const answered = decidedChange(v2.state, bidCommand(state.id, 'b3', 1_500, 'answered'), NOW + 1);
+      expect(await ledger.applyChange({ ...answered, trigger: { ...answered.trigger!, status: 'accepted', reason: null } })).toEqual(conflict);
+      // A transition carries no trigger.
+      const ended = { ...v2.state, version: 3, status: 'ended' as const, closedAt: NOW + 1 };
+      expect(await ledger.applyChange({ state: ended, trigger: answered.trigger!, events: [] })).toEqual(conflict);
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', 'mislabelled')).toBeNull();
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b3', 'answered')).toBeNull();
+      expect((await ledger.listBids(state.id, { include: 'all', limit: 10 })).items).toEqual([v2.bid]);
+      expect(await ledger.applyChange(wins)).toEqual({ ok: true });
+    });
+
     it('a raised maximum (kind maximum) is listed under all, never under accepted', async () => {
       const state = await created();
       const v2 = decidedChange(state, maxBidCommand(state.id, 'b1', 2_000, null, testId('key')), NOW);
