@@ -16,6 +16,17 @@ import type { Db, Queryable } from './db.js';
 
 const DAY_MS = 86_400_000;
 
+const ADDED_FIELDS = ['reservePrice', 'buyNowPrice', 'buyNowPolicy', 'leaderMax'] as const;
+/**
+ * A stored hot state. One saved before proxy bids, reserve and Buy It Now existed (or by an older instance during a
+ * rolling upgrade) lacks their fields: it had none of them, and the rules and the ledger's fence need them as null.
+ */
+const parseState = (text: string): AuctionState => {
+  const state = JSON.parse(text) as AuctionState;
+  for (const field of ADDED_FIELDS) state[field] ??= null;
+  return state;
+};
+
 /**
  * The bid engine inside Postgres: the same rules as every engine (core's decide functions) applied under the
  * auction's row lock, timed by the database clock (`clock_timestamp()`), with its own copy of the hot state — the
@@ -27,7 +38,7 @@ export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } =
     Number((await q.query<{ now: unknown }>(`SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`)).rows[0]!.now);
   const lockState = async (tx: Queryable, auctionId: string): Promise<AuctionState | null> => {
     const { rows } = await tx.query<{ state: string }>('SELECT state FROM outbid_engine_state WHERE auction_id = $1 FOR UPDATE', [auctionId]);
-    return rows[0] ? (JSON.parse(rows[0].state) as AuctionState) : null;
+    return rows[0] ? parseState(rows[0].state) : null;
   };
   const save = (tx: Queryable, state: AuctionState) =>
     tx.query('UPDATE outbid_engine_state SET version = $2, state = $3 WHERE auction_id = $1', [state.id, state.version, JSON.stringify(state)]);
@@ -76,7 +87,7 @@ export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } =
     cancel: (auctionId) => transition(auctionId, decideCancel),
     async getState(auctionId) {
       const { rows } = await db.query<{ state: string }>('SELECT state FROM outbid_engine_state WHERE auction_id = $1', [auctionId]);
-      return rows[0] ? (JSON.parse(rows[0].state) as AuctionState) : null;
+      return rows[0] ? parseState(rows[0].state) : null;
     },
     hydrate: (state, records = []) =>
       db.transaction(async (tx) => {

@@ -22,14 +22,22 @@ const AUCTION_FIELDS = [
   ['id', 'text'], ['post_id', 'text'], ['creator_id', 'text'], ['currency', 'text'], ['start_at', 'bigint'], ['end_at', 'bigint'],
   ['effective_end_at', 'bigint'], ['start_price', 'bigint'], ['increment_rule', 'text'], ['soft_close', 'text'], ['status', 'text'],
   ['current_price', 'bigint'], ['current_winner_id', 'text'], ['version', 'integer'], ['bid_count', 'integer'],
-  ['extension_count', 'integer'], ['created_at', 'bigint'], ['closed_at', 'bigint'],
+  ['extension_count', 'integer'], ['created_at', 'bigint'], ['closed_at', 'bigint'], ['reserve_price', 'bigint'],
+  ['buy_now_price', 'bigint'], ['buy_now_policy', 'text'], ['leader_max', 'bigint'],
 ] as const;
 const BID_FIELDS = [
   ['bid_id', 'text'], ['auction_id', 'text'], ['bidder_id', 'text'], ['amount', 'bigint'], ['status', 'text'], ['reason', 'text'],
   ['version', 'integer'], ['idempotency_key', 'text'], ['fingerprint', 'text'], ['created_at', 'bigint'], ['decision', 'text'],
+  ['kind', 'text'], ['max_amount', 'bigint'],
 ] as const;
 const AUCTION_COLUMNS = AUCTION_FIELDS.map(([name]) => name).join(', ');
 const BID_COLUMNS = BID_FIELDS.map(([name]) => name).join(', ');
+/** `($1, …, $n)` for rows of `fields`, numbered on from `offset`. */
+const placeholders = (fields: readonly unknown[], offset = 0) => `(${fields.map((_, i) => `$${offset + i + 1}`).join(',')})`;
+const AUCTION_VALUES = placeholders(AUCTION_FIELDS);
+const BID_VALUES = placeholders(BID_FIELDS);
+/** Two bid rows in one statement: an automatic bid and the rival's bid that triggered it. */
+const TWO_BID_VALUES = `${BID_VALUES}, ${placeholders(BID_FIELDS, BID_FIELDS.length)}`;
 const recordType = (fields: ReadonlyArray<readonly [string, string]>) => fields.map(([name, type]) => `${name} ${type}`).join(', ');
 /** Rows as one jsonb array parameter: a batch is one statement, whatever its size. */
 const asRecords = (fields: ReadonlyArray<readonly [string, string]>, rows: unknown[][]) =>
@@ -60,6 +68,10 @@ function toAuction(row: Row): AuctionState {
     extensionCount: num(row.extension_count),
     createdAt: num(row.created_at),
     closedAt: numOrNull(row.closed_at),
+    reservePrice: numOrNull(row.reserve_price),
+    buyNowPrice: numOrNull(row.buy_now_price),
+    buyNowPolicy: (row.buy_now_policy as AuctionState['buyNowPolicy']) ?? null,
+    leaderMax: numOrNull(row.leader_max),
   };
 }
 
@@ -67,7 +79,7 @@ function auctionParams(s: AuctionState): unknown[] {
   return [
     s.id, s.postId, s.creatorId, s.currency, s.startAt, s.endAt, s.effectiveEndAt, s.startPrice, JSON.stringify(s.increment),
     s.softClose === null ? null : JSON.stringify(s.softClose), s.status, s.currentPrice, s.currentWinnerId, s.version,
-    s.bidCount, s.extensionCount, s.createdAt, s.closedAt,
+    s.bidCount, s.extensionCount, s.createdAt, s.closedAt, s.reservePrice, s.buyNowPrice, s.buyNowPolicy, s.leaderMax,
   ];
 }
 
@@ -79,6 +91,8 @@ function toBid(row: Row): BidRecord {
     amount: num(row.amount),
     status: row.status as BidRecord['status'],
     reason: (row.reason as BidRecord['reason']) ?? null,
+    kind: row.kind as BidRecord['kind'],
+    maxAmount: numOrNull(row.max_amount),
     version: numOrNull(row.version),
     idempotencyKey: (row.idempotency_key as string | null) ?? null,
     fingerprint: row.fingerprint as string,
@@ -89,7 +103,7 @@ function toBid(row: Row): BidRecord {
 
 const bidParams = (b: BidRecord): unknown[] => [
   b.bidId, b.auctionId, b.bidderId, b.amount, b.status, b.reason, b.version, b.idempotencyKey, b.fingerprint, b.createdAt,
-  JSON.stringify(b.decision),
+  JSON.stringify(b.decision), b.kind, b.maxAmount,
 ];
 
 /** Outbox rows in one statement; positions are taken in the order given. */
@@ -110,11 +124,15 @@ async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void
   );
 }
 
+/** The records a change writes: the rival's refused bid that triggered an automatic one first, then the bid. */
+const recordsOf = (change: LedgerChange): BidRecord[] => [change.trigger, change.bid].filter((r): r is BidRecord => r !== undefined);
+
 /**
- * The fence, judged inside the transaction that holds the auction's row lock: `change` is written only on top
- * of its own predecessor (see isValidSuccessor), and an accepted bid's idempotency key only once.
+ * The fence for one change against the auction as recorded, judged inside the transaction that holds the auction's
+ * row lock: `change` is written only on top of its own predecessor (see isValidSuccessor, which re-derives an
+ * automatic bid from its trigger), and each idempotency key only once. `existing` is the record already holding
+ * the key of the change's bid or trigger, if any.
  */
-/** The fence for one change against the auction as recorded; `existing` is the bid already holding its key, if any. */
 function judge(recorded: AuctionState | undefined, change: LedgerChange, existing: BidRecord | undefined): ApplyResult {
   if (!recorded) return { ok: false, reason: 'not_found' };
   const ledgerVersion = recorded.version;
@@ -122,15 +140,15 @@ function judge(recorded: AuctionState | undefined, change: LedgerChange, existin
   if (ledgerVersion < expected) return { ok: false, reason: 'behind', ledgerVersion };
   if (ledgerVersion > expected) return { ok: false, reason: 'conflict', ledgerVersion };
   if (existing) return { ok: false, reason: 'duplicate_key', existing };
-  if (!isValidSuccessor(recorded, change.state, change.bid)) return { ok: false, reason: 'conflict', ledgerVersion };
+  if (!isValidSuccessor(recorded, change.state, change.bid, change.trigger)) return { ok: false, reason: 'conflict', ledgerVersion };
   return { ok: true };
 }
 
 const keySlot = (auctionId: string, bidderId: string, key: string) => JSON.stringify([auctionId, bidderId, key]);
 
-/** The bids already holding the idempotency keys of these changes, in one query. */
+/** The bids already holding the idempotency keys of these changes (bids and triggers), in one query. */
 async function existingKeys(tx: Queryable, changes: readonly LedgerChange[]): Promise<Map<string, BidRecord>> {
-  const keyed = changes.flatMap((c) => (c.bid?.idempotencyKey != null ? [{ a: c.bid.auctionId, b: c.bid.bidderId, k: c.bid.idempotencyKey }] : []));
+  const keyed = changes.flatMap(recordsOf).flatMap((r) => (r.idempotencyKey !== null ? [{ a: r.auctionId, b: r.bidderId, k: r.idempotencyKey }] : []));
   const found = new Map<string, BidRecord>();
   if (keyed.length === 0) return found;
   const { rows } =
@@ -146,8 +164,21 @@ async function existingKeys(tx: Queryable, changes: readonly LedgerChange[]): Pr
   }
   return found;
 }
-const existingFor = (keys: Map<string, BidRecord>, change: LedgerChange) =>
-  change.bid?.idempotencyKey != null ? keys.get(keySlot(change.bid.auctionId, change.bid.bidderId, change.bid.idempotencyKey)) : undefined;
+/** The record already holding the key of the change's bid, else of its trigger (the memory ledger's order). */
+const existingFor = (keys: Map<string, BidRecord>, change: LedgerChange): BidRecord | undefined => {
+  for (const record of [change.bid, change.trigger]) {
+    if (record?.idempotencyKey == null) continue;
+    const existing = keys.get(keySlot(record.auctionId, record.bidderId, record.idempotencyKey));
+    if (existing) return existing;
+  }
+  return undefined;
+};
+/** A change judged ok within a batch holds its keys for the changes after it. */
+const holdKeys = (keys: Map<string, BidRecord>, change: LedgerChange) => {
+  for (const record of recordsOf(change)) {
+    if (record.idempotencyKey !== null) keys.set(keySlot(record.auctionId, record.bidderId, record.idempotencyKey), record);
+  }
+};
 
 /**
  * Arbitrary constants, the advisory locks behind withGuardLock (one database-guard pass at a time across
@@ -165,7 +196,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       try {
         await db.transaction(async (tx) => {
           await tx.query(
-            `INSERT INTO outbid_auctions (${AUCTION_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+            `INSERT INTO outbid_auctions (${AUCTION_COLUMNS}) VALUES ${AUCTION_VALUES}`,
             auctionParams(state),
           );
           await insertEvents(tx, events);
@@ -208,11 +239,11 @@ export function createSqlLedger(db: Db, name: string): Ledger {
         const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = $1 FOR UPDATE`, [change.state.id]);
         const verdict = judge(rows[0] && toAuction(rows[0]), change, existingFor(await existingKeys(tx, [change]), change));
         if (!verdict.ok) return verdict;
-        if (change.bid) await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, bidParams(change.bid));
-        await tx.query(
-          `UPDATE outbid_auctions SET (${AUCTION_COLUMNS}) = ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) WHERE id = $1`,
-          auctionParams(change.state),
-        );
+        const records = recordsOf(change);
+        if (records.length > 0) {
+          await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) VALUES ${records.length === 1 ? BID_VALUES : TWO_BID_VALUES}`, records.flatMap(bidParams));
+        }
+        await tx.query(`UPDATE outbid_auctions SET (${AUCTION_COLUMNS}) = ${AUCTION_VALUES} WHERE id = $1`, auctionParams(change.state));
         await insertEvents(tx, change.events);
         return verdict;
       });
@@ -225,18 +256,22 @@ export function createSqlLedger(db: Db, name: string): Ledger {
         const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [
           [...new Set(changes.map((c) => c.state.id))],
         ]);
-        // Each change is judged against the auction as the batch has left it so far (consecutive versions of a hot auction).
+        // Each change is judged against the auction as the batch has left it so far (consecutive versions of a hot
+        // auction), and against the keys the ledger and the batch's earlier changes hold.
         const current = new Map(rows.map((row) => [row.id as string, toAuction(row)]));
         const keys = await existingKeys(tx, changes);
         const verdicts: ApplyResult[] = [];
         for (const change of changes) {
           const verdict = judge(current.get(change.state.id), change, existingFor(keys, change));
-          if (verdict.ok) current.set(change.state.id, change.state);
+          if (verdict.ok) {
+            current.set(change.state.id, change.state);
+            holdKeys(keys, change);
+          }
           verdicts.push(verdict);
         }
         const accepted = changes.filter((_, i) => verdicts[i]!.ok);
         if (accepted.length === 0) return verdicts;
-        const bids = accepted.flatMap((c) => (c.bid ? [bidParams(c.bid)] : []));
+        const bids = accepted.flatMap(recordsOf).map(bidParams);
         if (bids.length > 0) {
           await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)})`, [
             asRecords(BID_FIELDS, bids),
@@ -284,7 +319,8 @@ export function createSqlLedger(db: Db, name: string): Ledger {
           after = `AND version < $${params.length}`;
         }
         params.push(query.limit + 1);
-        sql = `SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND status = 'accepted' ${after} ORDER BY version DESC LIMIT $${params.length}`;
+        // A raised maximum changes nothing visible: it is not a bid in the history (the audit trail has it).
+        sql = `SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND status = 'accepted' AND kind <> 'maximum' ${after} ORDER BY version DESC LIMIT $${params.length}`;
       } else {
         let after = '';
         if (query.cursor !== undefined) {

@@ -92,14 +92,32 @@ CREATE TABLE outbid_engine_idempotency (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'proxy bids, hidden reserve, Buy It Now',
+    sql: `
+-- All nullable: an auction created before has no reserve, no Buy It Now and a leader without a maximum.
+ALTER TABLE outbid_auctions
+  ADD COLUMN reserve_price  bigint,
+  ADD COLUMN buy_now_price  bigint,
+  ADD COLUMN buy_now_policy text CHECK (buy_now_policy IN ('first-bid', 'reserve-met')),
+  ADD COLUMN leader_max     bigint;
+-- A bid recorded before is a bidder's plain bid. 'maximum' records (a leader's raised maximum) are never listed as bids.
+ALTER TABLE outbid_bids
+  ADD COLUMN kind       text NOT NULL DEFAULT 'bid' CHECK (kind IN ('bid', 'proxy', 'maximum', 'buy_now')),
+  ADD COLUMN max_amount bigint;
+`,
+  },
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrators. */
 const MIGRATION_LOCK = 4_227_031;
 
-export async function migrate(db: Db): Promise<number[]> {
+/** Applies the pending migrations up to `until` (default: all of them); resolves the versions it applied. */
+export async function migrate(db: Db, until = Infinity): Promise<number[]> {
   const applied: number[] = [];
   for (const migration of MIGRATIONS) {
+    if (migration.version > until) break;
     const done = await db.transaction(async (tx) => {
       // Everything, the bookkeeping table included, under one lock: concurrent CREATE … IF NOT EXISTS races
       // otherwise (two first-time migrators can both miss the table and one fails on its catalog row).

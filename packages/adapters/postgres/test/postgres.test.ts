@@ -49,4 +49,33 @@ describe('the service on the Postgres ledger', () => {
     const final = await outbid.getAuction(auction.id);
     expect(final).toMatchObject({ version: history.length + 1, currentWinnerId: history.at(-1)!.bidderId, currentPrice: history.at(-1)!.amount });
   }, 60_000);
+
+  it('100 concurrent proxy bidders over a hidden reserve: every automatic answer and its trigger recorded, the top maximum wins about one step over the second', async () => {
+    const auction = await outbid.createAuction('seller', {
+      postId: 'proxy-hot', startAt: Date.now(), endAt: Date.now() + 120_000, startPrice: 1_000, increment: { type: 'fixed', amount: 100 },
+      reservePrice: 5_000,
+    });
+    // Distinct maximums 100 apart (1,000 … 10,800) and one far above (20,000), in a shuffled order.
+    const maximums = [...Array.from({ length: 99 }, (_, i) => 1_000 + i * 100), 20_000].sort(() => Math.random() - 0.5);
+    const results = await Promise.all(
+      maximums.map((maxAmount) => outbid.placeBid({ auctionId: auction.id, bidderId: `p${maxAmount}`, maxAmount, idempotencyKey: `k${maxAmount}` })),
+    );
+    const final = await outbid.getAuction(auction.id);
+    expect(final).toMatchObject({ currentWinnerId: 'p20000', leaderMax: 20_000 });
+    // One step over 10,800, unless 10,800 came when the price already stood there (then it was too low to count).
+    expect([10_800, 10_900]).toContain(final.currentPrice);
+    const history = await allAcceptedBids(outbid, auction.id);
+    expect(history.map((b) => b.version)).toEqual(history.map((_, i) => i + 2));
+    for (let i = 1; i < history.length; i++) expect(history[i]!.amount).toBeGreaterThan(history[i - 1]!.amount);
+    expect(history.at(-1)).toMatchObject({ version: final.version, amount: final.currentPrice });
+    // The hidden reserve: whenever the leader's maximum reaches it, the price stands at it or above.
+    for (const b of history) if (Number(b.bidderId.slice(1)) >= 5_000) expect(b.amount).toBeGreaterThanOrEqual(5_000);
+    const proxied = results.filter((r) => r.decision.reason === 'OUTBID_BY_PROXY');
+    expect(proxied.length).toBeGreaterThan(0);
+    expect(history.filter((b) => b.kind === 'proxy')).toHaveLength(proxied.length);
+    for (const { decision } of results) {
+      const stored = await outbid.ledger.findBidByIdempotencyKey(auction.id, decision.bidderId, `k${decision.bidderId.slice(1)}`);
+      if (decision.status === 'accepted' || decision.reason === 'OUTBID_BY_PROXY') expect(stored?.decision).toEqual(decision);
+    }
+  }, 60_000);
 });

@@ -19,8 +19,13 @@ export function isValidSuccessor(recorded: AuctionState, next: AuctionState, bid
   if (next.version !== recorded.version + 1 || next.id !== recorded.id) return false;
   if (bid) {
     const outcome = decideBid(recorded, commandBehind(next, bid, trigger), (trigger ?? bid).createdAt);
-    return outcome.next !== null && outcome.kind === bid.kind && isDeepStrictEqual(outcome.next, next);
+    if (outcome.next === null || outcome.kind !== bid.kind || !isDeepStrictEqual(outcome.next, next)) return false;
+    // The records must say what happened: `bid` holds the new version, for the leader, at the price; a trigger is
+    // a rival's bid that the leader's maximum answered (not one the rules accept), refused.
+    if (bid.status !== 'accepted' || bid.version !== next.version || bid.bidderId !== next.currentWinnerId || bid.amount !== next.currentPrice) return false;
+    return trigger === undefined || (outcome.decision.reason === 'OUTBID_BY_PROXY' && trigger.status === 'rejected' && trigger.reason === 'OUTBID_BY_PROXY' && trigger.version === null);
   }
+  if (trigger) return false;
   if (!(ALLOWED[recorded.status] ?? []).includes(next.status)) return false;
   for (const key of Object.keys(recorded) as Array<keyof AuctionState>) {
     if (!TRANSITION_FIELDS.has(key) && !isDeepStrictEqual(recorded[key], next[key])) return false;

@@ -202,7 +202,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
 }
 
 /** The bid the engine placed for the leader's maximum in answer to `rival` (a refused OUTBID_BY_PROXY decision). */
-function automaticBid(rival: BidDecision, state: AuctionState, bidId: string): BidRecord {
+export function automaticBid(rival: BidDecision, state: AuctionState, bidId: string): BidRecord {
   const decision: BidDecision = {
     status: 'accepted',
     reason: null,

@@ -1,9 +1,10 @@
 import type { AuctionState } from '../domain/auction.js';
-import type { BidDecision, BidRecord } from '../domain/bid.js';
+import { bidRecordFromDecision, type BidDecision, type BidRecord } from '../domain/bid.js';
 import { makeEvent, type AuctionEvent } from '../domain/events.js';
 import { minNextBid, publicBuyNow, publicReserveMet } from '../domain/auction.js';
-import { bidFingerprint, type PlaceBidCommand } from '../rules/place-bid.js';
+import { bidFingerprint, decideBid, type PlaceBidCommand } from '../rules/place-bid.js';
 import type { Outbid } from '../service/api.js';
+import { automaticBid } from '../service/bids.js';
 
 let counter = 0;
 /** A unique id for test data, readable in failures. */
@@ -122,6 +123,28 @@ export function acceptedChange(
   };
   const events = [makeEvent('BidAccepted', next, minNextBid(next), at, { bidId: bid.bidId, bidderId, amount })];
   return { state: next, bid, events };
+}
+
+/**
+ * The ledger change that `cmd` makes on `state` at `at`, decided by the rules (decideBid) and recorded as the service
+ * records it: the bid's own record (kind `bid`, `proxy`, `maximum` or `buy_now`), or, when the leader's maximum
+ * answered it (OUTBID_BY_PROXY), the leader's automatic bid with the refused bid as its `trigger`. Events are only
+ * the BidAccepted a visible bid adds. Throws when the bid changes nothing.
+ */
+export function decidedChange(
+  state: AuctionState,
+  cmd: PlaceBidCommand,
+  at: number,
+): { state: AuctionState; bid: BidRecord; trigger?: BidRecord; events: AuctionEvent[] } {
+  const { decision, next, kind } = decideBid(state, cmd, at);
+  if (next === null || kind === null) throw new Error(`the bid changes nothing: ${decision.status} ${decision.reason}`);
+  const own = bidRecordFromDecision(decision, cmd.idempotencyKey, cmd.fingerprint, decision.status === 'accepted' ? kind : 'bid');
+  const automatic = decision.status === 'accepted' ? null : automaticBid(decision, next, testId('bid'));
+  const bid = automatic ?? own;
+  const extra = kind === 'proxy' ? { automatic: true } : kind === 'buy_now' ? { buyNow: true } : {};
+  const events =
+    kind === 'maximum' ? [] : [makeEvent('BidAccepted', next, minNextBid(next), at, { bidId: bid.bidId, bidderId: bid.bidderId, amount: bid.amount, ...extra })];
+  return automatic ? { state: next, bid: automatic, trigger: own, events } : { state: next, bid: own, events };
 }
 
 /** Polls `check` until it returns without throwing, or rethrows its last error after `timeoutMs`. */

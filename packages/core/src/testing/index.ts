@@ -6,5 +6,16 @@ export { describeEngineConformance, type EngineSuiteOptions } from './engine-sui
 export { describeLedgerConformance, type LedgerSuiteOptions } from './ledger-suite.js';
 export { describeBusConformance, eventsFor, type BusSuiteOptions } from './bus-suite.js';
 export { describeSchedulerConformance, type SchedulerSuiteOptions } from './scheduler-suite.js';
-export { auctionFixture, bidCommand, maxBidCommand, buyNowCommand, acceptedChange, allAcceptedBids, eventually, sleep, testId } from './fixtures.js';
+export {
+  auctionFixture,
+  bidCommand,
+  maxBidCommand,
+  buyNowCommand,
+  acceptedChange,
+  decidedChange,
+  allAcceptedBids,
+  eventually,
+  sleep,
+  testId,
+} from './fixtures.js';
 export { FakeClock, settle } from '../memory/fake-clock.js';

@@ -5,7 +5,9 @@ import type { BidRecord } from '../domain/bid.js';
 import { makeEvent } from '../domain/events.js';
 import { OutbidError } from '../errors.js';
 import type { Ledger } from '../ports/ledger.js';
-import { acceptedChange, auctionFixture, testId } from './fixtures.js';
+import { bidRecordFromDecision } from '../domain/bid.js';
+import { decideBid } from '../rules/place-bid.js';
+import { acceptedChange, auctionFixture, bidCommand, buyNowCommand, decidedChange, maxBidCommand, testId } from './fixtures.js';
 
 export interface LedgerSuiteOptions {
   /**
@@ -313,6 +315,170 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       const allPage2 = await ledger.listBids(state.id, { include: 'all', limit: 4, cursor: allPage1.nextCursor! });
       expect([...allPage1.items, ...allPage2.items]).toEqual(all.items);
       expect(allPage2.nextCursor).toBeNull();
+    });
+
+    // Proxy bids, hidden reserve, Buy It Now (#16): the rules decide every change below (decidedChange), as the service does.
+
+    it('the reserve, Buy It Now and leader maximum fields round-trip, and so do a record’s kind and maximum', async () => {
+      const state = await created({ reservePrice: 5_000, buyNowPrice: 9_000, buyNowPolicy: 'reserve-met' });
+      expect(await ledger.getAuction(state.id)).toEqual(state);
+      expect((await ledger.listAuctions({ postId: state.postId, limit: 5 })).items).toEqual([state]);
+      // A maximum reaching the reserve: the price jumps to it, the maximum is kept secret in leaderMax.
+      const v2 = decidedChange(state, maxBidCommand(state.id, 'b1', 7_000, null, testId('key')), NOW);
+      expect(v2.state).toMatchObject({ currentPrice: 5_000, leaderMax: 7_000 });
+      expect(v2.bid).toMatchObject({ kind: 'bid', maxAmount: 7_000, amount: 5_000 });
+      expect(await ledger.applyChange(v2)).toEqual({ ok: true });
+      expect(await ledger.getAuction(state.id)).toEqual(v2.state);
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b1', v2.bid.idempotencyKey!)).toEqual(v2.bid);
+      expect((await ledger.listBids(state.id, { include: 'accepted', limit: 5 })).items).toEqual([v2.bid]);
+
+      // A refused bid with a maximum keeps it in the audit trail.
+      const tooLow = maxBidCommand(state.id, 'b2', 5_000, null, testId('key'));
+      const low = decideBid(v2.state, tooLow, NOW + 1);
+      expect(low.decision.reason).toBe('BID_TOO_LOW');
+      const refused = bidRecordFromDecision(low.decision, tooLow.idempotencyKey, tooLow.fingerprint);
+      expect(refused).toMatchObject({ kind: 'bid', maxAmount: 5_000 });
+      await ledger.recordAudit([refused]);
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', tooLow.idempotencyKey!)).toEqual(refused);
+
+      // Buy It Now ends the auction at its price.
+      const offer = await created({ buyNowPrice: 3_000, buyNowPolicy: 'first-bid' });
+      const bought = decidedChange(offer, buyNowCommand(offer.id, 'b3', testId('key')), NOW + 2);
+      expect(bought.state).toMatchObject({ status: 'ended', currentPrice: 3_000, currentWinnerId: 'b3', closedAt: NOW + 2 });
+      expect(bought.bid).toMatchObject({ kind: 'buy_now', maxAmount: null });
+      expect(await ledger.applyChange(bought)).toEqual({ ok: true });
+      expect(await ledger.getAuction(offer.id)).toEqual(bought.state);
+      expect((await ledger.listBids(offer.id, { include: 'accepted', limit: 5 })).items).toEqual([bought.bid]);
+      expect(await ledger.findBidByIdempotencyKey(offer.id, 'b3', bought.bid.idempotencyKey!)).toEqual(bought.bid);
+      expect((await ledger.findDue(NOW + 120_000, 10_000)).map((s) => s.id)).not.toContain(offer.id);
+    });
+
+    it('a change with a trigger writes the automatic bid and the rival’s refused bid together, or neither', async () => {
+      const state = await created();
+      const v2 = decidedChange(state, maxBidCommand(state.id, 'b1', 2_000, null, testId('key')), NOW);
+      const v3 = decidedChange(v2.state, bidCommand(state.id, 'b2', 1_500, 'rival-key'), NOW + 1);
+      expect(v3.trigger).toMatchObject({ bidderId: 'b2', status: 'rejected', reason: 'OUTBID_BY_PROXY', kind: 'bid', version: null, amount: 1_500 });
+      expect(v3.bid).toMatchObject({ bidderId: 'b1', status: 'accepted', kind: 'proxy', version: 3, amount: 1_600, idempotencyKey: null });
+      // Refused (v2 is not in yet): neither record is written.
+      expect(await ledger.applyChange(v3)).toEqual({ ok: false, reason: 'behind', ledgerVersion: 1 });
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', 'rival-key')).toBeNull();
+      expect((await ledger.listBids(state.id, { include: 'all', limit: 10 })).items).toEqual([]);
+
+      expect(await ledger.applyChange(v2)).toEqual({ ok: true });
+      expect(await ledger.applyChange(v3)).toEqual({ ok: true });
+      expect(await ledger.getAuction(state.id)).toEqual(v3.state);
+      expect((await ledger.listBids(state.id, { include: 'accepted', limit: 10 })).items).toEqual([v3.bid, v2.bid]);
+      const found = await ledger.findBidByIdempotencyKey(state.id, 'b2', 'rival-key');
+      expect(found).toEqual(v3.trigger);
+      expect(JSON.stringify(found?.decision)).toBe(JSON.stringify(v3.trigger!.decision));
+      expect(await ledger.idempotencyRecords(state.id)).toContainEqual(v3.trigger);
+      // The audit trail has both; recording the trigger again (same bidId) changes nothing.
+      await ledger.recordAudit([v3.trigger!]);
+      const all = (await ledger.listBids(state.id, { include: 'all', limit: 10 })).items;
+      expect(all).toHaveLength(3);
+      expect(all).toContainEqual(v3.trigger);
+      expect(all).toContainEqual(v3.bid);
+    });
+
+    it.skipIf(!offersApplyChanges)('.applyChanges (optional) writes triggers too, and a key an earlier change of the batch took is duplicate_key', async () => {
+      const applyChanges = ledger.applyChanges!.bind(ledger);
+      const state = await created();
+      const v2 = decidedChange(state, maxBidCommand(state.id, 'b1', 3_000, null, testId('key')), NOW);
+      const v3 = decidedChange(v2.state, bidCommand(state.id, 'b2', 1_500, 'batch-key'), NOW + 1);
+      const v4 = decidedChange(v3.state, bidCommand(state.id, 'b2', 1_700, 'batch-key'), NOW + 2); // the same key again
+      expect(v4.trigger?.reason).toBe('OUTBID_BY_PROXY');
+      expect(await applyChanges([v2, v3, v4])).toEqual([{ ok: true }, { ok: true }, { ok: false, reason: 'duplicate_key', existing: v3.trigger }]);
+      expect(await ledger.getAuction(state.id)).toEqual(v3.state);
+      expect((await ledger.listBids(state.id, { include: 'accepted', limit: 10 })).items).toEqual([v3.bid, v2.bid]);
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', 'batch-key')).toEqual(v3.trigger);
+      expect(await applyChanges([v4])).toEqual([{ ok: false, reason: 'duplicate_key', existing: v3.trigger }]);
+    });
+
+    it('a trigger whose (auction, bidder, key) already has a bid is duplicate_key with that record', async () => {
+      const state = await created();
+      const v2 = decidedChange(state, bidCommand(state.id, 'b2', 1_000, 'reused'), NOW);
+      const v3 = decidedChange(v2.state, maxBidCommand(state.id, 'b1', 3_000, null, testId('key')), NOW + 1);
+      expect(await ledger.applyChange(v2)).toEqual({ ok: true });
+      expect(await ledger.applyChange(v3)).toEqual({ ok: true });
+      const v4 = decidedChange(v3.state, bidCommand(state.id, 'b2', 1_500, 'reused'), NOW + 2);
+      expect(v4.trigger?.reason).toBe('OUTBID_BY_PROXY');
+      expect(await ledger.applyChange(v4)).toEqual({ ok: false, reason: 'duplicate_key', existing: v2.bid });
+      // A key an audited refusal holds counts too.
+      const low = decideBid(v3.state, bidCommand(state.id, 'b4', 900, 'audited'), NOW + 2);
+      await ledger.recordAudit([bidRecordFromDecision(low.decision, 'audited', JSON.stringify({ amount: 900 }))]);
+      const again = decidedChange(v3.state, bidCommand(state.id, 'b4', 1_500, 'audited'), NOW + 3);
+      const result = await ledger.applyChange(again);
+      expect(result).toMatchObject({ ok: false, reason: 'duplicate_key', existing: { bidderId: 'b4', reason: 'BID_TOO_LOW' } });
+      expect(await ledger.getAuction(state.id)).toEqual(v3.state);
+      expect((await ledger.listBids(state.id, { include: 'all', limit: 10 })).items).toHaveLength(3);
+    });
+
+    it('a change the rules would not produce from its trigger is a conflict, and writes nothing', async () => {
+      const state = await created();
+      const v2 = decidedChange(state, maxBidCommand(state.id, 'b1', 2_000, null, testId('key')), NOW);
+      expect(await ledger.applyChange(v2)).toEqual({ ok: true });
+      const v3 = decidedChange(v2.state, bidCommand(state.id, 'b2', 1_500, 'forged'), NOW + 1);
+      const trigger = v3.trigger!;
+      const conflict = { ok: false, reason: 'conflict', ledgerVersion: 2 };
+      // The automatic answer placed higher than the leader's maximum allows from this trigger.
+      expect(await ledger.applyChange({ ...v3, state: { ...v3.state, currentPrice: 1_700 }, bid: { ...v3.bid, amount: 1_700 } })).toEqual(conflict);
+      // The trigger says it asked less than it did (the answer would be lower).
+      expect(await ledger.applyChange({ ...v3, trigger: { ...trigger, amount: 1_200 } })).toEqual(conflict);
+      // The automatic bid without its trigger: the leader cannot bid against their own maximum.
+      expect(await ledger.applyChange({ state: v3.state, bid: v3.bid, events: v3.events })).toEqual(conflict);
+      // The rival's bid refused while it beats the leader's maximum.
+      expect(decidedChange(v2.state, bidCommand(state.id, 'b2', 2_500), NOW + 1).trigger).toBeUndefined();
+      expect(await ledger.applyChange({ ...v3, trigger: { ...trigger, amount: 2_500 } })).toEqual(conflict);
+      // A kind that does not match what the rules made.
+      expect(await ledger.applyChange({ ...v3, bid: { ...v3.bid, kind: 'bid' } })).toEqual(conflict);
+      expect(await ledger.getAuction(state.id)).toEqual(v2.state);
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', 'forged')).toBeNull();
+      expect(await ledger.applyChange(v3)).toEqual({ ok: true });
+    });
+
+    it('records that do not say what the rules did are a conflict: a trigger the rules accept, a bid not holding the version', async () => {
+      const state = await created();
+      const v2 = decidedChange(state, maxBidCommand(state.id, 'b1', 2_000, null, testId('key')), NOW);
+      expect(await ledger.applyChange(v2)).toEqual({ ok: true });
+      const conflict = { ok: false, reason: 'conflict', ledgerVersion: 2 };
+      // b2 beats the maximum and leads: passed off as a refused trigger, with someone else's record holding the version.
+      const wins = decidedChange(v2.state, bidCommand(state.id, 'b2', 2_500, 'mislabelled'), NOW + 1);
+      expect(wins.trigger).toBeUndefined();
+      const refusedLook = { ...wins.bid, status: 'rejected' as const, reason: 'OUTBID_BY_PROXY' as const, version: null };
+      expect(await ledger.applyChange({ ...wins, bid: { ...wins.bid, bidId: testId('bid'), bidderId: 'b9', idempotencyKey: null }, trigger: refusedLook })).toEqual(conflict);
+      // The right state, but the record does not hold the new version, or names another bidder or price.
+      expect(await ledger.applyChange({ ...wins, bid: { ...wins.bid, status: 'rejected', reason: 'BID_TOO_LOW', version: null } })).toEqual(conflict);
+      expect(await ledger.applyChange({ ...wins, bid: { ...wins.bid, bidderId: 'b9' } })).toEqual(conflict);
+      expect(await ledger.applyChange({ ...wins, bid: { ...wins.bid, amount: 2_400 } })).toEqual(conflict);
+      // An automatic answer whose trigger is not written as the refused bid it was.
+      const answered = decidedChange(v2.state, bidCommand(state.id, 'b3', 1_500, 'answered'), NOW + 1);
+      expect(await ledger.applyChange({ ...answered, trigger: { ...answered.trigger!, status: 'accepted', reason: null } })).toEqual(conflict);
+      // A transition carries no trigger.
+      const ended = { ...v2.state, version: 3, status: 'ended' as const, closedAt: NOW + 1 };
+      expect(await ledger.applyChange({ state: ended, trigger: answered.trigger!, events: [] })).toEqual(conflict);
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', 'mislabelled')).toBeNull();
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b3', 'answered')).toBeNull();
+      expect((await ledger.listBids(state.id, { include: 'all', limit: 10 })).items).toEqual([v2.bid]);
+      expect(await ledger.applyChange(wins)).toEqual({ ok: true });
+    });
+
+    it('a raised maximum (kind maximum) is listed under all, never under accepted', async () => {
+      const state = await created();
+      const v2 = decidedChange(state, maxBidCommand(state.id, 'b1', 2_000, null, testId('key')), NOW);
+      const v3 = decidedChange(v2.state, maxBidCommand(state.id, 'b1', 3_000, null, testId('key')), NOW + 1);
+      expect(v3.bid).toMatchObject({ kind: 'maximum', status: 'accepted', version: 3, amount: 1_000, maxAmount: 3_000 });
+      expect(v3.state).toMatchObject({ currentPrice: 1_000, leaderMax: 3_000, bidCount: 1 });
+      const v4 = decidedChange(v3.state, bidCommand(state.id, 'b2', 3_500), NOW + 2);
+      for (const change of [v2, v3, v4]) expect(await ledger.applyChange(change)).toEqual({ ok: true });
+      expect(await ledger.getAuction(state.id)).toEqual(v4.state);
+      expect((await ledger.listBids(state.id, { include: 'accepted', limit: 10 })).items).toEqual([v4.bid, v2.bid]);
+      // Paged: the cursor steps over the hidden version.
+      const first = await ledger.listBids(state.id, { include: 'accepted', limit: 1 });
+      expect(first.items).toEqual([v4.bid]);
+      expect(await ledger.listBids(state.id, { include: 'accepted', limit: 1, cursor: first.nextCursor! })).toEqual({ items: [v2.bid], nextCursor: null });
+      const all = (await ledger.listBids(state.id, { include: 'all', limit: 10 })).items;
+      expect(all).toEqual([v4.bid, v3.bid, v2.bid]);
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b1', v3.bid.idempotencyKey!)).toEqual(v3.bid);
     });
 
     it('a cursor that is not one of ours is INVALID_CURSOR', async () => {
