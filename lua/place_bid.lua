@@ -223,7 +223,8 @@ end
 if kind ~= '' then
   rcall('HSET', state_key, 'status', s.status, 'currentPrice', fmt(s.currentPrice), 'currentWinnerId', s.currentWinnerId,
     'version', fmt(s.version), 'bidCount', fmt(s.bidCount), 'effectiveEndAt', fmt(s.effectiveEndAt),
-    'extensionCount', fmt(s.extensionCount), 'leaderMax', fmt_null(s.leaderMax), 'closedAt', s.closedAt or '')
+    'extensionCount', fmt(s.extensionCount), 'leaderMax', fmt_null(s.leaderMax))
+  if kind == 'buy_now' then rcall('HSET', state_key, 'closedAt', s.closedAt) end
 end
 
 -- Store the answer (never for invalid input: the corrected retry must run) for as long as a retry can come.
