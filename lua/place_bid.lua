@@ -1,42 +1,75 @@
 --[[
-  place_bid: idempotency lookup, bid rules, soft-close extension and state change, in one atomic step.
-  Implements exactly packages/core/src/rules/place-bid.ts (same check order, same reasons).
+  place_bid: idempotency lookup, bid rules (proxy bids, hidden reserve, Buy It Now), soft-close extension and state
+  change, in one atomic step. Implements exactly decideBid in packages/core/src/rules/place-bid.ts (same check order,
+  same reasons, same prices); the differential test in packages/adapters/redis holds the two together.
 
   KEYS[1]  auction state hash        outbid:{a:<id>}:state
   KEYS[2]  idempotency records hash  outbid:{a:<id>}:idem   (field: <bidderId length>:<bidderId><key>)
 
   ARGV[1]  bidderId          string
-  ARGV[2]  amount            string, minor units as sent (may be invalid: "10.5", "-1", "1e16")
+  ARGV[2]  amount            string, minor units as sent (may be invalid: "10.5", "-1", "1e16"); '' for none
+                             (a maximum-only bid, or Buy It Now)
   ARGV[3]  bidId             string, chosen by the caller
   ARGV[4]  idempotency field string, '' when the request has no Idempotency-Key
   ARGV[5]  fingerprint       string, canonical payload of the request
   ARGV[6]  idempotency TTL   integer ms: records live until effective end + this (never shortened)
+  ARGV[7]  maxAmount         string, the bidder's secret maximum as sent (may be invalid); '' for a plain bid
+  ARGV[8]  buyNow            '1' Buy It Now (amount and maxAmount must then be ''), else '0'
+  ARGV[9]  retention ms      a Buy It Now seals the auction: its state expires after this (as in end.lua)
 
   Returns (array):
     {'H'}                                  auction not in Redis: hydrate from the ledger and retry
     {'R', packedDecision}                  replay: the stored first answer for this key
     {'K', decisionFields...}               key reused with another payload (IDEMPOTENCY_KEY_REUSED), nothing stored
-    {'D', previousEndAt, decisionFields..., stateFlat...}  a fresh decision; stateFlat (HGETALL of the new state)
-                                           only when accepted
+    {'D', previousEndAt, bidKind, decisionFields..., stateFlat...}
+                                           a fresh decision. bidKind is what the new version stands for:
+                                           'bid' | 'proxy' (the leader's maximum answered, or lifted the price to
+                                           the reserve) | 'maximum' (the leader raised a maximum, price unchanged)
+                                           | 'buy_now'; '' when nothing changed. stateFlat (HGETALL of the new
+                                           state) follows whenever bidKind is not '': every accept, and the
+                                           OUTBID_BY_PROXY rejection (the leader's automatic bid is a new version).
   decisionFields = status, reason ('' for none), bidId, minNextBid, auctionStatus, currentPrice,
-                   currentWinnerId ('' for none), version, endAt, extended ('1'/'0'), decidedAt
-  packedDecision = fingerprint followed by decisionFields, length-prefixed (see pack()).
+                   currentWinnerId ('' for none), version, endAt, extended ('1'/'0'), decidedAt,
+                   amount, maxAmount ('' for none), reserveMet, buyNowAvailable ('' for null, else '1'/'0')
+                   (amount and maxAmount echo the caller's strings verbatim when the decision repeats them)
+  packedDecision = fingerprint followed by decisionFields, length-prefixed (see pack()). Records stored before
+                   proxy bids existed carry only the first 11 decisionFields (amount was the request's).
 ]]
 --@include "common"
+--@include "transition"
 
 local state_key, idem_key = KEYS[1], KEYS[2]
 local bidder, amount_arg, bid_id, field, fingerprint = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local ttl = tonumber(ARGV[6])
+local max_arg, buy_now, retention = ARGV[7], ARGV[8] == '1', ARGV[9]
 
 local s = load_state(state_key)
 if not s then return { 'H' } end
 local now = now_ms()
 local rule = cjson.decode(s.increment)
 
-local function decision(status, reason, extended)
+local has_amount, has_max = amount_arg ~= '', max_arg ~= ''
+local amount = has_amount and tonumber(amount_arg) or nil
+local max = has_max and tonumber(max_arg) or nil
+-- The minimum next bid of the state the bid was placed on.
+local min_next = min_next_bid(s, rule)
+
+-- What a refused bid asked for (core's requestedAmount, on the state it was placed on): its amount, the Buy It
+-- Now price, or (maximum only) the minimum next bid, capped at the maximum. The caller's own strings are echoed
+-- verbatim so that even invalid input ("10.5", "NaN") reads back as the number it sent.
+local function requested()
+  if has_amount then return amount_arg end
+  if buy_now then return fmt(s.buyNowPrice or 0) end
+  if not has_max then return fmt(min_next) end
+  if max == nil or max ~= max or max < min_next then return max_arg end
+  return fmt(min_next)
+end
+
+local function decision(status, reason, extended, amount_field)
   return {
     status, reason, bid_id, fmt(min_next_bid(s, rule)), s.status, fmt(s.currentPrice), s.currentWinnerId,
     fmt(s.version), fmt(s.effectiveEndAt), extended and '1' or '0', fmt(now),
+    amount_field, max_arg, public_reserve_met(s), public_buy_now(s),
   }
 end
 
@@ -46,19 +79,35 @@ if field ~= '' then
     local flen = tonumber(string.match(stored, '^(%d+):'))
     local stored_fingerprint = string.sub(stored, #tostring(flen) + 2, #tostring(flen) + 1 + flen)
     if stored_fingerprint == fingerprint then return { 'R', stored } end
-    local d = decision('invalid', 'IDEMPOTENCY_KEY_REUSED', false)
+    local d = decision('invalid', 'IDEMPOTENCY_KEY_REUSED', false, requested())
     table.insert(d, 1, 'K')
     return d
   end
 end
 
--- The checks, in core's order; the first failure decides.
-local amount = tonumber(amount_arg)
+-- core's isBiddable: a positive integer up to 10^15 that leaves room for an answer (isOutbiddable), or exactly the
+-- minimum next bid. Sums stay below 2^53, so exact.
+local function biddable(v)
+  if v == nil or v ~= v or v ~= math.floor(v) or v < 1 or v > 1e15 then return false end
+  return v + increment_at(rule, v) <= 1e15 or v == min_next
+end
+
+-- The checks, in core's order (refusalReason); the first failure decides.
 local reason = nil
-if amount == nil or amount ~= amount or amount ~= math.floor(amount) or amount < 1 or amount > 1e15
-  -- core's isOutbiddable: a jump must leave room for an answer; the minimum next bid itself is always allowed
-  or (amount + increment_at(rule, amount) > 1e15 and amount ~= min_next_bid(s, rule)) then
+if buy_now then
+  if has_amount or has_max then reason = 'INVALID_AMOUNT' end
+elseif not has_amount and not has_max then
   reason = 'INVALID_AMOUNT'
+elseif has_amount and not biddable(amount) then
+  reason = 'INVALID_AMOUNT'
+elseif has_max and not biddable(max) then
+  reason = 'INVALID_AMOUNT'
+elseif has_amount and has_max and amount > max then
+  reason = 'INVALID_AMOUNT'
+end
+local leading = s.currentWinnerId ~= '' and bidder == s.currentWinnerId
+if reason then
+  -- decided above
 elseif s.status == 'cancelled' then
   reason = 'AUCTION_CANCELLED'
 elseif s.status == 'ended' or now >= s.effectiveEndAt then
@@ -67,43 +116,115 @@ elseif s.status == 'scheduled' and now < s.startAt then
   reason = 'AUCTION_NOT_STARTED'
 elseif bidder == s.creatorId then
   reason = 'SELF_BID'
-elseif bidder == s.currentWinnerId then
-  reason = 'ALREADY_LEADING'
-elseif amount < min_next_bid(s, rule) then
+elseif buy_now then
+  if not is_buy_now_available(s) then reason = 'BUY_NOW_UNAVAILABLE' end
+elseif leading then
+  -- Never against yourself: a leader may only raise their maximum.
+  if has_amount or not has_max or max <= leader_maximum(s) then reason = 'ALREADY_LEADING' end
+elseif (amount or max) < min_next then
+  reason = 'BID_TOO_LOW'
+elseif has_max and max < min_next then
   reason = 'BID_TOO_LOW'
 end
 
-local previous_end = s.effectiveEndAt
-local result
-if reason then
-  local status = 'rejected'
-  if reason == 'INVALID_AMOUNT' then status = 'invalid' elseif reason == 'AUCTION_ENDED' then status = 'late' end
-  result = decision(status, reason, false)
-else
-  -- Soft close: only accepted bids extend (core's extendedEnd).
-  local new_end = nil
-  if not is_null(s.softClose) then
-    local p = cjson.decode(s.softClose)
-    local capped = not is_null(p.maxExtensions) and s.extensionCount >= p.maxExtensions
-    if s.effectiveEndAt - now <= p.windowMs and not capped then
-      local candidate
-      if p.mode == 'reset' then candidate = now + p.extendMs else candidate = s.effectiveEndAt + p.extendMs end
-      if not is_null(p.hardEndAt) and p.hardEndAt < candidate then candidate = p.hardEndAt end
-      if candidate > s.effectiveEndAt then new_end = candidate end
-    end
-  end
+-- Hidden reserve: once the best maximum reaches it, the price jumps to it (core's withReserve).
+local function with_reserve(price, maximum)
+  local reserve = s.reservePrice
+  if reserve ~= nil and price < reserve and maximum >= reserve then return reserve end
+  return price
+end
+
+-- Soft close (core's extendedEnd): the new effective end after a visible price change now, or nil.
+local function extended_end()
+  if is_null(s.softClose) then return nil end
+  local p = cjson.decode(s.softClose)
+  if s.effectiveEndAt - now > p.windowMs then return nil end
+  if not is_null(p.maxExtensions) and s.extensionCount >= p.maxExtensions then return nil end
+  local candidate
+  if p.mode == 'reset' then candidate = now + p.extendMs else candidate = s.effectiveEndAt + p.extendMs end
+  if not is_null(p.hardEndAt) and p.hardEndAt < candidate then candidate = p.hardEndAt end
+  if candidate > s.effectiveEndAt then return candidate end
+  return nil
+end
+
+-- The next version (core's successor): the lead, `bids` more visible bids, status active.
+local function advance(price, winner, leader_max, bids)
   s.status = 'active'
-  s.currentPrice = amount
-  s.currentWinnerId = bidder
+  s.currentPrice = price
+  s.currentWinnerId = winner
+  s.leaderMax = leader_max
   s.version = s.version + 1
-  s.bidCount = s.bidCount + 1
+  s.bidCount = s.bidCount + bids
+end
+
+-- A visible price change (a bid, or the leader's automatic answer): one more bid, and soft close applies.
+-- Returns whether the end moved.
+local function visible(price, winner, leader_max)
+  local new_end = extended_end()
+  advance(price, winner, leader_max, 1)
   if new_end then
     s.effectiveEndAt = new_end
     s.extensionCount = s.extensionCount + 1
   end
-  rcall('HSET', state_key, 'status', 'active', 'currentPrice', fmt(amount), 'currentWinnerId', bidder, 'version', fmt(s.version),
-    'bidCount', fmt(s.bidCount), 'effectiveEndAt', fmt(s.effectiveEndAt), 'extensionCount', fmt(s.extensionCount))
-  result = decision('accepted', '', new_end ~= nil)
+  return new_end ~= nil
+end
+
+local previous_end = s.effectiveEndAt
+local result
+local kind = ''
+if reason then
+  local status = 'rejected'
+  if reason == 'INVALID_AMOUNT' then status = 'invalid' elseif reason == 'AUCTION_ENDED' then status = 'late' end
+  result = decision(status, reason, false, requested())
+elseif buy_now then
+  advance(s.buyNowPrice, bidder, nil, 1)
+  s.status = 'ended'
+  if now < s.effectiveEndAt then s.effectiveEndAt = now end
+  s.closedAt = fmt(now)
+  kind = 'buy_now'
+  result = decision('accepted', '', false, fmt(s.currentPrice))
+elseif leading then
+  -- The leader raising their maximum: the price moves only to meet the reserve.
+  local price = with_reserve(s.currentPrice, max)
+  if price == s.currentPrice then
+    advance(price, bidder, max, 0)
+    kind = 'maximum'
+    result = decision('accepted', '', false, fmt(price))
+  else
+    local extended = visible(price, bidder, max)
+    kind = 'proxy'
+    result = decision('accepted', '', extended, fmt(price))
+  end
+else
+  local floor = amount or min_next
+  local reach = max or floor
+  local leader_max = leader_maximum(s)
+  if leader_max ~= nil and reach <= leader_max then
+    -- The standing maximum answers (ties go to the earlier): the least that beats this bid's reach, capped at the
+    -- leader's maximum. The bid is refused, but the auction changed: the leader's automatic bid is a new version.
+    local answer = math.min(leader_max, reach + increment_at(rule, reach))
+    answer = with_reserve(answer, leader_max)
+    local asked = requested()
+    local extended = visible(answer, s.currentWinnerId, s.leaderMax)
+    kind = 'proxy'
+    result = decision('rejected', 'OUTBID_BY_PROXY', extended, asked)
+  else
+    -- This bid leads: at its own amount, or (with a maximum) at the least that beats the old leader's maximum,
+    -- never under the minimum next bid.
+    local proxy_price = floor
+    if leader_max ~= nil then proxy_price = math.max(min_next, math.min(reach, leader_max + increment_at(rule, leader_max))) end
+    local price = with_reserve(math.max(floor, proxy_price), reach)
+    local extended = visible(price, bidder, max)
+    kind = 'bid'
+    result = decision('accepted', '', extended, fmt(price))
+  end
+end
+
+if kind ~= '' then
+  rcall('HSET', state_key, 'status', s.status, 'currentPrice', fmt(s.currentPrice), 'currentWinnerId', s.currentWinnerId,
+    'version', fmt(s.version), 'bidCount', fmt(s.bidCount), 'effectiveEndAt', fmt(s.effectiveEndAt),
+    'extensionCount', fmt(s.extensionCount), 'leaderMax', fmt_null(s.leaderMax))
+  if kind == 'buy_now' then rcall('HSET', state_key, 'closedAt', s.closedAt) end
 end
 
 -- Store the answer (never for invalid input: the corrected retry must run) for as long as a retry can come.
@@ -116,10 +237,12 @@ if field ~= '' and result[1] ~= 'invalid' then
   if left < 0 or left < keep_for then rcall('PEXPIRE', idem_key, fmt(keep_for)) end
 end
 
-local reply = { 'D', fmt(previous_end) }
+local reply = { 'D', fmt(previous_end), kind }
 for i = 1, #result do reply[#reply + 1] = result[i] end
-if result[1] == 'accepted' then
+if kind ~= '' then
   local flat = rcall('HGETALL', state_key)
   for i = 1, #flat do reply[#reply + 1] = flat[i] end
 end
+-- Bought now: sealed, like end.lua (its end job is cancelled, so nothing else would expire it).
+if kind == 'buy_now' then expire_sealed(state_key, idem_key, retention) end
 return reply

@@ -16,8 +16,13 @@ local function is_null(v)
   return v == nil or v == cjson.null or v == ''
 end
 
--- The state hash as a table with numbers decoded. Field names match AuctionState.
-local NUMERIC = { 'startAt', 'endAt', 'effectiveEndAt', 'startPrice', 'currentPrice', 'version', 'bidCount', 'extensionCount', 'createdAt' }
+-- The state hash as a table with numbers decoded. Field names match AuctionState. The nullable numbers
+-- (reservePrice, buyNowPrice, leaderMax) are '' for null, or absent in a hash written before they existed:
+-- both decode to nil. buyNowPolicy stays a string ('' or absent for none).
+local NUMERIC = {
+  'startAt', 'endAt', 'effectiveEndAt', 'startPrice', 'currentPrice', 'version', 'bidCount', 'extensionCount', 'createdAt',
+  'reservePrice', 'buyNowPrice', 'leaderMax',
+}
 local function load_state(key)
   local flat = rcall('HGETALL', key)
   if #flat == 0 then return nil end
@@ -41,6 +46,40 @@ end
 local function min_next_bid(s, rule)
   if s.currentWinnerId == '' then return s.startPrice end
   return s.currentPrice + increment_at(rule, s.currentPrice)
+end
+
+-- The leader's maximum (core's leaderMaximum): nil when nobody leads, the current price for a plain leader.
+local function leader_maximum(s)
+  if s.currentWinnerId == '' then return nil end
+  return s.leaderMax or s.currentPrice
+end
+
+-- core's isReserveMet: someone leads at or above the reserve (with no reserve: anyone leads).
+local function is_reserve_met(s)
+  return s.currentWinnerId ~= '' and (s.reservePrice == nil or s.currentPrice >= s.reservePrice)
+end
+
+-- core's isBuyNowAvailable (open status aside).
+local function is_buy_now_available(s)
+  if s.buyNowPrice == nil or s.status == 'ended' or s.status == 'cancelled' then return false end
+  if s.buyNowPolicy == 'reserve-met' then return not is_reserve_met(s) end
+  return s.bidCount == 0
+end
+
+-- core's publicReserveMet / publicBuyNow as reply fields: '' for null (no reserve / never offered), else '1'/'0'.
+local function public_reserve_met(s)
+  if s.reservePrice == nil then return '' end
+  return is_reserve_met(s) and '1' or '0'
+end
+local function public_buy_now(s)
+  if s.buyNowPrice == nil then return '' end
+  return is_buy_now_available(s) and '1' or '0'
+end
+
+-- A nullable number as a hash value: '' for nil.
+local function fmt_null(n)
+  if n == nil then return '' end
+  return fmt(n)
 end
 
 -- Length-prefixed packing of a list of strings (ids may contain any character).

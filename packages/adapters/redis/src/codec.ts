@@ -1,5 +1,8 @@
 import type { AuctionState, BidDecision, BidReason, BidStatus, PlaceBidCommand } from '@outbid/core';
 
+const nullableNumber = (v: string | undefined): number | null => (v ? Number(v) : null);
+const numberField = (n: number | null): string => (n === null ? '' : String(n));
+
 /** The state hash as Lua reads it: every field a string, nulls as ''. */
 export function stateToFields(s: AuctionState): string[] {
   return [
@@ -10,6 +13,8 @@ export function stateToFields(s: AuctionState): string[] {
     'currentPrice', String(s.currentPrice), 'currentWinnerId', s.currentWinnerId ?? '', 'version', String(s.version),
     'bidCount', String(s.bidCount), 'extensionCount', String(s.extensionCount), 'createdAt', String(s.createdAt),
     'closedAt', s.closedAt === null ? '' : String(s.closedAt),
+    'reservePrice', numberField(s.reservePrice), 'buyNowPrice', numberField(s.buyNowPrice), 'buyNowPolicy', s.buyNowPolicy ?? '',
+    'leaderMax', numberField(s.leaderMax),
   ];
 }
 
@@ -34,20 +39,41 @@ export function stateFromFields(flat: string[]): AuctionState {
     bidCount: Number(f.bidCount),
     extensionCount: Number(f.extensionCount),
     createdAt: Number(f.createdAt),
-    closedAt: f.closedAt ? Number(f.closedAt) : null,
+    closedAt: nullableNumber(f.closedAt),
+    // Absent in a hash written before proxy bids existed: null, as '' is.
+    reservePrice: nullableNumber(f.reservePrice),
+    buyNowPrice: nullableNumber(f.buyNowPrice),
+    buyNowPolicy: (f.buyNowPolicy || null) as AuctionState['buyNowPolicy'],
+    leaderMax: nullableNumber(f.leaderMax),
   };
 }
 
-/** The 11 decision fields place_bid.lua returns (see its header), into a BidDecision in canonical order. */
-export function decisionFromFields(fields: string[], cmd: PlaceBidCommand): BidDecision {
-  const [status, reason, bidId, minNextBid, auctionStatus, currentPrice, winner, version, endAt, extended, decidedAt] = fields as [string, ...string[]];
-  return {
+/** The decision fields place_bid.lua returns before proxy bids existed; records it stored then have only these. */
+const LEGACY_DECISION_FIELDS = 11;
+/** The decision fields place_bid.lua returns and stores now (see its header): the 11, then amount, maxAmount, reserveMet, buyNowAvailable. */
+export const DECISION_FIELDS = 15;
+/** In a packed decision from the ledger: a field the decision does not have (decided before proxy bids existed). */
+const ABSENT = '-';
+
+const flagFrom = (v: string): boolean | null => (v === '' ? null : v === '1');
+const flagField = (v: boolean | null): string => (v === null ? '' : v ? '1' : '0');
+
+/**
+ * The decision fields place_bid.lua returns or stored (see its header), into a BidDecision in canonical order. A
+ * record stored before proxy bids existed has 11 fields: its amount is the request's, and it has no maxAmount,
+ * reserveMet or buyNowAvailable, so its replay stays byte-identical.
+ */
+export function decisionFromFields(fields: readonly string[], cmd: PlaceBidCommand): BidDecision {
+  const [status, reason, bidId, minNextBid, auctionStatus, currentPrice, winner, version, endAt, extended, decidedAt, amount, maxAmount, reserveMet, buyNowAvailable] =
+    fields as [string, ...string[]];
+  const legacy = fields.length <= LEGACY_DECISION_FIELDS;
+  const decision = {
     status: status as BidStatus,
     reason: (reason || null) as BidReason | null,
     bidId: bidId!,
     auctionId: cmd.auctionId,
     bidderId: cmd.bidderId,
-    amount: cmd.amount,
+    amount: legacy ? (cmd.amount as number) : Number(amount),
     minNextBid: Number(minNextBid),
     auctionStatus: auctionStatus as AuctionState['status'],
     currentPrice: Number(currentPrice),
@@ -56,12 +82,23 @@ export function decisionFromFields(fields: string[], cmd: PlaceBidCommand): BidD
     endAt: Number(endAt),
     extended: extended === '1',
     decidedAt: Number(decidedAt),
-  };
+  } as BidDecision;
+  if (legacy) return decision;
+  if (maxAmount !== ABSENT) decision.maxAmount = nullableNumber(maxAmount);
+  if (reserveMet !== ABSENT) decision.reserveMet = flagFrom(reserveMet!);
+  if (buyNowAvailable !== ABSENT) decision.buyNowAvailable = flagFrom(buyNowAvailable!);
+  return decision;
 }
 
-/** A decision as the 11 fields place_bid.lua stores (the inverse of {@link decisionFromFields}). */
+/** A decision as the fields place_bid.lua stores (the inverse of {@link decisionFromFields}), for hydrate. */
 export function decisionToFields(d: BidDecision): string[] {
-  return [d.status, d.reason ?? '', d.bidId, String(d.minNextBid), d.auctionStatus, String(d.currentPrice), d.currentWinnerId ?? '', String(d.version), String(d.endAt), d.extended ? '1' : '0', String(d.decidedAt)];
+  return [
+    d.status, d.reason ?? '', d.bidId, String(d.minNextBid), d.auctionStatus, String(d.currentPrice), d.currentWinnerId ?? '', String(d.version), String(d.endAt), d.extended ? '1' : '0', String(d.decidedAt),
+    String(d.amount),
+    d.maxAmount === undefined ? ABSENT : numberField(d.maxAmount),
+    d.reserveMet === undefined ? ABSENT : flagField(d.reserveMet),
+    d.buyNowAvailable === undefined ? ABSENT : flagField(d.buyNowAvailable),
+  ];
 }
 
 /** pack() in common.lua: `<byte length>:<bytes>` for each string. */

@@ -3,13 +3,14 @@ import {
   isStoredDecision,
   type AuctionState,
   type BidEngine,
+  type BidKind,
   type EngineBidResult,
   type EngineTransitionResult,
   type PlaceBidCommand,
   type TransitionMode,
 } from '@outbid/core';
 import type { Cluster, Redis } from 'ioredis';
-import { decisionFromFields, decisionToFields, idempotencyField, pack, stateFromFields, stateToFields, unpack } from './codec.js';
+import { DECISION_FIELDS, decisionFromFields, decisionToFields, idempotencyField, pack, stateFromFields, stateToFields, unpack } from './codec.js';
 import {
   decodeReply,
   HydrateReply,
@@ -40,6 +41,8 @@ export interface RedisEngineOptions {
 const DAY_MS = 86_400_000;
 
 /** place_bid replies (see the header of lua/place_bid.lua). */
+const KEY_REUSED_FROM = 1;
+const DECIDED_FROM = 3;
 const placeBidDecoders: ReplyDecoders<PlaceBidReplyCode, PlaceBidCommand, EngineBidResult> = {
   [PlaceBidReply.NEEDS_HYDRATION]: () => ({ kind: 'needs_hydration' }),
   [PlaceBidReply.REPLAY]: (reply, cmd) => ({
@@ -47,24 +50,28 @@ const placeBidDecoders: ReplyDecoders<PlaceBidReplyCode, PlaceBidCommand, Engine
     decision: decisionFromFields(unpack(reply[1]!).slice(1), cmd),
     replayed: true,
     state: null,
+    bidKind: null,
     previousEndAt: null,
   }),
   [PlaceBidReply.KEY_REUSED]: (reply, cmd) => ({
     kind: 'decided',
-    decision: decisionFromFields(reply.slice(1, 12), cmd),
+    decision: decisionFromFields(reply.slice(KEY_REUSED_FROM, KEY_REUSED_FROM + DECISION_FIELDS), cmd),
     replayed: false,
     state: null,
+    bidKind: null,
     previousEndAt: null,
   }),
   [PlaceBidReply.DECIDED]: (reply, cmd) => {
-    const decision = decisionFromFields(reply.slice(2, 13), cmd);
-    const accepted = decision.status === 'accepted';
+    const decision = decisionFromFields(reply.slice(DECIDED_FROM, DECIDED_FROM + DECISION_FIELDS), cmd);
+    // A bid kind means the auction changed (an accept, or OUTBID_BY_PROXY: the leader's automatic bid); the new state follows.
+    const bidKind = (reply[2] || null) as BidKind | null;
     return {
       kind: 'decided',
       decision,
       replayed: false,
-      state: accepted ? stateFromFields(reply.slice(13)) : null,
-      previousEndAt: accepted && decision.extended ? Number(reply[1]) : null,
+      state: bidKind === null ? null : stateFromFields(reply.slice(DECIDED_FROM + DECISION_FIELDS)),
+      bidKind,
+      previousEndAt: bidKind !== null && decision.extended ? Number(reply[1]) : null,
     };
   },
 };
@@ -152,7 +159,11 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
     async placeBid(cmd: PlaceBidCommand): Promise<EngineBidResult> {
       const [stateKey, idemKey] = keys(cmd.auctionId);
       const field = cmd.idempotencyKey === null ? '' : idempotencyField(cmd.bidderId, cmd.idempotencyKey);
-      const reply = (await call('place_bid', stateKey, idemKey, cmd.bidderId, String(cmd.amount), cmd.bidId, field, cmd.fingerprint, idempotencyTtlMs)).map(String);
+      const amount = cmd.amount === null ? '' : String(cmd.amount);
+      const maxAmount = cmd.maxAmount == null ? '' : String(cmd.maxAmount);
+      const reply = (
+        await call('place_bid', stateKey, idemKey, cmd.bidderId, amount, cmd.bidId, field, cmd.fingerprint, idempotencyTtlMs, maxAmount, cmd.buyNow ? '1' : '0', retentionMs)
+      ).map(String);
       return decodeReply('place_bid', placeBidDecoders, reply, cmd);
     },
     async start(auctionId, mode: TransitionMode) {

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid, type BidEngine } from '@outbid/core';
 import { auctionFixture, bidCommand } from '@outbid/core/testing';
+import { bidFingerprint, type PlaceBidCommand } from '@outbid/core';
 import { createRedisEngine, PACKAGE_VERSION } from '../src/index.js';
 import { useRedisServer } from './redis-server.js';
 
@@ -87,6 +88,90 @@ describe('decisions', () => {
     const stateTtl = Number(await redisCommand(server.port, `PTTL outbid:{a:${state.id}}:state`).then((l) => l.slice(1)));
     expect(stateTtl).toBeGreaterThan(0);
     expect(stateTtl).toBeLessThanOrEqual(86_400_000);
+  });
+});
+
+describe('proxy bids, reserve and Buy It Now', () => {
+  const maxBid = (auctionId: string, bidderId: string, maxAmount: number, amount: number | null = null, key: string | null = null): PlaceBidCommand => ({
+    auctionId, bidderId, amount, maxAmount, bidId: `bid-${Math.random()}`, idempotencyKey: key, fingerprint: bidFingerprint({ amount, maxAmount }),
+  });
+
+  it('OUTBID_BY_PROXY is a refusal that changes the auction: the reply carries the bid kind and the new state', async () => {
+    const now = await engine.now();
+    const state = auctionFixture(now, { startPrice: 1_000, currentPrice: 1_000, reservePrice: 5_000, increment: { type: 'fixed', amount: 100 } });
+    await engine.hydrate(state);
+    expect(await engine.placeBid(maxBid(state.id, 'b1', 8_000))).toMatchObject({
+      bidKind: 'bid',
+      decision: { status: 'accepted', amount: 5_000, currentPrice: 5_000, maxAmount: 8_000, reserveMet: true, buyNowAvailable: null },
+      state: { currentPrice: 5_000, leaderMax: 8_000, reservePrice: 5_000 },
+    });
+    const refused = await engine.placeBid(bidCommand(state.id, 'b2', 6_000, 'k2'));
+    expect(refused).toMatchObject({
+      bidKind: 'proxy',
+      replayed: false,
+      decision: { status: 'rejected', reason: 'OUTBID_BY_PROXY', amount: 6_000, currentPrice: 6_100, currentWinnerId: 'b1', version: 3, minNextBid: 6_200, maxAmount: null },
+      state: { currentPrice: 6_100, currentWinnerId: 'b1', leaderMax: 8_000, bidCount: 2, version: 3 },
+    });
+    const replay = await engine.placeBid(bidCommand(state.id, 'b2', 6_000, 'k2'));
+    expect(replay).toMatchObject({ replayed: true, state: null, bidKind: null });
+    expect(JSON.stringify(replay.kind === 'decided' && replay.decision)).toBe(JSON.stringify(refused.kind === 'decided' && refused.decision));
+    // The leader raising their maximum changes nothing visible.
+    expect(await engine.placeBid(maxBid(state.id, 'b1', 9_000))).toMatchObject({ bidKind: 'maximum', decision: { status: 'accepted', amount: 6_100 }, state: { leaderMax: 9_000, bidCount: 2, version: 4 } });
+  });
+
+  it('maximums near 10^15 survive the Lua path exactly', async () => {
+    const now = await engine.now();
+    const state = auctionFixture(now, { startPrice: 999_999_999_999_000, currentPrice: 999_999_999_999_000, increment: { type: 'fixed', amount: 1 } });
+    await engine.hydrate(state);
+    await engine.placeBid(maxBid(state.id, 'b1', 999_999_999_999_998));
+    expect(await engine.placeBid(maxBid(state.id, 'b2', 999_999_999_999_999))).toMatchObject({
+      decision: { status: 'accepted', amount: 999_999_999_999_999, currentPrice: 999_999_999_999_999, maxAmount: 999_999_999_999_999 },
+      state: { leaderMax: 999_999_999_999_999 },
+    });
+  });
+
+  it('Buy It Now seals the auction, and its state expires from Redis like an ended one', async () => {
+    const now = await engine.now();
+    const state = auctionFixture(now, { buyNowPrice: 9_000, buyNowPolicy: 'first-bid' });
+    await engine.hydrate(state);
+    const bought = await engine.placeBid({ auctionId: state.id, bidderId: 'b1', amount: null, buyNow: true, bidId: 'bn', idempotencyKey: 'bn', fingerprint: bidFingerprint({ buyNow: true }) });
+    expect(bought).toMatchObject({ bidKind: 'buy_now', decision: { status: 'accepted', amount: 9_000, auctionStatus: 'ended', buyNowAvailable: false }, state: { status: 'ended', currentWinnerId: 'b1' } });
+    const stateTtl = Number(await redisCommand(server.port, `PTTL outbid:{a:${state.id}}:state`).then((l) => l.slice(1)));
+    expect(stateTtl).toBeGreaterThan(0);
+    expect(stateTtl).toBeLessThanOrEqual(86_400_000);
+  });
+});
+
+describe('data written before proxy bids existed', () => {
+  it('a state hash without the new fields reads them as null and takes bids', async () => {
+    const now = await engine.now();
+    const state = auctionFixture(now);
+    const key = `outbid:{a:${state.id}}:state`;
+    const fields = Object.entries({ ...state, increment: JSON.stringify(state.increment), softClose: '', currentWinnerId: '', closedAt: '' }).filter(
+      ([f]) => !['reservePrice', 'buyNowPrice', 'buyNowPolicy', 'leaderMax'].includes(f),
+    );
+    const client = server.client();
+    await client.hset(key, Object.fromEntries(fields.map(([f, v]) => [f, String(v)])));
+    expect(await engine.getState(state.id)).toEqual(state);
+    expect(await engine.placeBid(bidCommand(state.id, 'b1', 1_000))).toMatchObject({ bidKind: 'bid', decision: { status: 'accepted', reserveMet: null, buyNowAvailable: null } });
+  });
+
+  it('an answer stored with the 11 old fields replays as it was first given (amount from the request, no new fields)', async () => {
+    const now = await engine.now();
+    const state = auctionFixture(now);
+    await engine.hydrate(state);
+    const cmd = bidCommand(state.id, 'b1', 1_000, 'old-key');
+    const old = ['accepted', '', cmd.bidId, '1100', 'active', '1000', 'b1', '2', String(state.effectiveEndAt), '0', String(now)];
+    const packed = [cmd.fingerprint, ...old].map((v) => `${Buffer.byteLength(v)}:${v}`).join('');
+    await server.client().hset(`outbid:{a:${state.id}}:idem`, `2:b1old-key`, packed);
+    const replay = await engine.placeBid(cmd);
+    expect(replay).toMatchObject({ replayed: true });
+    expect(JSON.stringify(replay.kind === 'decided' && replay.decision)).toBe(
+      JSON.stringify({
+        status: 'accepted', reason: null, bidId: cmd.bidId, auctionId: state.id, bidderId: 'b1', amount: 1_000, minNextBid: 1_100, auctionStatus: 'active',
+        currentPrice: 1_000, currentWinnerId: 'b1', version: 2, endAt: state.effectiveEndAt, extended: false, decidedAt: now,
+      }),
+    );
   });
 });
 
