@@ -2,10 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   createMemoryEngine,
   createMemoryLedger,
+  bidRecordFromDecision,
   createOutbid,
   decideBid,
   isValidSuccessor,
   type AuctionEvent,
+  type BidDecision,
+  type BidKind,
   type Outbid,
 } from '@outbid/core';
 import { FakeClock, auctionFixture, bidCommand, buyNowCommand, maxBidCommand } from '@outbid/core/testing';
@@ -168,21 +171,7 @@ describe('Buy It Now through the service', () => {
 
 describe('the ledger fence re-derives proxy changes', () => {
   const now = 1_900_000_000_000;
-  const recordOf = (decision: ReturnType<typeof decideBid>['decision'], kind: 'bid' | 'proxy' | 'maximum' | 'buy_now', key: string | null = null) => ({
-    bidId: decision.bidId,
-    auctionId: decision.auctionId,
-    bidderId: decision.bidderId,
-    amount: decision.amount,
-    status: decision.status,
-    reason: decision.reason,
-    kind,
-    maxAmount: decision.maxAmount,
-    version: decision.status === 'accepted' ? decision.version : null,
-    idempotencyKey: key,
-    fingerprint: '',
-    createdAt: decision.decidedAt,
-    decision,
-  });
+  const recordOf = (decision: BidDecision, kind: BidKind, key: string | null = null) => bidRecordFromDecision(decision, key, '', kind);
 
   it('accepts the automatic answer only with the refused bid that caused it, and only at the price the rules give', () => {
     const start = auctionFixture(now);
