@@ -135,19 +135,20 @@ function successor(state: AuctionState, lead: Lead & { bids: number }, effective
 }
 
 /** An amount a bid may name: a positive integer that leaves room for an answer, or exactly the minimum next bid. */
-function isBiddable(state: AuctionState, amount: number): boolean {
-  return isValidBidAmount(amount) && (isOutbiddable(state.increment, amount) || amount === minNextBid(state));
+function isBiddable(state: AuctionState, amount: number, min: number): boolean {
+  return isValidBidAmount(amount) && (isOutbiddable(state.increment, amount) || amount === min);
 }
 
 /** The first rule the bid breaks, or null when it is acceptable. */
 function refusalReason(state: AuctionState, cmd: PlaceBidCommand, now: number): BidReason | null {
   const max = cmd.maxAmount ?? null;
+  const min = minNextBid(state);
   if (cmd.buyNow) {
     if (cmd.amount !== null || max !== null) return 'INVALID_AMOUNT';
   } else {
     if (cmd.amount === null && max === null) return 'INVALID_AMOUNT';
-    if (cmd.amount !== null && !isBiddable(state, cmd.amount)) return 'INVALID_AMOUNT';
-    if (max !== null && !isBiddable(state, max)) return 'INVALID_AMOUNT';
+    if (cmd.amount !== null && !isBiddable(state, cmd.amount, min)) return 'INVALID_AMOUNT';
+    if (max !== null && !isBiddable(state, max, min)) return 'INVALID_AMOUNT';
     if (cmd.amount !== null && max !== null && cmd.amount > max) return 'INVALID_AMOUNT';
   }
   if (state.status === 'cancelled') return 'AUCTION_CANCELLED';
@@ -159,8 +160,8 @@ function refusalReason(state: AuctionState, cmd: PlaceBidCommand, now: number): 
     // Never against yourself: a leader may only raise their maximum.
     return cmd.amount === null && max !== null && max > leaderMaximum(state)! ? null : 'ALREADY_LEADING';
   }
-  if ((cmd.amount ?? max!) < minNextBid(state)) return 'BID_TOO_LOW';
-  if (max !== null && max < minNextBid(state)) return 'BID_TOO_LOW';
+  // (With amount ≤ maximum, a maximum under the minimum means an amount under it too.)
+  if ((cmd.amount ?? max!) < min) return 'BID_TOO_LOW';
   return null;
 }
 
