@@ -196,7 +196,8 @@ elseif leading then
     result = decision('accepted', '', extended, fmt(price))
   end
 else
-  local floor = amount or min_next
+  -- (A bid is at least one minor unit, even where the start price is 0: core's decideBid.)
+  local floor = amount or math.max(min_next, 1)
   local reach = max or floor
   local leader_max = leader_maximum(s)
   if leader_max ~= nil and reach <= leader_max then

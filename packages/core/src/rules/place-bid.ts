@@ -70,7 +70,8 @@ export function decideBid(state: AuctionState, cmd: PlaceBidCommand, now: number
     }
     return bidOutcome(state, cmd, now, { price, winnerId: cmd.bidderId, leaderMax: max }, 'accepted', 'proxy');
   }
-  const floor = cmd.amount ?? minNextBid(state);
+  // (A bid is at least one minor unit, even where the start price is 0.)
+  const floor = cmd.amount ?? Math.max(minNextBid(state), 1);
   const reach = max ?? floor;
   if (leaderMax !== null && reach <= leaderMax) {
     // The standing maximum answers: the least that beats this bid's reach, capped at the leader's maximum.

@@ -387,6 +387,11 @@ export function describeEngineConformance(name: string, options: EngineSuiteOpti
         expect(first.state).toMatchObject({ leaderMax: 5_000, currentPrice: 1_000, bidCount: 1 });
       });
 
+      it('a first maximum on a start price of 0 opens at one minor unit (a bid is never 0)', async () => {
+        const state = await active({ startPrice: 0, currentPrice: 0 });
+        expect((await maxBid(state, 'alice', 500)).decision).toMatchObject({ status: 'accepted', amount: 1, currentPrice: 1, minNextBid: 101 });
+      });
+
       it('a plain bid under a standing maximum is OUTBID_BY_PROXY, and the automatic answer is a new version', async () => {
         const state = await active();
         await maxBid(state, 'alice', 5_000);
