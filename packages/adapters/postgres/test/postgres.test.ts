@@ -55,11 +55,18 @@ describe('the service on the Postgres ledger', () => {
       postId: 'proxy-hot', startAt: Date.now(), endAt: Date.now() + 120_000, startPrice: 1_000, increment: { type: 'fixed', amount: 100 },
       reservePrice: 5_000,
     });
-    // Distinct maximums 100 apart (1,000 … 10,800) and one far above (20,000), in a shuffled order.
-    const maximums = [...Array.from({ length: 99 }, (_, i) => 1_000 + i * 100), 20_000].sort(() => Math.random() - 0.5);
-    const results = await Promise.all(
-      maximums.map((maxAmount) => outbid.placeBid({ auctionId: auction.id, bidderId: `p${maxAmount}`, maxAmount, idempotencyKey: `k${maxAmount}` })),
-    );
+    // The top maximum (20,000) first: it leads at the reserve. Then distinct maximums 100 apart (1,000 … 10,800), all
+    // at once in a shuffled order: every one the price has not passed yet is answered by the standing maximum, so
+    // at least the first of them is (whatever order they arrive in), and the rest are too low.
+    const first = await outbid.placeBid({ auctionId: auction.id, bidderId: 'p20000', maxAmount: 20_000, idempotencyKey: 'k20000' });
+    expect(first.decision).toMatchObject({ status: 'accepted', currentPrice: 5_000, reserveMet: true });
+    const maximums = Array.from({ length: 99 }, (_, i) => 1_000 + i * 100).sort(() => Math.random() - 0.5);
+    const results = [
+      first,
+      ...(await Promise.all(
+        maximums.map((maxAmount) => outbid.placeBid({ auctionId: auction.id, bidderId: `p${maxAmount}`, maxAmount, idempotencyKey: `k${maxAmount}` })),
+      )),
+    ];
     const final = await outbid.getAuction(auction.id);
     expect(final).toMatchObject({ currentWinnerId: 'p20000', leaderMax: 20_000 });
     // One step over 10,800, unless 10,800 came when the price already stood there (then it was too low to count).
