@@ -428,6 +428,31 @@ describe('retries after a restart (the engine rebuilt empty, the ledger kept)', 
     expect(retryRejected.replayed).toBe(true);
     expect(JSON.stringify(retryRejected.decision)).toBe(JSON.stringify(rejected.decision));
   });
+
+  it('an engine copy that lost a key the ledger holds: the retry gets the ledger’s first answer, not a new refusal', async () => {
+    // Seen in the chaos run (seed 1, accept-denied): the engine's copy was rebuilt before the first attempt's
+    // accept reached the ledger, so it did not know the key; the retry was refused BID_TOO_LOW and that refusal's
+    // record was silently dropped by the ledger (the key was taken), while the bidder heard "rejected".
+    const { outbid, engine, ledger, create } = setup();
+    const auction = await create();
+    const first = await outbid.placeBid({ auctionId: auction.id, bidderId: 'x', amount: 1_000, idempotencyKey: 'k' });
+    await outbid.placeBid({ auctionId: auction.id, bidderId: 'y', amount: 1_100 });
+    // The engine's copy, rebuilt from the ledger's state without the records (as a copy built in that window is).
+    await engine.drop(auction.id);
+    await engine.hydrate((await ledger.getAuction(auction.id))!);
+    const retry = await outbid.placeBid({ auctionId: auction.id, bidderId: 'x', amount: 1_000, idempotencyKey: 'k' });
+    expect(retry.replayed).toBe(true);
+    expect(JSON.stringify(retry.decision)).toBe(JSON.stringify(first.decision));
+    expect((await ledger.findBidByIdempotencyKey(auction.id, 'x', 'k'))?.bidId).toBe(first.decision.bidId);
+    // The engine knows the key again: the next retry is answered by it.
+    const again = await outbid.placeBid({ auctionId: auction.id, bidderId: 'x', amount: 1_000, idempotencyKey: 'k' });
+    expect(again).toMatchObject({ replayed: true, decision: first.decision });
+    // The same key with another payload is IDEMPOTENCY_KEY_REUSED, also when only the ledger knew the key.
+    await engine.drop(auction.id);
+    await engine.hydrate((await ledger.getAuction(auction.id))!);
+    const reused = await outbid.placeBid({ auctionId: auction.id, bidderId: 'x', amount: 1_050, idempotencyKey: 'k' });
+    expect(reused.decision).toMatchObject({ status: 'invalid', reason: 'IDEMPOTENCY_KEY_REUSED' });
+  });
 });
 
 describe('a write whose acknowledgement is lost', () => {

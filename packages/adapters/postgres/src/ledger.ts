@@ -292,10 +292,22 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       // One statement, rows in auction order: each insert takes a key-share lock on its auction, and fenced writes
       // lock auctions in id order too, so the two never wait on each other in a circle (a deadlock was measured).
       const sorted = [...records].sort((a, b) => (a.auctionId < b.auctionId ? -1 : a.auctionId > b.auctionId ? 1 : 0));
-      await db.query(
-        `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)}) ON CONFLICT DO NOTHING`,
+      const { rows } = await db.query<{ bid_id: string }>(
+        `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)}) ON CONFLICT DO NOTHING RETURNING bid_id`,
         [asRecords(BID_FIELDS, sorted.map(bidParams))],
       );
+      // A keyed record not written: already there (a retry recorded it), or its key is another bid's. Only the
+      // second is news, and it is rare, so this read happens only then.
+      const written = new Set(rows.map((r) => r.bid_id));
+      const missed = sorted.filter((r) => r.idempotencyKey !== null && !written.has(r.bidId));
+      if (missed.length === 0) return [];
+      const held = await db.query(
+        `SELECT ${BID_COLUMNS} FROM outbid_bids b JOIN jsonb_to_recordset($1::jsonb) AS k(auction_id text, bidder_id text, idempotency_key text)
+           USING (auction_id, bidder_id, idempotency_key)`,
+        [JSON.stringify(missed.map((r) => ({ auction_id: r.auctionId, bidder_id: r.bidderId, idempotency_key: r.idempotencyKey })))],
+      );
+      const missedIds = new Set(missed.map((r) => r.bidId));
+      return held.rows.map(toBid).filter((b) => !missedIds.has(b.bidId));
     },
     async findBidByIdempotencyKey(auctionId, bidderId, idempotencyKey) {
       const { rows } = await db.query(`SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND bidder_id = $2 AND idempotency_key = $3`, [

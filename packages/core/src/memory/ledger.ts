@@ -96,7 +96,13 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
     },
     async recordAudit(records) {
       ensureOpen();
-      for (const record of records) addBid(record);
+      const taken: BidRecord[] = [];
+      for (const record of records) {
+        const held = record.idempotencyKey === null ? undefined : keys.get(keySlot(record.auctionId, record.bidderId, record.idempotencyKey));
+        if (held && held.bidId !== record.bidId) taken.push(clone(held));
+        else addBid(record);
+      }
+      return taken;
     },
     async findBidByIdempotencyKey(auctionId, bidderId, idempotencyKey) {
       ensureOpen();

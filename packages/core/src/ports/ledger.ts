@@ -81,8 +81,12 @@ export interface Ledger {
    * order, or the call throws a TypeError (see `assertBatchOrder`).
    */
   applyChanges?(changes: LedgerChange[]): Promise<ApplyResult[]>;
-  /** Non-accepted bids for the audit trail; duplicates (same bidId) are ignored. */
-  recordAudit(bids: BidRecord[]): Promise<void>;
+  /**
+   * Non-accepted bids for the audit trail; duplicates (same bidId) are ignored. A record whose (auction, bidder,
+   * idempotency key) another bid already holds is not written either: the first answer stands, and that bid's
+   * record is returned (the caller answers with it). Ledgers written before this returned nothing (`void`).
+   */
+  recordAudit(bids: BidRecord[]): Promise<BidRecord[] | void>;
   findBidByIdempotencyKey(auctionId: string, bidderId: string, idempotencyKey: string): Promise<BidRecord | null>;
   /**
    * Every bid of the auction that came with an idempotency key (accepted and audited), in no particular order:

@@ -2,8 +2,11 @@ import type { BidRecord } from '../domain/bid.js';
 import type { ServiceContext } from './context.js';
 
 export interface AuditWriter {
-  /** Queues a record its bidder waits for: resolves once it is in the ledger, rejects if writing it failed. */
-  record(record: BidRecord): Promise<void>;
+  /**
+   * Queues a record its bidder waits for: resolves once it is in the ledger (null), or with the ledger's record
+   * when another bid already holds its idempotency key (that first answer stands); rejects if writing it failed.
+   */
+  record(record: BidRecord): Promise<BidRecord | null>;
   /** Queues a record nobody waits for: written with the next batch, retried while the ledger is unreachable. */
   recordInBackground(record: BidRecord): void;
   /** Writes what is queued now and waits for it. */
@@ -12,10 +15,12 @@ export interface AuditWriter {
 
 interface Waiting {
   record: BidRecord;
-  settle?: { resolve(): void; reject(error: unknown): void };
+  settle?: { resolve(held: BidRecord | null): void; reject(error: unknown): void };
 }
 
 const RETRY_MAX_MS = 5_000;
+
+const keyOf = (b: BidRecord) => `${b.auctionId}\u0000${b.bidderId}\u0000${b.idempotencyKey}`;
 
 /**
  * The audit trail of bids that were not accepted, written by group commit: one write in flight, everything that
@@ -34,8 +39,9 @@ export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: num
 
   const write = async (batch: Waiting[]): Promise<Waiting[]> => {
     try {
-      await ledger.recordAudit(batch.map((w) => w.record));
-      for (const w of batch) w.settle?.resolve();
+      const taken = (await ledger.recordAudit(batch.map((w) => w.record))) ?? [];
+      const holder = new Map(taken.map((b) => [keyOf(b), b]));
+      for (const w of batch) w.settle?.resolve(w.record.idempotencyKey === null ? null : (holder.get(keyOf(w.record)) ?? null));
       return [];
     } catch (error) {
       if (batch.length === 1) {
@@ -101,7 +107,7 @@ export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: num
 
   return {
     record(record) {
-      return new Promise<void>((resolve, reject) => {
+      return new Promise<BidRecord | null>((resolve, reject) => {
         queue.push({ record, settle: { resolve, reject } });
         kick();
       });

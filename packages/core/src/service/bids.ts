@@ -50,12 +50,15 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
    * answered only once its record is in the ledger, so it survives any restart; the rest are written in the
    * background.
    */
-  const audit = async (decision: BidDecision, key: string | null, fingerprint: string): Promise<void> => {
-    if (!Number.isSafeInteger(decision.amount) || decision.reason === 'IDEMPOTENCY_KEY_REUSED') return;
+  const audit = async (decision: BidDecision, key: string | null, fingerprint: string): Promise<BidRecord | null> => {
+    if (!Number.isSafeInteger(decision.amount) || decision.reason === 'IDEMPOTENCY_KEY_REUSED') return null;
     const record = bidRecordFromDecision(decision, key, fingerprint);
-    if (key === null || !isStoredDecision(decision)) return auditTrail.recordInBackground(record);
+    if (key === null || !isStoredDecision(decision)) {
+      auditTrail.recordInBackground(record);
+      return null;
+    }
     try {
-      await auditTrail.record(record);
+      return await auditTrail.record(record);
     } catch (error) {
       log.warn({ err: error, auctionId: decision.auctionId }, 'refused bid not recorded; its bidder is asked to retry');
       throw new OutbidError(ErrorCodes.LEDGER_UNAVAILABLE, 'The decision could not be recorded yet; retry with the same key.', { cause: error, retryAfterMs: 1_000 });
@@ -116,6 +119,22 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
       hooks.onBidDecided?.(decision, { replayed, durationMs: performance.now() - started });
       return { decision, replayed };
     };
+    /**
+     * Answers a refusal once it is recorded. When the ledger already holds another bid under this key (the engine
+     * lost that record, e.g. its copy was rebuilt before the first attempt's write landed), the ledger's first
+     * answer is given instead, and the engine's copy is rebuilt so it knows the key again.
+     */
+    const answerRefusal = async (decision: BidDecision, replayed: boolean): Promise<PlaceBidResponse> => {
+      const held = await audit(decision, key, fingerprint);
+      if (held === null) return respond(decision, replayed);
+      await ctx.rehydrate(auctionId, 'idempotency key held by another bid in the ledger').catch(() => undefined);
+      return answerStored(held);
+    };
+    /** The ledger's record for this key answers: its first answer, or IDEMPOTENCY_KEY_REUSED for another payload. */
+    const answerStored = async (stored: BidRecord): Promise<PlaceBidResponse> => {
+      if (stored.fingerprint === fingerprint) return respond(stored.decision, true);
+      return respond(keyReusedDecision(await ctx.loadDurable(auctionId), { ...command, bidId: stored.bidId }, await engine.now()), false);
+    };
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const result = await engine.placeBid({ ...command, bidId });
@@ -123,13 +142,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
         // Redis may have lost its copy (and with it the idempotency record): the ledger answers retries first.
         if (key !== null) {
           const stored = await ledger.findBidByIdempotencyKey(auctionId, bidderId, key);
-          if (stored) {
-            if (stored.fingerprint !== fingerprint) {
-              const state = await ctx.loadDurable(auctionId);
-              return respond(keyReusedDecision(state, { ...command, bidId: stored.bidId }, await engine.now()), false);
-            }
-            return respond(stored.decision, true);
-          }
+          if (stored) return answerStored(stored);
         }
         await ctx.rehydrate(auctionId, null);
         continue;
@@ -140,8 +153,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
         if (decision.status !== 'accepted' && decision.reason !== 'OUTBID_BY_PROXY') {
           // The first attempt may still be writing its record (or have died before it did): a replay is an answer
           // too, so it leaves only once the record is in the ledger (the write ignores a record already there).
-          await audit(decision, key, fingerprint);
-          return respond(decision, true);
+          return answerRefusal(decision, true);
         }
         const confirmed = await confirmAccepted(decision, key);
         if (confirmed) return respond(confirmed, true);
@@ -151,8 +163,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
       const state = result.state;
       if (!state) {
         if (decision.status === 'accepted') throw new Error(`engine ${engine.name} accepted a bid without returning the new state`);
-        await audit(decision, key, fingerprint);
-        return respond(decision, false);
+        return answerRefusal(decision, false);
       }
       const change = changeFor(decision, state, result.bidKind ?? 'bid', key, fingerprint, result.previousEndAt ?? state.effectiveEndAt);
       const write = ctx.persistBid(change);

@@ -278,6 +278,33 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(await ledger.idempotencyRecords(testId('missing'))).toEqual([]);
     });
 
+    it('.recordAudit never replaces a key another bid holds: it writes nothing for it and returns the holder', async () => {
+      const state = await created();
+      const v2 = acceptedChange(state, 'b1', 1_000, NOW, 'key-held');
+      await ledger.applyChange(v2);
+      const refusal = (bidderId: string, key: string): BidRecord => ({
+        ...v2.bid,
+        bidId: testId('bid'),
+        bidderId,
+        status: 'rejected',
+        reason: 'BID_TOO_LOW',
+        version: null,
+        amount: 5,
+        idempotencyKey: key,
+        decision: { ...v2.bid.decision, bidderId, status: 'rejected', reason: 'BID_TOO_LOW', amount: 5 },
+      });
+      const late = refusal('b1', 'key-held');
+      const fresh = refusal('b2', 'key-free');
+      const held = (await ledger.recordAudit([late, fresh])) ?? [];
+      expect(held).toEqual([v2.bid]);
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b1', 'key-held')).toEqual(v2.bid);
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', 'key-free')).toEqual(fresh);
+      // Recording the same record again is no conflict.
+      expect((await ledger.recordAudit([fresh])) ?? []).toEqual([]);
+      const all = await ledger.listBids(state.id, { include: 'all', limit: 50 });
+      expect(all.items.map((b) => b.bidId).sort()).toEqual([v2.bid.bidId, fresh.bidId].sort());
+    });
+
     it('.listBids gives accepted bids newest first, paged by cursor; include all adds the audit trail', async () => {
       let state = await created();
       const accepted: BidRecord[] = [];
