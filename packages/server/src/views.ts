@@ -1,4 +1,4 @@
-import { incrementAt, publicBuyNow, publicReserveMet, winnerOf, type AuctionView, type BidDecision, type BidRecord } from '@outbid/core';
+import { incrementAt, publicBuyNow, publicReserveMet, winnerOf, type AuctionState, type AuctionView, type BidDecision, type BidRecord } from '@outbid/core';
 import type { AuctionBody, BidPageBody } from '@outbid/core/protocol';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -9,8 +9,6 @@ const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
  * reserve and the leader's maximum are secret and never leave the service (only `reserveMet` does).
  */
 export function auctionBody(a: AuctionView): AuctionBody {
-  const reserveMet = publicReserveMet(a);
-  const buyNowAvailable = publicBuyNow(a);
   return {
     id: a.id,
     postId: a.postId,
@@ -22,8 +20,7 @@ export function auctionBody(a: AuctionView): AuctionBody {
     scheduledEndAt: iso(a.endAt),
     startPrice: a.startPrice,
     currentPrice: a.currentPrice,
-    // An auction that ended below its reserve has no winner, though someone led it.
-    currentWinnerId: a.status === 'ended' ? winnerOf(a).winnerId : a.currentWinnerId,
+    currentWinnerId: shownWinnerId(a),
     minIncrement: incrementAt(a.increment, a.currentPrice),
     minNextBid: a.minNextBid,
     incrementRule: a.increment.type === 'fixed' ? { minIncrement: a.increment.amount } : { incrementTable: a.increment.tiers },
@@ -34,8 +31,24 @@ export function auctionBody(a: AuctionView): AuctionBody {
     createdAt: iso(a.createdAt),
     closedAt: isoOrNull(a.closedAt),
     serverTime: iso(a.serverTime),
+    ...publicOffers(a),
+  };
+}
+
+/** The leader as the public sees it: nobody once the auction ended below its reserve, though someone led it. */
+export function shownWinnerId(a: AuctionState): string | null {
+  return a.status === 'ended' ? winnerOf(a).winnerId : a.currentWinnerId;
+}
+
+/**
+ * What readers may know of the reserve and Buy It Now: `reserveMet` when there is a reserve, `buyNowPrice` and
+ * `buyNowAvailable` when Buy It Now is offered; each field only when it applies, never the reserve itself.
+ */
+export function publicOffers(a: AuctionState): { reserveMet?: boolean; buyNowPrice?: number; buyNowAvailable?: boolean } {
+  const reserveMet = publicReserveMet(a);
+  return {
     ...(reserveMet !== null ? { reserveMet } : {}),
-    ...(a.buyNowPrice !== null ? { buyNowPrice: a.buyNowPrice, buyNowAvailable: buyNowAvailable === true } : {}),
+    ...(a.buyNowPrice !== null ? { buyNowPrice: a.buyNowPrice, buyNowAvailable: publicBuyNow(a) === true } : {}),
   };
 }
 

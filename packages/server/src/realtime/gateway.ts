@@ -1,4 +1,5 @@
-import { publicBuyNow, publicReserveMet, winnerOf, type AuctionEvent, type Outbid } from '@outbid/core';
+import type { AuctionEvent, Outbid } from '@outbid/core';
+import { publicOffers, shownWinnerId } from '../views.js';
 import { encodeComment, encodeFrame, frameEventOf, liveStateOf, type FrameEvent, type LiveState } from './frames.js';
 
 export interface RealtimeOptions {
@@ -226,16 +227,11 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
         auctionId,
         status: snapshot.status,
         currentPrice: snapshot.currentPrice,
-        winnerId: snapshot.status === 'ended' ? winnerOf(snapshot).winnerId : snapshot.currentWinnerId,
+        winnerId: shownWinnerId(snapshot),
         version: snapshot.version,
         endAt: snapshot.effectiveEndAt,
+        ...publicOffers(snapshot),
       };
-      const reserveMet = publicReserveMet(snapshot);
-      if (reserveMet !== null) durable.reserveMet = reserveMet;
-      if (snapshot.buyNowPrice !== null) {
-        durable.buyNowPrice = snapshot.buyNowPrice;
-        durable.buyNowAvailable = publicBuyNow(snapshot) === true;
-      }
       channel.buyNowPrice = snapshot.buyNowPrice;
       clockOffset = snapshot.serverTime - Date.now();
       if (!channel.latest || channel.latest.version < durable.version) channel.latest = durable;
