@@ -13,9 +13,16 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<
 
 /** The request body as JSON: 415 for another media type, 400 for text that is not JSON. */
 export async function readJson(c: Context): Promise<unknown> {
+  requireJsonType(c);
+  return parseJson(await c.req.text());
+}
+
+function requireJsonType(c: Context): void {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/(.+\+)?json\b/i.test(type)) throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
-  const text = await c.req.text();
+}
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -40,13 +47,8 @@ export function optionalJsonBody<S extends z.ZodType>(schema: S) {
     const text = await c.req.text();
     let value: unknown = {};
     if (text.trim() !== '') {
-      const type = c.req.header('content-type') ?? '';
-      if (!/^application\/(.+\+)?json\b/i.test(type)) throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw new HttpProblem(400, 'MALFORMED_JSON', 'The body is not valid JSON.');
-      }
+      requireJsonType(c);
+      value = parseJson(text);
     }
     c.set('body', parse(schema, value));
     await next();
