@@ -81,7 +81,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
     }
     if (decision.extended) events.push(makeEvent('AuctionExtended', state, min, decision.decidedAt, { previousEndAt }));
     if (kind === 'buy_now') events.push(makeEvent('AuctionEnded', state, min, decision.decidedAt, winnerOf(state)));
-    return automatic ? { state, bid: automatic, trigger: own, events } : { state, bid: own, events };
+    return automatic ? { state, bid, trigger: own, events } : { state, bid, events };
   };
 
   /**
