@@ -122,8 +122,7 @@ elseif leading then
   -- Never against yourself: a leader may only raise their maximum.
   if has_amount or not has_max or max <= leader_maximum(s) then reason = 'ALREADY_LEADING' end
 elseif (amount or max) < min_next then
-  reason = 'BID_TOO_LOW'
-elseif has_max and max < min_next then
+  -- (With amount <= maximum, a maximum under the minimum means an amount under it too: core's refusalReason.)
   reason = 'BID_TOO_LOW'
 end
 
