@@ -1,42 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createMemoryEngine,
-  createMemoryLedger,
-  bidRecordFromDecision,
-  createOutbid,
-  decideBid,
-  isValidSuccessor,
-  type AuctionEvent,
-  type BidDecision,
-  type BidKind,
-  type Outbid,
-} from '@outbid/core';
-import { FakeClock, auctionFixture, bidCommand, buyNowCommand, maxBidCommand } from '@outbid/core/testing';
+import { describe, expect, it } from 'vitest';
+import { bidRecordFromDecision, decideBid, isValidSuccessor, type BidDecision, type BidKind } from '@outbid/core';
+import { auctionFixture, bidCommand, buyNowCommand, maxBidCommand } from '@outbid/core/testing';
+import { setup } from './service-setup.js';
 
 /** Proxy bids, hidden reserve and Buy It Now through the whole service (memory engine and ledger, fake clock). */
-const open: Outbid[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((o) => o.close()));
-});
-
-function setup() {
-  const clock = new FakeClock();
-  const ledger = createMemoryLedger();
-  const outbid = createOutbid({ clock, engine: createMemoryEngine({ clock }), ledger, guardIntervalMs: 0, persistTimeoutMs: 200 });
-  open.push(outbid);
-  const events: AuctionEvent[] = [];
-  outbid.subscribe((e) => events.push(e));
-  const create = (patch: Record<string, unknown> = {}) =>
-    outbid.createAuction('seller', {
-      postId: `post-${Math.random()}`,
-      startAt: clock.now(),
-      endAt: clock.now() + 60_000,
-      startPrice: 1_000,
-      increment: { type: 'fixed', amount: 100 },
-      ...patch,
-    });
-  return { clock, ledger, outbid, events, create };
-}
 
 describe('proxy bids through the service', () => {
   it('the automatic answer is an accepted bid of its own version, recorded with the refused bid that caused it', async () => {

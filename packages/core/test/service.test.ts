@@ -1,41 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   OutbidError,
   createMemoryEngine,
   createMemoryLedger,
   createOutbid,
-  type AuctionEvent,
   type Ledger,
-  type Outbid,
   type OutbidOptions,
   type Scheduler,
 } from '@outbid/core';
 import { FakeClock, eventually } from '@outbid/core/testing';
-
-const open: Outbid[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((o) => o.close()));
-});
-
-function setup(overrides: Partial<OutbidOptions> = {}) {
-  const clock = new FakeClock();
-  const engine = overrides.engine ?? createMemoryEngine({ clock });
-  const ledger = overrides.ledger ?? createMemoryLedger();
-  const outbid = createOutbid({ clock, engine, ledger, guardIntervalMs: 0, persistTimeoutMs: 200, ...overrides });
-  open.push(outbid);
-  const events: AuctionEvent[] = [];
-  outbid.subscribe((e) => events.push(e));
-  const create = (patch: Record<string, unknown> = {}) =>
-    outbid.createAuction('seller', {
-      postId: `post-${Math.random()}`,
-      startAt: clock.now(),
-      endAt: clock.now() + 60_000,
-      startPrice: 1_000,
-      increment: { type: 'fixed', amount: 100 },
-      ...patch,
-    });
-  return { clock, engine, ledger, outbid, events, create };
-}
+import { closeAfterTest, setup } from './service-setup.js';
 
 async function codeOf(promise: Promise<unknown>) {
   const error = await promise.then(() => null, (e: unknown) => e);
@@ -323,7 +297,7 @@ describe('restart', () => {
     await first.outbid.close();
     const clock = first.clock;
     const second = createOutbid({ clock, ledger, engine: createMemoryEngine({ clock }), guardIntervalMs: 0 });
-    open.push(second);
+    closeAfterTest(second);
     expect(await second.rearmScheduler()).toBe(1);
     await clock.advance(5_000);
     await second.idle();
