@@ -1,11 +1,11 @@
 import { idSchema, type Outbid, type PlaceBidResponse, type RateLimiter } from '@outbid/core';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { authenticate, issueDevToken, requireRole, requireUser, type AuthEnv, type AuthOptions, type Role, type User } from './auth.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { mountDemo } from './demo.js';
 import { idempotencyKey } from './middleware/idempotency-key.js';
 import { jsonBody, optionalJsonBody, parse, readJson } from './middleware/json-body.js';
+import { bodyLimit } from './middleware/body-limit.js';
 import { createMemoryRateLimiter } from './middleware/memory-rate-limiter.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { mountDocs } from './docs.js';

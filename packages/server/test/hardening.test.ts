@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid } from '@outbid/core';
@@ -212,6 +213,42 @@ describe('connections', () => {
         expect(next.status).toBe(200);
         await next.body?.cancel();
       }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a body read straight off the socket decodes as fetch does: split multi-byte characters, a byte order mark', async () => {
+    const server = await listen(h.app);
+    // Two writes with a pause between, the euro sign's three bytes split across them, after a UTF-8 byte order mark.
+    const post = (path: string, token: string, parts: Buffer[]) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const length = parts.reduce((n, p) => n + p.length, 0);
+        const req = httpRequest(`${server.base}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': length, 'idempotency-key': `split-${path}` },
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.write(parts[0]);
+        setTimeout(() => req.end(parts[1]), 50);
+      });
+    try {
+      const now = Date.now();
+      const json = Buffer.from(
+        JSON.stringify({ postId: 'split-€-post', startAt: new Date(now - 1_000).toISOString(), endAt: new Date(now + 600_000).toISOString(), startPrice: 1_000, minIncrement: 100 }),
+      );
+      const euro = json.indexOf(Buffer.from('€'));
+      const created = await post('/auctions', await h.token('split-owner', 'creator'), [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json.subarray(0, euro + 1)]), json.subarray(euro + 1)]);
+      expect(created.status, created.body).toBe(201);
+      const auction = JSON.parse(created.body) as { auctionId: string; postId: string };
+      expect(auction.postId).toBe('split-€-post');
+      const bid = await post(`/auctions/${auction.auctionId}/bids`, await h.token('split-bidder', 'bidder'), [Buffer.from('{"amou'), Buffer.from('nt":1100}')]);
+      expect(bid.status, bid.body).toBe(201);
+      expect(JSON.parse(bid.body)).toMatchObject({ status: 'accepted', currentPrice: 1_100 });
     } finally {
       await server.close();
     }
