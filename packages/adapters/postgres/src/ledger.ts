@@ -32,12 +32,8 @@ const BID_FIELDS = [
 ] as const;
 const AUCTION_COLUMNS = AUCTION_FIELDS.map(([name]) => name).join(', ');
 const BID_COLUMNS = BID_FIELDS.map(([name]) => name).join(', ');
-/** `($1, …, $n)` for rows of `fields`, numbered on from `offset`. */
-const placeholders = (fields: readonly unknown[], offset = 0) => `(${fields.map((_, i) => `$${offset + i + 1}`).join(',')})`;
-const AUCTION_VALUES = placeholders(AUCTION_FIELDS);
-const BID_VALUES = placeholders(BID_FIELDS);
-/** Two bid rows in one statement: an automatic bid and the rival's bid that triggered it. */
-const TWO_BID_VALUES = `${BID_VALUES}, ${placeholders(BID_FIELDS, BID_FIELDS.length)}`;
+/** `($1, …, $n)` for one auction row. */
+const AUCTION_VALUES = `(${AUCTION_FIELDS.map((_, i) => `$${i + 1}`).join(',')})`;
 const recordType = (fields: ReadonlyArray<readonly [string, string]>) => fields.map(([name, type]) => `${name} ${type}`).join(', ');
 /** Rows as one jsonb array parameter: a batch is one statement, whatever its size. */
 const asRecords = (fields: ReadonlyArray<readonly [string, string]>, rows: unknown[][]) =>
@@ -106,23 +102,29 @@ const bidParams = (b: BidRecord): unknown[] => [
   JSON.stringify(b.decision), b.kind, b.maxAmount,
 ];
 
+/** Outbox rows from a JSON array; positions are taken in the order given. */
+const INSERT_OUTBOX_ROWS = (param: string) => `INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at)
+       SELECT e->>'id', e->>'aggregateid', e->>'type', e->>'payload', (e->>'created_at')::bigint
+         FROM jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n`;
+const outboxRows = (events: AuctionEvent[]) =>
+  JSON.stringify(events.map((e) => ({ id: e.eventId, aggregateid: e.auctionId, type: e.type, payload: JSON.stringify(e), created_at: e.occurredAt })));
+
 /** Outbox rows in one statement; positions are taken in the order given. */
 async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  if (events.length === 1) {
-    const [event] = events as [AuctionEvent];
-    await tx.query('INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)', [
-      event.eventId, event.auctionId, event.type, JSON.stringify(event), event.occurredAt,
-    ]);
-    return;
-  }
-  await tx.query(
-    `INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at)
-       SELECT e->>'id', e->>'aggregateid', e->>'type', e->>'payload', (e->>'created_at')::bigint
-         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n`,
-    [JSON.stringify(events.map((e) => ({ id: e.eventId, aggregateid: e.auctionId, type: e.type, payload: JSON.stringify(e), created_at: e.occurredAt })))],
-  );
+  if (events.length > 0) await tx.query(INSERT_OUTBOX_ROWS('$1'), [outboxRows(events)]);
 }
+
+/**
+ * A fenced batch's writes as one statement: $1 the bid records, $2 the auctions' states, $3 the outbox entries
+ * (JSON arrays; any may be empty). Data-modifying CTEs all run, on different tables, in one round trip.
+ */
+const WRITE_BATCH = `WITH bids AS (
+    INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)})
+  ), auctions AS (
+    UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
+      FROM jsonb_to_recordset($2::jsonb) AS v(${recordType(AUCTION_FIELDS)}) WHERE a.id = v.id
+  )
+  ${INSERT_OUTBOX_ROWS('$3')}`;
 
 /** The records a change writes: the rival's refused bid that triggered an automatic one first, then the bid. */
 const recordsOf = (change: LedgerChange): BidRecord[] => [change.trigger, change.bid].filter((r): r is BidRecord => r !== undefined);
@@ -239,12 +241,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
         const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = $1 FOR UPDATE`, [change.state.id]);
         const verdict = judge(rows[0] && toAuction(rows[0]), change, existingFor(await existingKeys(tx, [change]), change));
         if (!verdict.ok) return verdict;
-        const records = recordsOf(change);
-        if (records.length > 0) {
-          await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) VALUES ${records.length === 1 ? BID_VALUES : TWO_BID_VALUES}`, records.flatMap(bidParams));
-        }
-        await tx.query(`UPDATE outbid_auctions SET (${AUCTION_COLUMNS}) = ${AUCTION_VALUES} WHERE id = $1`, auctionParams(change.state));
-        await insertEvents(tx, change.events);
+        await tx.query(WRITE_BATCH, [asRecords(BID_FIELDS, recordsOf(change).map(bidParams)), asRecords(AUCTION_FIELDS, [auctionParams(change.state)]), outboxRows(change.events)]);
         return verdict;
       });
     },
@@ -271,19 +268,13 @@ export function createSqlLedger(db: Db, name: string): Ledger {
         }
         const accepted = changes.filter((_, i) => verdicts[i]!.ok);
         if (accepted.length === 0) return verdicts;
-        const bids = accepted.flatMap(recordsOf).map(bidParams);
-        if (bids.length > 0) {
-          await tx.query(`INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)})`, [
-            asRecords(BID_FIELDS, bids),
-          ]);
-        }
-        await tx.query(
-          `UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
-             FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(AUCTION_FIELDS)}) WHERE a.id = v.id`,
-          // One row per auction: the last state the batch wrote for it.
-          [asRecords(AUCTION_FIELDS, [...new Map(accepted.map((c) => [c.state.id, c.state])).values()].map(auctionParams))],
-        );
-        await insertEvents(tx, accepted.flatMap((c) => c.events));
+        // The bids, the auctions' new states (one row per auction: the last the batch wrote) and the outbox entries
+        // in one statement: each round trip to Postgres is a system call on both sides, and a batch has three writes.
+        await tx.query(WRITE_BATCH, [
+          asRecords(BID_FIELDS, accepted.flatMap(recordsOf).map(bidParams)),
+          asRecords(AUCTION_FIELDS, [...new Map(accepted.map((c) => [c.state.id, c.state])).values()].map(auctionParams)),
+          outboxRows(accepted.flatMap((c) => c.events)),
+        ]);
         return verdicts;
       });
     },
