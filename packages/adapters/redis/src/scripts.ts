@@ -11,8 +11,8 @@ export interface ScriptReplies {
   end: ScriptArg[];
   cancel: ScriptArg[];
   hydrate: ScriptArg[];
-  /** 0 when allowed, else the ms until the window resets. */
-  rate_limit: number;
+  /** Tokens granted (0 when the window is spent), then the ms until the window resets. */
+  rate_limit: [number, number];
   /** redisNow, then member, dueAt pairs. */
   schedule_claim: string[];
   /** 1 when the lease was held, 0 when it had expired. */

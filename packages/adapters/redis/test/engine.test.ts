@@ -215,6 +215,31 @@ describe('shared rate limiter', () => {
     expect(await c.take('u3')).toBe(0); // a new window
   });
 
+  it('leases tokens: most takes make no Redis call, and the shared limit holds exactly across instances', async () => {
+    const { createRedisRateLimiter } = await import('../src/index.js');
+    const probe = new Redis(server.url);
+    const counter = async (user: string) => Number((await probe.get(`outbid:{rl:${user}}:bids`)) ?? 0);
+    const a = createRedisRateLimiter({ redis: new Redis(server.url), limit: 10, windowMs: 60_000, lease: 4 });
+    const b = createRedisRateLimiter({ redis: new Redis(server.url), limit: 10, windowMs: 60_000, lease: 4 });
+    expect(await a.take('lease-1')).toBe(0);
+    expect(await counter('lease-1')).toBe(4); // one call took four
+    expect([await a.take('lease-1'), await a.take('lease-1'), await a.take('lease-1')]).toEqual([0, 0, 0]);
+    expect(await counter('lease-1')).toBe(4); // spent in process
+    expect(await a.take('lease-1')).toBe(0);
+    expect(await counter('lease-1')).toBe(8);
+    // Two instances taking turns: exactly the limit is allowed in the window, never more.
+    const answers: number[] = [];
+    for (let i = 0; i < 30; i++) answers.push(await (i % 2 === 0 ? a : b).take('lease-2'));
+    expect(answers.filter((w) => w === 0)).toHaveLength(10);
+    expect(answers.slice(-4).every((w) => w > 0 && w <= 60_000)).toBe(true);
+    expect(await counter('lease-2')).toBe(10);
+    // The default lease is a tenth of the limit: a limit of 3 asks Redis every time.
+    const exact = createRedisRateLimiter({ redis: new Redis(server.url), limit: 3, windowMs: 60_000 });
+    await exact.take('lease-3');
+    expect(await counter('lease-3')).toBe(1);
+    probe.disconnect();
+  });
+
   it('while Redis cannot be reached it counts with its fallback (no error), or throws without one', async () => {
     const { createRedisRateLimiter } = await import('../src/index.js');
     const down = new Redis({ port: 1, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
