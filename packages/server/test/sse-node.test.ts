@@ -216,4 +216,20 @@ describe('sliced fan-out', () => {
     for (const out of direct) expect(rising(out.frames().map((f) => f.id))).toBe(true);
     for (const chunks of webTexts) expect(rising(webIds(chunks))).toBe(true);
   });
+
+  it('ticks, heartbeats and shedding also go through a channel bigger than a slice', async () => {
+    const { h, auctionId, bid } = await setup({ realtime: { tickMs: 50, heartbeatMs: 100, flushMs: 0, fanOutSlice: 4, highWaterMarkBytes: 1_024, slowConsumerMs: 200 } });
+    const viewers = await Promise.all(Array.from({ length: 13 }, () => directViewer(h, auctionId, new RecordingResponse())));
+    const stalled = await directViewer(h, auctionId, new RecordingResponse(true, 1_024));
+    cleanups.push(() => stalled.release());
+    for (let i = 0; i < 12; i++) await bid(1_000 + i * 100);
+    await eventually(() => {
+      for (const out of viewers) {
+        expect(out.frames().some((f) => f.event === 'tick')).toBe(true);
+        expect(out.text).toContain(': heartbeat\n\n');
+      }
+      expect(h.app.gateway.stats()).toMatchObject({ shedConnections: 1, openStreams: 13 });
+    }, 5_000);
+    expect(stalled.destroyed).toBe(true);
+  });
 });

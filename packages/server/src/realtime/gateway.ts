@@ -57,9 +57,10 @@ const encoder = new TextEncoder();
 const heartbeatBytes = encoder.encode(encodeComment('heartbeat'));
 
 /**
- * Viewers written per event-loop turn when a channel fans a frame out. A frame to 10,000 viewers is 10,000 socket
- * writes (tens of ms); in slices of 256 each turn takes a millisecond or two, so bids queued behind a fan-out wait
- * that long rather than the whole fan-out. A channel with at most this many viewers is written in one go.
+ * Viewers written per event-loop turn when a channel fans a frame out (ticks and heartbeats too). A frame to 10,000
+ * viewers is 10,000 socket writes (tens of ms); in slices of 256 each turn takes a millisecond or two, so bids queued
+ * behind a fan-out wait that long rather than the whole fan-out. A channel with at most this many viewers is written
+ * in one go.
  */
 export const FAN_OUT_SLICE = 256;
 
@@ -77,6 +78,8 @@ class Channel {
   /** A sliced fan-out pass is running; `fanOutAgain`: a newer frame came meanwhile, viewers already passed need it. */
   fanningOut = false;
   fanOutAgain = false;
+  /** Ticks/heartbeats/shedding are going through this channel's viewers in slices. */
+  housekeeping = false;
   constructor(readonly auctionId: string) {}
 }
 
@@ -118,32 +121,43 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
   };
 
   /**
-   * Writes the channel's latest frame to its viewers, FAN_OUT_SLICE at a time with a turn of the event loop between
-   * slices, so a bid is never stuck behind 10,000 socket writes. Each slice writes the frame that is latest then;
-   * a viewer skips a version it already has, so versions only rise.
+   * Runs `each` over a channel's viewers, fanOutSlice of them per event-loop turn, so 10,000 socket writes never
+   * hold up the bids queued behind them; then `done`. A channel that fits one slice is done at once, as before.
+   * Viewers are taken at the start: one joining meanwhile got a snapshot of its own, one leaving is closed and skips.
    */
-  const fanOut = (channel: Channel) => {
+  const forEachViewer = (channel: Channel, each: (viewer: Viewer) => void, done: () => void) => {
     if (channel.viewers.size <= fanOutSlice) {
-      for (const viewer of channel.viewers) viewer.sendState(channel.frame!, channel.frameVersion);
+      for (const viewer of channel.viewers) each(viewer);
+      done();
       return;
     }
-    channel.fanningOut = true;
-    channel.fanOutAgain = false;
-    // A snapshot: a viewer joining meanwhile got a snapshot frame of its own, one leaving is closed and skips.
     const viewers = [...channel.viewers];
     let next = 0;
     const slice = () => {
       if (closed) return;
       const end = Math.min(next + fanOutSlice, viewers.length);
-      for (; next < end; next++) viewers[next]!.sendState(channel.frame!, channel.frameVersion);
-      if (next < viewers.length) {
-        setImmediate(slice);
-        return;
-      }
-      channel.fanningOut = false;
-      if (channel.fanOutAgain) fanOut(channel);
+      for (; next < end; next++) each(viewers[next]!);
+      if (next < viewers.length) setImmediate(slice);
+      else done();
     };
     slice();
+  };
+
+  /**
+   * Writes the channel's latest frame to its viewers; one pass per channel at a time. Each slice writes the frame
+   * that is latest then, and a viewer skips a version it already has, so versions only rise for every viewer.
+   */
+  const fanOut = (channel: Channel) => {
+    channel.fanningOut = true;
+    channel.fanOutAgain = false;
+    forEachViewer(
+      channel,
+      (viewer) => viewer.sendState(channel.frame!, channel.frameVersion),
+      () => {
+        channel.fanningOut = false;
+        if (channel.fanOutAgain) fanOut(channel);
+      },
+    );
   };
 
   const onEvent = (channel: Channel, event: AuctionEvent) => {
@@ -195,17 +209,23 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
     if (heartbeat) lastHeartbeat = now;
     if (tickMs > 0) await refreshClock().catch(() => undefined);
     for (const channel of channels.values()) {
+      if (channel.housekeeping) continue; // a big channel's previous round is still going through its slices
       const state = channel.latest;
       const tick = tickMs > 0 && state && state.status !== 'ended' && state.status !== 'cancelled' ? encoder.encode(encodeFrame('tick', state, serverNow())) : null;
-      for (const viewer of channel.viewers) {
-        if (viewer.blockedSince !== null && now - viewer.blockedSince > slowConsumerMs) {
-          stats.shedConnections++;
-          viewer.close(undefined, new Error('slow consumer'));
-          continue;
-        }
-        if (tick && viewer.lastVersion === state!.version && viewer.sendDisposable(tick)) stats.framesSent++;
-        if (heartbeat) viewer.sendDisposable(heartbeatBytes);
-      }
+      channel.housekeeping = true;
+      forEachViewer(
+        channel,
+        (viewer) => {
+          if (viewer.blockedSince !== null && now - viewer.blockedSince > slowConsumerMs) {
+            stats.shedConnections++;
+            viewer.close(undefined, new Error('slow consumer'));
+            return;
+          }
+          if (tick && viewer.lastVersion === state!.version && viewer.sendDisposable(tick)) stats.framesSent++;
+          if (heartbeat) viewer.sendDisposable(heartbeatBytes);
+        },
+        () => (channel.housekeeping = false),
+      );
     }
   }, Math.max(50, Math.min(tickMs || heartbeatMs, heartbeatMs || tickMs, 1_000)));
   housekeeping.unref?.();
