@@ -62,12 +62,14 @@ export interface OutbidApp extends Hono<AuthEnv> {
   readonly metrics: Metrics;
 }
 
-/** Node's ServerResponse when the app runs on @hono/node-server (HTTP/1; anything else takes the web-stream path). */
-function nodeResponseOf(c: Context): (NodeResponse & { writeHead: unknown }) | null {
+/**
+ * Node's ServerResponse when the app runs on @hono/node-server over HTTP/1. Anything else (`app.request`, other
+ * runtimes, HTTP/2's response, which has no `destroyed`) takes the web-stream path.
+ */
+function nodeResponseOf(c: Context): NodeResponse | null {
   const outgoing = (c.env as { outgoing?: Partial<NodeResponse> & { writeHead?: unknown } } | undefined)?.outgoing;
-  return outgoing && typeof outgoing.writeHead === 'function' && typeof outgoing.writableLength === 'number' && typeof outgoing.once === 'function'
-    ? (outgoing as NodeResponse & { writeHead: unknown })
-    : null;
+  const usable = outgoing && typeof outgoing.writeHead === 'function' && typeof outgoing.writableLength === 'number' && typeof outgoing.destroyed === 'boolean';
+  return usable ? (outgoing as NodeResponse) : null;
 }
 
 /**

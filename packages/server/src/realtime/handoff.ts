@@ -62,17 +62,21 @@ export function sseHandoff(): MiddlewareHandler {
       handoff?.abandon();
       return;
     }
-    if (handoff && !outgoing.destroyed) {
-      const headers: Record<string, string | string[]> = {};
-      c.res.headers.forEach((value, name) => {
-        if (name !== 'set-cookie') headers[name] = value;
-      });
-      const cookies = c.res.headers.getSetCookie();
-      if (cookies.length > 0) headers['set-cookie'] = cookies;
-      outgoing.writeHead(c.res.status, headers);
-      handoff.start();
+    if (!handoff || outgoing.destroyed) {
+      // The client left before its head was written (its viewer goes on 'close'): nothing to send. Otherwise (no
+      // stream behind the marker) the body-less head goes out and the client reconnects.
+      handoff?.abandon();
+      if (outgoing.destroyed) c.res = new Response(null, { headers: { [ALREADY_SENT_HEADER]: '1' } });
+      return;
     }
-    // Without a handoff the client left before its head was written: there is nothing to send either way.
+    const headers: Record<string, string | string[]> = {};
+    c.res.headers.forEach((value, name) => {
+      if (name !== 'set-cookie') headers[name] = value;
+    });
+    const cookies = c.res.headers.getSetCookie();
+    if (cookies.length > 0) headers['set-cookie'] = cookies;
+    outgoing.writeHead(c.res.status, headers);
+    handoff.start();
     c.res = new Response(null, { headers: { [ALREADY_SENT_HEADER]: '1' } });
   };
 }
