@@ -12,6 +12,8 @@ import { mountDocs } from './docs.js';
 import { buildOpenApi } from './openapi.js';
 import { HttpProblem, problemResponse, toProblem } from './problem.js';
 import { createRealtimeGateway, type RealtimeGateway, type RealtimeOptions } from './realtime/index.js';
+import { sseHandoff } from './realtime/handoff.js';
+import type { NodeResponse } from './realtime/viewer.js';
 import { createStreamLimiter, metricsGuard, outbidCors, outbidSecureHeaders } from './middleware/security.js';
 import { buyNowBody, createAuctionBody, createAuctionInput, devTokenBody, listAuctionsQuery, listBidsQuery, listBidsRequest, placeBidBody } from './schemas.js';
 import { auctionBody, bidBody, bidItem } from './views.js';
@@ -61,6 +63,16 @@ export interface OutbidApp extends Hono<AuthEnv> {
 }
 
 /**
+ * Node's ServerResponse when the app runs on @hono/node-server over HTTP/1. Anything else (`app.request`, other
+ * runtimes, HTTP/2's response, which has no `destroyed`) takes the web-stream path.
+ */
+function nodeResponseOf(c: Context): NodeResponse | null {
+  const outgoing = (c.env as { outgoing?: Partial<NodeResponse> & { writeHead?: unknown } } | undefined)?.outgoing;
+  const usable = outgoing && typeof outgoing.writeHead === 'function' && typeof outgoing.writableLength === 'number' && typeof outgoing.destroyed === 'boolean';
+  return usable ? (outgoing as NodeResponse) : null;
+}
+
+/**
  * The Outbid HTTP API on Hono: thin routes (validation → one service call → response). Mount it in your own
  * Hono or Node app, or let `startServer` serve it.
  */
@@ -92,6 +104,9 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
 
   const app = new Hono<AuthEnv>();
   app.onError((error, c) => toProblem(c, error, (e) => log.error({ err: e, path: c.req.path }, 'unexpected error')));
+  // Outermost, so a stream's head carries the headers every other middleware set before its body is written
+  // straight to Node's ServerResponse (see the stream route).
+  app.use(sseHandoff());
   app.notFound((c) => problemResponse(c, 404, 'ROUTE_NOT_FOUND', `No route for ${c.req.method} ${c.req.path}.`));
   app.use(outbidSecureHeaders());
   const corsMiddleware = outbidCors(options.corsOrigins ?? []);
@@ -231,12 +246,13 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
   app.get('/auctions/:id/stream', async (c) => {
     const user = reader(c);
     const release = streams.acquire(user ? `user:${user.id}` : `address:${clientAddress(c)}`);
-    return gateway.stream({
-      auctionId: c.req.param('id'),
-      lastEventId: c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null,
-      signal: c.req.raw.signal,
-      onClose: release,
-    });
+    const auctionId = c.req.param('id');
+    const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null;
+    // On Node, frames go straight to the ServerResponse. `c.req.raw.signal` is not touched there: reading it makes
+    // @hono/node-server build a whole Request and AbortController per viewer.
+    const outgoing = nodeResponseOf(c);
+    if (outgoing) return gateway.stream({ auctionId, lastEventId, outgoing, onClose: release });
+    return gateway.stream({ auctionId, lastEventId, signal: c.req.raw.signal, onClose: release });
   });
 
   return Object.assign(app, { gateway, metrics }) as OutbidApp;

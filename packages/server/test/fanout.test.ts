@@ -70,7 +70,7 @@ it('2,000 SSE connections to one auction all receive the final state, through on
     const waiting = viewers.filter((v) => v.frames === 0);
     expect(waiting.length, `${waiting.length} viewers without a frame; last errors: ${[...new Set(waiting.map((v) => v.lastError))].join(', ')}`).toBe(0);
     // A connection the client gave up on may take the server a moment to notice.
-    await eventually(() => expect(h.app.gateway.stats()).toMatchObject({ openStreams: 2_000, channels: 1 }), 10_000);
+    await eventually(() => expect(h.app.gateway.stats()).toMatchObject({ openStreams: 2_000, directStreams: 2_000, channels: 1 }), 10_000);
 
     const bidders = await Promise.all([h.token('b0', 'bidder'), h.token('b1', 'bidder')]);
     for (let i = 0; i < 30; i++) {

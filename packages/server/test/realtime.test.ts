@@ -132,9 +132,9 @@ describe('GET /auctions/:id/stream over a real socket', () => {
     const { stream, h } = await setup();
     const viewers = await Promise.all(Array.from({ length: 20 }, () => stream()));
     await eventually(() => expect(viewers.every((v) => v.frames.length === 1)).toBe(true));
-    expect(h.app.gateway.stats()).toMatchObject({ openStreams: 20, channels: 1 });
+    expect(h.app.gateway.stats()).toMatchObject({ openStreams: 20, directStreams: 20, channels: 1 }); // written straight to Node's response
     for (const v of viewers) v.close();
-    await eventually(() => expect(h.app.gateway.stats()).toMatchObject({ openStreams: 0, channels: 0 }));
+    await eventually(() => expect(h.app.gateway.stats()).toMatchObject({ openStreams: 0, directStreams: 0, channels: 0 }));
   });
 
   it('a reader that stops reading is shed without holding up the others', async () => {
@@ -145,6 +145,7 @@ describe('GET /auctions/:id/stream over a real socket', () => {
     cleanups.push(() => abort.abort());
     const stalled = await h.app.gateway.stream({ auctionId, lastEventId: null, signal: abort.signal });
     const fast = await stream();
+    expect(h.app.gateway.stats().directStreams).toBe(1); // the socket viewer is on the Node path, the stalled one on the web stream
     for (let i = 0; i < 40; i++) await bid(1_000 + i * 100);
     await eventually(() => expect(h.app.gateway.stats().shedConnections).toBe(1), 5_000);
     const target = (await h.outbid.getAuction(auctionId)).version;

@@ -1,6 +1,8 @@
 import type { AuctionEvent, Outbid } from '@outbid/core';
 import { publicOffers, shownWinnerId } from '../views.js';
 import { encodeComment, encodeFrame, frameEventOf, liveStateOf, type FrameEvent, type LiveState } from './frames.js';
+import { registerHandoff, takeHandoff, SSE_HANDOFF_HEADER } from './handoff.js';
+import { ReadableStreamSink, ServerResponseSink, Viewer, type NodeResponse, type ViewerSink } from './viewer.js';
 
 export interface RealtimeOptions {
   /** Comment heartbeat interval; clients treat 2× this without bytes as a dead connection. Default 15 s. */
@@ -15,13 +17,22 @@ export interface RealtimeOptions {
   slowConsumerMs?: number;
   /** Bytes buffered per connection before it counts as unwritable. Default 64 KiB. */
   highWaterMarkBytes?: number;
+  /** Viewers written per event-loop turn in a fan-out (see FAN_OUT_SLICE). Default 256. */
+  fanOutSlice?: number;
 }
 
 export interface StreamRequest {
   auctionId: string;
   /** `Last-Event-ID` header (or `lastEventId` query parameter): the last version the client has. */
   lastEventId: string | null;
-  signal: AbortSignal;
+  /** The web-stream path: the request's signal, so a client leaving closes its viewer. */
+  signal?: AbortSignal;
+  /**
+   * The Node path (@hono/node-server's `c.env.outgoing`): frames are written straight to this response, with no web
+   * stream per viewer. The returned Response then has no body and carries a hand-off header that `sseHandoff()`
+   * (registered first by `createApp`) turns into the written head; the client leaving is seen on its 'close'.
+   */
+  outgoing?: NodeResponse;
   /** Called once when this request's stream is over, however it ends (also at once for a 204 or an error). */
   onClose?: () => void;
 }
@@ -31,6 +42,8 @@ export interface RealtimeStats {
   channels: number;
   framesSent: number;
   shedConnections: number;
+  /** Of openStreams, those written straight to Node's ServerResponse (no web stream per viewer). */
+  directStreams: number;
 }
 
 export interface RealtimeGateway {
@@ -43,67 +56,13 @@ export interface RealtimeGateway {
 const encoder = new TextEncoder();
 const heartbeatBytes = encoder.encode(encodeComment('heartbeat'));
 
-class Viewer {
-  lastVersion = 0;
-  /** Latest state frame that could not be written yet (slow reader): only the newest is kept. */
-  pending: Uint8Array | null = null;
-  blockedSince: number | null = null;
-  closed = false;
-  constructor(
-    readonly controller: ReadableStreamDefaultController<Uint8Array>,
-    private readonly onClose: () => void,
-  ) {}
-
-  private writable() {
-    return (this.controller.desiredSize ?? 1) > 0;
-  }
-
-  /**
-   * State frames: never an older one after a newer one; a blocked reader keeps only the latest. The frame is
-   * encoded once per channel and the same bytes are enqueued to every viewer (never mutated afterwards).
-   */
-  sendState(frame: Uint8Array, version: number): boolean {
-    if (this.closed || version <= this.lastVersion) return false;
-    this.lastVersion = version;
-    if (!this.writable()) {
-      this.pending = frame;
-      this.blockedSince ??= Date.now();
-      return false;
-    }
-    this.controller.enqueue(frame);
-    return true;
-  }
-
-  /** Ticks and heartbeats are disposable: dropped when the reader is behind. */
-  sendDisposable(frame: Uint8Array): boolean {
-    if (this.closed || !this.writable() || this.pending !== null) return false;
-    this.controller.enqueue(frame);
-    return true;
-  }
-
-  pull() {
-    if (this.pending !== null && !this.closed) {
-      this.controller.enqueue(this.pending);
-      this.pending = null;
-    }
-    this.blockedSince = null;
-  }
-
-  close(finalComment?: string, error?: Error) {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      if (error) this.controller.error(error);
-      else {
-        if (finalComment) this.controller.enqueue(encoder.encode(encodeComment(finalComment)));
-        this.controller.close();
-      }
-    } catch {
-      // already closed by the other side
-    }
-    this.onClose();
-  }
-}
+/**
+ * Viewers written per event-loop turn when a channel fans a frame out (ticks and heartbeats too). A frame to 10,000
+ * viewers is 10,000 socket writes (tens of ms); in slices of 256 each turn takes a millisecond or two, so bids queued
+ * behind a fan-out wait that long rather than the whole fan-out. A channel with at most this many viewers is written
+ * in one go.
+ */
+export const FAN_OUT_SLICE = 256;
 
 class Channel {
   readonly viewers = new Set<Viewer>();
@@ -113,6 +72,14 @@ class Channel {
   pendingEvent: FrameEvent | null = null;
   unsubscribe: () => void = () => {};
   flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The latest flushed state frame (and its version): what a fan-out pass writes. */
+  frame: Uint8Array | null = null;
+  frameVersion = 0;
+  /** A sliced fan-out pass is running; `fanOutAgain`: a newer frame came meanwhile, viewers already passed need it. */
+  fanningOut = false;
+  fanOutAgain = false;
+  /** Ticks/heartbeats/shedding are going through this channel's viewers in slices. */
+  housekeeping = false;
   constructor(readonly auctionId: string) {}
 }
 
@@ -127,8 +94,10 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
   const retryMs = options.retryMs ?? 2_000;
   const slowConsumerMs = options.slowConsumerMs ?? 10_000;
   const highWaterMark = options.highWaterMarkBytes ?? 64 * 1024;
+  const fanOutSlice = Math.max(1, options.fanOutSlice ?? FAN_OUT_SLICE);
+  const retryBytes = encoder.encode(`retry: ${retryMs}\n\n`);
   const channels = new Map<string, Channel>();
-  const stats: RealtimeStats = { openStreams: 0, channels: 0, framesSent: 0, shedConnections: 0 };
+  const stats: RealtimeStats = { openStreams: 0, channels: 0, framesSent: 0, shedConnections: 0, directStreams: 0 };
   /** Authoritative (engine) time minus local time, refreshed by the tick timer. */
   let clockOffset = 0;
   let closed = false;
@@ -143,9 +112,52 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
     channel.flushTimer = null;
     const state = channel.latest;
     if (!state || channel.pendingEvent === null) return;
-    const frame = encoder.encode(encodeFrame(channel.pendingEvent, state, serverNow()));
+    channel.frame = encoder.encode(encodeFrame(channel.pendingEvent, state, serverNow()));
+    channel.frameVersion = state.version;
     channel.pendingEvent = null;
-    for (const viewer of channel.viewers) if (viewer.sendState(frame, state.version)) stats.framesSent++;
+    // A running pass writes the new frame to the viewers it has not reached yet; another pass covers the others.
+    if (channel.fanningOut) channel.fanOutAgain = true;
+    else fanOut(channel);
+  };
+
+  /**
+   * Runs `each` over a channel's viewers, fanOutSlice of them per event-loop turn, so 10,000 socket writes never
+   * hold up the bids queued behind them; then `done`. A channel that fits one slice is done at once, as before.
+   * Viewers are taken at the start: one joining meanwhile got a snapshot of its own, one leaving is closed and skips.
+   */
+  const forEachViewer = (channel: Channel, each: (viewer: Viewer) => void, done: () => void) => {
+    if (channel.viewers.size <= fanOutSlice) {
+      for (const viewer of channel.viewers) each(viewer);
+      done();
+      return;
+    }
+    const viewers = [...channel.viewers];
+    let next = 0;
+    const slice = () => {
+      if (closed) return;
+      const end = Math.min(next + fanOutSlice, viewers.length);
+      for (; next < end; next++) each(viewers[next]!);
+      if (next < viewers.length) setImmediate(slice);
+      else done();
+    };
+    slice();
+  };
+
+  /**
+   * Writes the channel's latest frame to its viewers; one pass per channel at a time. Each slice writes the frame
+   * that is latest then, and a viewer skips a version it already has, so versions only rise for every viewer.
+   */
+  const fanOut = (channel: Channel) => {
+    channel.fanningOut = true;
+    channel.fanOutAgain = false;
+    forEachViewer(
+      channel,
+      (viewer) => viewer.sendState(channel.frame!, channel.frameVersion),
+      () => {
+        channel.fanningOut = false;
+        if (channel.fanOutAgain) fanOut(channel);
+      },
+    );
   };
 
   const onEvent = (channel: Channel, event: AuctionEvent) => {
@@ -197,23 +209,29 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
     if (heartbeat) lastHeartbeat = now;
     if (tickMs > 0) await refreshClock().catch(() => undefined);
     for (const channel of channels.values()) {
+      if (channel.housekeeping) continue; // a big channel's previous round is still going through its slices
       const state = channel.latest;
       const tick = tickMs > 0 && state && state.status !== 'ended' && state.status !== 'cancelled' ? encoder.encode(encodeFrame('tick', state, serverNow())) : null;
-      for (const viewer of channel.viewers) {
-        if (viewer.blockedSince !== null && now - viewer.blockedSince > slowConsumerMs) {
-          stats.shedConnections++;
-          viewer.close(undefined, new Error('slow consumer'));
-          continue;
-        }
-        if (tick && viewer.lastVersion === state!.version && viewer.sendDisposable(tick)) stats.framesSent++;
-        if (heartbeat) viewer.sendDisposable(heartbeatBytes);
-      }
+      channel.housekeeping = true;
+      forEachViewer(
+        channel,
+        (viewer) => {
+          if (viewer.blockedSince !== null && now - viewer.blockedSince > slowConsumerMs) {
+            stats.shedConnections++;
+            viewer.close(undefined, new Error('slow consumer'));
+            return;
+          }
+          if (tick && viewer.lastVersion === state!.version && viewer.sendDisposable(tick)) stats.framesSent++;
+          if (heartbeat) viewer.sendDisposable(heartbeatBytes);
+        },
+        () => (channel.housekeeping = false),
+      );
     }
   }, Math.max(50, Math.min(tickMs || heartbeatMs, heartbeatMs || tickMs, 1_000)));
   housekeeping.unref?.();
 
   return {
-    async stream({ auctionId, lastEventId, signal, onClose = () => {} }) {
+    async stream({ auctionId, lastEventId, signal, outgoing, onClose = () => {} }) {
       const channel = channelFor(auctionId); // subscribe before reading, so nothing falls between
       let snapshot;
       try {
@@ -246,21 +264,58 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
         return new Response(null, { status: 204 }); // nothing more will ever come: the browser stops reconnecting
       }
 
+      const join = (sink: ViewerSink, direct: boolean) => {
+        const viewer = new Viewer(sink, stats, () => {
+          channel.viewers.delete(viewer);
+          stats.openStreams--;
+          if (direct) stats.directStreams--;
+          dropIfEmpty(channel);
+          onClose();
+        });
+        stats.openStreams++;
+        if (direct) stats.directStreams++;
+        if (resumeFrom === state.version) viewer.lastVersion = state.version; // up to date: wait for the next change
+        else viewer.sendState(encoder.encode(encodeFrame('snapshot', state, serverNow())), state.version);
+        channel.viewers.add(viewer);
+        return viewer;
+      };
+      const headers = {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        'x-accel-buffering': 'no',
+      };
+
+      if (outgoing) {
+        if (outgoing.destroyed) {
+          // The client left while the auction was read: its 'close' has come and gone.
+          dropIfEmpty(channel);
+          onClose();
+          return new Response(null, { status: 204 });
+        }
+        // The viewer joins now (its channel stays subscribed) and sees an unwritable sink until the head is out:
+        // its snapshot, or anything newer, waits as its pending frame.
+        const sink = new ServerResponseSink(outgoing, highWaterMark);
+        const viewer = join(sink, true);
+        sink.onWritable = () => viewer.pull();
+        const handoff = registerHandoff({
+          // Closed before its head went out (the gateway shut down): an empty stream, the client reconnects.
+          start: () => (viewer.closed ? outgoing.end() : sink.start(retryBytes)),
+          abandon: () => viewer.close(),
+        });
+        // However the response ends (client gone, hand-off never done because the request failed), both go.
+        outgoing.once('close', () => {
+          takeHandoff(handoff);
+          viewer.close();
+        });
+        return new Response(null, { status: 200, headers: { ...headers, [SSE_HANDOFF_HEADER]: handoff } });
+      }
+
       let viewer!: Viewer;
       const body = new ReadableStream<Uint8Array>(
         {
           start(controller) {
-            viewer = new Viewer(controller, () => {
-              channel.viewers.delete(viewer);
-              stats.openStreams--;
-              dropIfEmpty(channel);
-              onClose();
-            });
-            stats.openStreams++;
-            controller.enqueue(encoder.encode(`retry: ${retryMs}\n\n`));
-            if (resumeFrom === state.version) viewer.lastVersion = state.version; // up to date: wait for the next change
-            else if (viewer.sendState(encoder.encode(encodeFrame('snapshot', state, serverNow())), state.version)) stats.framesSent++;
-            channel.viewers.add(viewer);
+            controller.enqueue(retryBytes);
+            viewer = join(new ReadableStreamSink(controller), false);
           },
           pull() {
             viewer.pull();
@@ -271,15 +326,8 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
         },
         new ByteLengthQueuingStrategy({ highWaterMark }),
       );
-      signal.addEventListener('abort', () => viewer?.close(), { once: true });
-      return new Response(body, {
-        status: 200,
-        headers: {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          'x-accel-buffering': 'no',
-        },
-      });
+      signal?.addEventListener('abort', () => viewer.close(), { once: true });
+      return new Response(body, { status: 200, headers });
     },
     stats: () => ({ ...stats }),
     async close() {

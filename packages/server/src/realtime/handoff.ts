@@ -1,0 +1,82 @@
+import type { MiddlewareHandler } from 'hono';
+
+/**
+ * Internal header on a stream's Response: "the body is written straight to Node's ServerResponse once the head is
+ * out". Keyed by a number rather than by Response identity, since Hono rebuilds the Response when a middleware
+ * adds a header; it never reaches the client (the hand-off middleware removes it).
+ */
+export const SSE_HANDOFF_HEADER = 'x-outbid-sse-handoff';
+
+/** @hono/node-server's "I wrote the response myself" (`RESPONSE_ALREADY_SENT` in `@hono/node-server/utils/response`). */
+const ALREADY_SENT_HEADER = 'x-hono-already-sent';
+
+interface Handoff {
+  /** The head is written: start writing frames. */
+  start(): void;
+  /** No hand-off will happen (HEAD request, no Node response): release the viewer. */
+  abandon(): void;
+}
+
+const handoffs = new Map<string, Handoff>();
+let nextHandoff = 0;
+
+/** Registers a stream waiting for its head; the caller forgets it when the response closes (so nothing leaks). */
+export function registerHandoff(handoff: Handoff): string {
+  const id = String(++nextHandoff);
+  handoffs.set(id, handoff);
+  return id;
+}
+
+/** Takes a waiting stream out of the registry (undefined when it was already taken or forgotten). */
+export function takeHandoff(id: string): Handoff | undefined {
+  const handoff = handoffs.get(id);
+  handoffs.delete(id);
+  return handoff;
+}
+
+/** Streams waiting for their head (for tests: must be 0 once every request is over). */
+export const pendingHandoffs = () => handoffs.size;
+
+interface NodeOutgoing {
+  writeHead(status: number, headers: Record<string, string | string[]>): unknown;
+  readonly destroyed: boolean;
+}
+
+/**
+ * Registered first (outermost) in `createApp`: after every other middleware has set its headers on the stream's
+ * Response (security headers, CORS…), writes that head to Node's ServerResponse, lets the gateway write the body
+ * straight to it, and tells @hono/node-server the response is already sent.
+ */
+export function sseHandoff(): MiddlewareHandler {
+  return async function outbidSseHandoff(c, next) {
+    await next();
+    const id = c.res.headers.get(SSE_HANDOFF_HEADER);
+    if (id === null) return;
+    c.res.headers.delete(SSE_HANDOFF_HEADER);
+    const handoff = takeHandoff(id);
+    const outgoing = (c.env as { outgoing?: NodeOutgoing } | undefined)?.outgoing;
+    // Hono copies a replaced Response's headers into the new one, so an error answer (or any body) built after the
+    // route may carry the marker: only the stream's own body-less 200 is handed off. A HEAD gets the head alone.
+    const ours = c.error === undefined && c.res.status === 200 && c.res.body === null;
+    if (!outgoing || !ours || c.req.method === 'HEAD') {
+      handoff?.abandon();
+      return;
+    }
+    if (!handoff || outgoing.destroyed) {
+      // The client left before its head was written (its viewer goes on 'close'): nothing to send. Otherwise (no
+      // stream behind the marker) the body-less head goes out and the client reconnects.
+      handoff?.abandon();
+      if (outgoing.destroyed) c.res = new Response(null, { headers: { [ALREADY_SENT_HEADER]: '1' } });
+      return;
+    }
+    const headers: Record<string, string | string[]> = {};
+    c.res.headers.forEach((value, name) => {
+      if (name !== 'set-cookie') headers[name] = value;
+    });
+    const cookies = c.res.headers.getSetCookie();
+    if (cookies.length > 0) headers['set-cookie'] = cookies;
+    outgoing.writeHead(c.res.status, headers);
+    handoff.start();
+    c.res = new Response(null, { headers: { [ALREADY_SENT_HEADER]: '1' } });
+  };
+}
