@@ -30,7 +30,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
@@ -295,6 +295,7 @@ interface Measurement {
   serverCpuMsPerDecision: number;
   /** All cores busy during the window, in % of the machine (everything: generator, servers, databases, others). */
   machineBusyPercent: number;
+  machineCpuMsPerDecision: number;
   /** 1-minute load average at the end of the window. */
   loadAverage: number;
   pgTxPerDecision?: number;
@@ -501,6 +502,7 @@ async function measure(target: Target, workload: Workload, round: number): Promi
   const machine = machineJiffies();
   const seconds = DURATION_MS / 1_000;
   const ms = (us: number) => us / 1_000;
+  const busyShare = (machine.busy - machineAtFrom.busy) / Math.max(1, machine.total - machineAtFrom.total);
   return {
     setup: target.server.name,
     workload,
@@ -519,7 +521,8 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     maxMs: ms(t.hist.maxValue),
     serverCpuPercent: (cpuMs / (performance.now() - measureFrom)) * 100,
     serverCpuMsPerDecision: cpuMs / Math.max(1, t.decisions),
-    machineBusyPercent: ((machine.busy - machineAtFrom.busy) / Math.max(1, machine.total - machineAtFrom.total)) * 100,
+    machineBusyPercent: busyShare * 100,
+    machineCpuMsPerDecision: (busyShare * availableParallelism() * seconds * 1_000) / Math.max(1, t.decisions),
     loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
 }
@@ -696,6 +699,7 @@ interface Summary {
   serverCpuMsPerDecision: number;
   /** All cores busy during the window, in % of the machine (everything: generator, servers, databases, others). */
   machineBusyPercent: number;
+  machineCpuMsPerDecision: number;
   /** 1-minute load average at the end of the window. */
   loadAverage: number;
   pgTxPerDecision?: number;
@@ -718,6 +722,7 @@ function summarise(ms: Measurement[]): Summary {
     serverCpuPercent: med((m) => m.serverCpuPercent),
     serverCpuMsPerDecision: med((m) => m.serverCpuMsPerDecision),
     machineBusyPercent: med((m) => m.machineBusyPercent),
+    machineCpuMsPerDecision: med((m) => m.machineCpuMsPerDecision),
     loadAverage: med((m) => m.loadAverage),
     ...(pick((m) => m.pgTxPerDecision) !== undefined ? { pgTxPerDecision: pick((m) => m.pgTxPerDecision) } : {}),
     ...(pick((m) => m.redisCallsPerDecision) !== undefined ? { redisCallsPerDecision: pick((m) => m.redisCallsPerDecision), redisEvalshaPerDecision: pick((m) => m.redisEvalshaPerDecision) } : {}),
@@ -745,9 +750,11 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
       `| ${LABELS[server.name]} |${has('hot') ? ` ${rate(s.hot)} | ${lat(s.hot)} |` : ''}${has('spread') ? ` ${rate(s.spread)} | ${lat(s.spread)} |` : ''}${has('open') ? ` ${lat(s.open)}${s.open?.errors ? `, ${fmt(s.open.errors)} errors` : ''} |` : ''}`,
     );
   }
-  lines.push('\nCost per decision (hot / spread / open): Postgres transactions of the setup\'s database and Redis commands (of them EVALSHA), both net of the idle background (Postgres: idle rate × time; Redis: the scheduler polls, counted); server CPU ms; accepted share.');
-  lines.push('\n| setup | runs on | Postgres tx | Redis commands (EVALSHA) | server CPU ms | server CPU % | accepted |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|');
+  lines.push(
+    `\nCost per decision (hot / spread / open): Postgres transactions of the setup's database and Redis commands (of them EVALSHA), both net of the idle background (Postgres: idle rate × time; Redis: the scheduler polls, counted); server CPU ms; machine CPU ms (all ${availableParallelism()} cores: generator, server, Redis, Postgres, anything else); accepted share.`,
+  );
+  lines.push('\n| setup | runs on | Postgres tx | Redis commands (EVALSHA) | server CPU ms | server CPU % | machine CPU ms | accepted |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
   const per = (f: (s: Summary) => number | undefined, digits: number, s: Partial<Record<Workload, Summary>>) =>
     WORKLOADS.map((w) => (s[w] && f(s[w]!) !== undefined ? fmt(f(s[w]!)!, digits) : '–')).join(' / ');
   for (const server of servers) {
@@ -756,7 +763,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
       ? WORKLOADS.map((w) => (s[w]?.redisCallsPerDecision !== undefined ? `${fmt(s[w]!.redisCallsPerDecision!, 1)} (${fmt(s[w]!.redisEvalshaPerDecision!, 1)})` : '–')).join(' / ')
       : '–';
     lines.push(
-      `| ${server.name} | ${server.runsOn} | ${server.database ? per((x) => x.pgTxPerDecision, 2, s) : '–'} | ${redis} | ${per((x) => x.serverCpuMsPerDecision, 2, s)} | ${per((x) => x.serverCpuPercent, 0, s)} | ${per((x) => x.acceptedShare * 100, 0, s)}% |`,
+      `| ${server.name} | ${server.runsOn} | ${server.database ? per((x) => x.pgTxPerDecision, 2, s) : '–'} | ${redis} | ${per((x) => x.serverCpuMsPerDecision, 2, s)} | ${per((x) => x.serverCpuPercent, 0, s)} | ${per((x) => x.machineCpuMsPerDecision, 2, s)} | ${per((x) => x.acceptedShare * 100, 0, s)}% |`,
     );
   }
   const ratio = (a: SetupName, b: SetupName, w: Workload) => {
@@ -767,6 +774,14 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   if (summary['redis+pg'] && summary.peer) {
     lines.push(`\nOutbid redis+pg / peer decisions/s: hot ${ratio('redis+pg', 'peer', 'hot')}, spread ${ratio('redis+pg', 'peer', 'spread')}`);
   }
+  // What the machine could do at all: with every core busy, at the CPU each decision cost in this run (the
+  // generator's share included, as it is for every setup).
+  const ceiling = (name: SetupName, w: Workload) => {
+    const m = summary[name]?.[w]?.machineCpuMsPerDecision;
+    return m ? fmt((availableParallelism() * 1_000) / m) : '–';
+  };
+  lines.push(`\nDecisions/s with all ${availableParallelism()} cores busy at this run's machine CPU per decision (hot / spread):`);
+  for (const server of servers) lines.push(`  ${server.name}: ${ceiling(server.name, 'hot')} / ${ceiling(server.name, 'spread')}`);
   if (summary['redis+pg'] && summary.bare) {
     lines.push(`Outbid redis+pg / bare route: hot ${ratio('redis+pg', 'bare', 'hot')}, spread ${ratio('redis+pg', 'bare', 'spread')}`);
   }

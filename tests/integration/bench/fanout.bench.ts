@@ -6,6 +6,8 @@
  * Delivery = a bid's 201 → the frame carrying its version (or a later one) reaching the last viewer.
  * Env: VIEWERS (default "1000,10000"), DURATION_S (default 20), SETUPS (default all, comma separated),
  * SOURCES (127.0.0.x source addresses, default 8). Prints progress, a table and a JSON line.
+ * RSS per idle viewer: the server's RSS growth from before the viewers to 3 s after the last connected, divided by
+ * N; and the growth over the second half of the viewers alone (start-up garbage collected meanwhile cannot hide in it).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,7 +55,14 @@ for (const n of VIEWERS) {
       let frames = 0;
       const stops: Array<() => void> = [];
       const batch = 200;
+      // RSS is also read with half the viewers connected: the growth over the second half is what a viewer costs,
+      // without start-up garbage (PGlite's, collected meanwhile) or what the first connections warmed up.
+      let rssMid: number[] = [];
       for (let i = 0; i < n; i += batch) {
+        if (i === Math.floor(n / 2 / batch) * batch) {
+          await sleep(2_000);
+          rssMid = servers.map((s) => rssKb(s.child.pid!));
+        }
         await Promise.all(
           Array.from({ length: Math.min(batch, n - i) }, async (_, k) => {
             const idx = i + k;
@@ -78,8 +87,13 @@ for (const n of VIEWERS) {
       const snapshotFrames = frames;
       await sleep(3_000);
       const rssAfter = servers.map((s) => rssKb(s.child.pid!));
-      const rssPerViewerKb = rssAfter.reduce((a, b) => a + b, 0) / n - rssBefore.reduce((a, b) => a + b, 0) / n;
-      console.log(`\n[${setup} n=${n}] idle RSS ${rssAfter.map((k) => (k / 1024).toFixed(0)).join(' / ')} MiB (${rssPerViewerKb.toFixed(1)} KB per viewer); bidding for ${DURATION_S} s`);
+      const sum = (kb: number[]) => kb.reduce((a, b) => a + b, 0);
+      const rssPerViewerKb = (sum(rssAfter) - sum(rssBefore)) / n;
+      const secondHalf = n - Math.floor(n / 2 / batch) * batch;
+      const rssMarginalKb = (sum(rssAfter) - sum(rssMid)) / secondHalf;
+      console.log(
+        `\n[${setup} n=${n}] idle RSS ${rssAfter.map((k) => (k / 1024).toFixed(0)).join(' / ')} MiB (${rssPerViewerKb.toFixed(1)} KB per viewer over all, ${rssMarginalKb.toFixed(1)} KB over the second half); bidding for ${DURATION_S} s`,
+      );
       const bidders = [await token('ann', ['bidder']), await token('ben', ['bidder'])];
       const answers: Array<{ version: number; at: number; ms: number }> = [];
       const pending: Promise<unknown>[] = [];
@@ -115,6 +129,7 @@ for (const n of VIEWERS) {
         'delivered': `${delivery.length}/${answers.length}`,
         'frames/viewer': Number(((frames - snapshotFrames) / n).toFixed(1)),
         'KB/idle viewer': Number(rssPerViewerKb.toFixed(1)),
+        'KB/viewer, 2nd half': Number(rssMarginalKb.toFixed(1)),
       };
       rows.push(row);
       console.log(`\n[${setup} n=${n}] ${JSON.stringify(row)}`);
