@@ -1,5 +1,6 @@
 /**
  * `pnpm bench fanout`: N SSE viewers of one auction, a bid every 100 ms, side by side on
+ *   - bare (the floor: plain node:http holding the responses, no framework, auth, engine or ledger; fanout-bare.ts)
  *   - embedded (one process, memory engine/bus, PGlite)
  *   - redis+pg (one process, Redis + Postgres, no Kafka)
  *   - kafka x2 (two processes on Redis + Postgres + Kafka mock; viewers split over both, bids through A)
@@ -18,7 +19,8 @@ import { createAuction, percentile, placeBid, serverProcess, sseViewer, token, t
 const VIEWERS = (process.env.VIEWERS ?? '1000,10000').split(',').map(Number);
 const DURATION_S = Number(process.env.DURATION_S ?? 20);
 const SOURCES = Number(process.env.SOURCES ?? 8);
-const ALL = ['embedded', 'redis+pg', 'kafka x2'] as const;
+const ALL = ['bare', 'embedded', 'redis+pg', 'kafka x2'] as const;
+const BARE = join(import.meta.dirname, 'fanout-bare.ts');
 const SETUPS = (process.env.SETUPS?.split(',') ?? ALL) as Array<(typeof ALL)[number]>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -34,14 +36,15 @@ const freshRedis = { server: redis };
 for (const n of VIEWERS) {
   for (const setup of SETUPS) {
     let env: Record<string, string>;
-    if (setup === 'embedded') env = { OUTBID_DATA_DIR: mkdtempSync(join(tmpdir(), 'outbid-fanout-')) };
+    if (setup === 'bare') env = {};
+    else if (setup === 'embedded') env = { OUTBID_DATA_DIR: mkdtempSync(join(tmpdir(), 'outbid-fanout-')) };
     else {
       env = { REDIS_URL: freshRedis.server.url, DATABASE_URL: await pg.createDatabase(`fanout_${db++}`) };
       if (setup === 'kafka x2') env.KAFKA_BROKERS = kafka.brokers.join(',');
     }
     env.OUTBID_MAX_STREAMS_PER_USER = String(n + 10);
     env.OUTBID_ANONYMOUS_READS = 'true';
-    const servers: ServerProc[] = [await serverProcess(env)];
+    const servers: ServerProc[] = [await serverProcess(env, setup === 'bare' ? BARE : undefined)];
     if (setup === 'kafka x2') servers.push(await serverProcess(env));
     try {
       const readyMs = Math.max(...servers.map((s) => s.readyMs));

@@ -18,9 +18,10 @@ export interface ServerProc {
   stop(): Promise<void>;
 }
 
-export async function serverProcess(env: Record<string, string>): Promise<ServerProc> {
+/** Starts the Outbid server (or another script printing the same "listening" line, e.g. the fan-out floor). */
+export async function serverProcess(env: Record<string, string>, script = MAIN): Promise<ServerProc> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@outbid/source', MAIN], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@outbid/source', script], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OUTBID_JWT_SECRET: SECRET, OUTBID_BID_RATE_PER_SECOND: '1000', OUTBID_BID_BURST: '1000', ...env },
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
