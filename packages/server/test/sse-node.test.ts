@@ -233,3 +233,27 @@ describe('sliced fan-out', () => {
     expect(stalled.destroyed).toBe(true);
   });
 });
+
+describe('viewers joining at once', () => {
+  it('share one snapshot read, and each still starts from the latest state', async () => {
+    const { h, auctionId, bid } = await setup({ realtime: quiet });
+    await bid(1_000);
+    let reads = 0;
+    const read = h.outbid.getAuction.bind(h.outbid);
+    h.outbid.getAuction = (id) => {
+      reads++;
+      return read(id);
+    };
+    const viewers = await Promise.all(Array.from({ length: 20 }, () => directViewer(h, auctionId, new RecordingResponse())));
+    expect(reads).toBe(1);
+    for (const out of viewers) expect(out.frames()).toEqual([{ id: 2, event: 'snapshot' }]);
+    // That read is over: a viewer joining later reads again, and sees a bid made meanwhile.
+    await bid(2_000);
+    const late = await directViewer(h, auctionId, new RecordingResponse());
+    expect(reads).toBe(2);
+    expect(late.frames()).toEqual([{ id: 3, event: 'snapshot' }]);
+    await eventually(() => {
+      for (const out of viewers) expect(out.frames().at(-1)).toEqual({ id: 3, event: 'bid' });
+    });
+  });
+});

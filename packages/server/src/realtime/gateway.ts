@@ -68,6 +68,12 @@ export const FAN_OUT_SLICE = 32;
 class Channel {
   readonly viewers = new Set<Viewer>();
   latest: LiveState | null = null;
+  /**
+   * The snapshot read under way for viewers joining now, shared by all of them: a popular auction's viewers
+   * reconnecting at once (a deploy, a network blip) make one read, not thousands. Started after the channel
+   * subscribed, so an event after it reaches `latest` anyway.
+   */
+  snapshotRead: ReturnType<Outbid['getAuction']> | null = null;
   /** The auction's Buy It Now price (it never changes; events do not carry it), once a read told it. */
   buyNowPrice: number | null = null;
   pendingEvent: FrameEvent | null = null;
@@ -236,7 +242,15 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
       const channel = channelFor(auctionId); // subscribe before reading, so nothing falls between
       let snapshot;
       try {
-        snapshot = await outbid.getAuction(auctionId);
+        if (!channel.snapshotRead) {
+          const read = outbid.getAuction(auctionId);
+          channel.snapshotRead = read;
+          const clear = () => {
+            if (channel.snapshotRead === read) channel.snapshotRead = null;
+          };
+          read.then(clear, clear);
+        }
+        snapshot = await channel.snapshotRead;
       } catch (error) {
         dropIfEmpty(channel);
         onClose();
