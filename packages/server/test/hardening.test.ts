@@ -253,4 +253,24 @@ describe('connections', () => {
       await server.close();
     }
   });
+
+  it('a request without a body never builds the WHATWG Request (an SSE viewer would keep it for its whole life)', async () => {
+    // @hono/node-server builds the Request (AbortController, URL, Headers) lazily, under a symbol of its own.
+    const built = (raw: Request) => Object.getOwnPropertySymbols(raw).some((s) => s.description === 'requestCache' && (raw as unknown as Record<symbol, unknown>)[s] !== undefined);
+    const fresh = harness({}); // routes can be added only before an app's first request
+    fresh.app.get('/probe-request', (c) => c.json({ built: built(c.req.raw) }));
+    fresh.app.get('/probe-signal', (c) => {
+      void c.req.raw.signal; // the control: touching the signal builds it
+      return c.json({ built: built(c.req.raw) });
+    });
+    const server = await listen(fresh.app);
+    try {
+      const get = async (path: string) => (await (await fetch(`${server.base}/${path}`)).json()) as { built: boolean };
+      expect(await get('probe-signal')).toEqual({ built: true });
+      expect(await get('probe-request')).toEqual({ built: false });
+    } finally {
+      await server.close();
+      await fresh.close();
+    }
+  });
 });

@@ -37,6 +37,16 @@ export function takeHandoff(id: string): Handoff | undefined {
 /** Streams waiting for their head (for tests: must be 0 once every request is over). */
 export const pendingHandoffs = () => handoffs.size;
 
+/**
+ * Node keeps the head it wrote (`_header`) for the life of the response, built by appending one piece per header:
+ * a rope of ~70 strings, 2.2 KB of heap per SSE viewer (a heap snapshot with 2,000 viewers). A flat copy of the same
+ * text is a third of that. After the head is written Node only reads it (headersSent, and to send it once).
+ */
+function flattenHead(outgoing: NodeOutgoing): void {
+  const head = (outgoing as { _header?: unknown })._header;
+  if (typeof head === 'string') (outgoing as { _header?: unknown })._header = Buffer.from(head, 'latin1').toString('latin1');
+}
+
 interface NodeOutgoing {
   writeHead(status: number, headers: Record<string, string | string[]>): unknown;
   readonly destroyed: boolean;
@@ -76,6 +86,7 @@ export function sseHandoff(): MiddlewareHandler {
     const cookies = c.res.headers.getSetCookie();
     if (cookies.length > 0) headers['set-cookie'] = cookies;
     outgoing.writeHead(c.res.status, headers);
+    flattenHead(outgoing);
     handoff.start();
     c.res = new Response(null, { headers: { [ALREADY_SENT_HEADER]: '1' } });
   };
