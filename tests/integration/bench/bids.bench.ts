@@ -25,8 +25,8 @@
  *
  * Flags: --duration=S (10) --warmup=S (1, unrecorded, before every window) --prewarm=S (3, each setup once before round 1) --rounds=N (3) --connections=N (64) --auctions=N (1000) --rate=N (1000)
  *        --setups=bare,peer,redis+pg,pg,embedded --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
- *        --profile: instead, run the redis+pg server under `node --cpu-prof` on the spread workload and summarise
- *        the profile (see cpuprofile-summary.ts).
+ *        --profile: instead, run the redis+pg server under `node --cpu-prof` on the spread workload (or the first
+ *        of --workloads) and summarise the profile (see cpuprofile-summary.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -810,20 +810,23 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   log(`wrote ${out}`);
 }
 
-/** --profile: the redis+pg Outbid server under `node --cpu-prof`, spread workload, then a summary of the profile. */
+/** --profile: the redis+pg Outbid server under `node --cpu-prof`, one workload, then a summary of the profile. */
 async function profile(services: { redisUrl: string; pgCreate: (db: string) => Promise<string> }, tokens: string[], creatorToken: string) {
   const dir = resolve(ROOT, '.bench-results/profile');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const server = await startSetup('redis+pg', services, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   log(`started redis+pg under --cpu-prof (pid ${server.child.pid}, ${server.runsOn})`);
-  const spreadAuctions = await createAuctions(server, creatorToken, AUCTIONS);
-  log(`${spreadAuctions.length} auctions created`);
+  // The spread workload unless --workloads names another (the first one named).
+  const workload: Workload = flags.workloads === ALL_WORKLOADS.join(',') ? 'spread' : WORKLOADS[0]!;
+  const spreadAuctions = workload === 'spread' ? await createAuctions(server, creatorToken, AUCTIONS) : [];
+  const hotAuction = workload === 'spread' ? '' : (await createAuctions(server, creatorToken, 1))[0]!;
+  log(`${spreadAuctions.length || 1} auction(s) created`);
   // The profile's timestamps are CLOCK_MONOTONIC microseconds, like process.hrtime: keep the load window only.
   const fromUs = Number(process.hrtime.bigint() / 1_000n) + WARMUP_MS * 1_000;
-  const m = await measure({ server, tokens, hotAuction: '', spreadAuctions }, 'spread', 1);
+  const m = await measure({ server, tokens, hotAuction, spreadAuctions }, workload, 1);
   const toUs = fromUs + DURATION_MS * 1_000;
-  log(`spread under the profiler: ${fmt(m.decisionsPerSecond)} decisions/s, p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, server CPU ${fmt(m.serverCpuPercent)}%`);
+  log(`${workload} under the profiler: ${fmt(m.decisionsPerSecond)} decisions/s, p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, server CPU ${fmt(m.serverCpuPercent)}%`);
   stopping = true;
   await stopChild(server.child); // SIGTERM: the server closes and exits, and node writes the profile
   // One file per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): thread 0 is the main thread; the other is tsx's loader.
