@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { z } from 'zod';
 import { HttpProblem } from '../problem.js';
+import { isHttp1OnNode } from './body-limit.js';
 
 /** Parses with a zod schema; every failure is a 400 problem listing the fields, never the raw validator text. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
@@ -19,14 +20,14 @@ export async function readJson(c: Context): Promise<unknown> {
 }
 
 /**
- * The body as text. On @hono/node-server with a declared length (which the body-limit middleware has checked),
+ * The body as text. On @hono/node-server over HTTP/1 with a declared length (which `bodyLimit` has checked),
  * it is read straight from Node's request: `c.req.text()` first builds a WHATWG Request with a web stream and an
  * AbortController around it, which cost about a sixth of a bid's CPU (`pnpm bench bids --profile`).
  */
 function bodyText(c: Context): Promise<string> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const declared = c.req.header('content-length') !== undefined && c.req.header('transfer-encoding') === undefined;
-  if (!incoming || !declared || incoming.readableDidRead || typeof incoming.on !== 'function') return c.req.text();
+  if (!incoming || !isHttp1OnNode(c.env) || !declared || incoming.readableDidRead) return c.req.text();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
