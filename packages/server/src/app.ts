@@ -13,7 +13,7 @@ import { buildOpenApi } from './openapi.js';
 import { HttpProblem, problemResponse, toProblem } from './problem.js';
 import { createRealtimeGateway, type RealtimeGateway, type RealtimeOptions } from './realtime/index.js';
 import { sseHandoff } from './realtime/handoff.js';
-import type { NodeResponse } from './realtime/viewer.js';
+import { nodeHttp1 } from './node-http.js';
 import { createStreamLimiter, metricsGuard, outbidCors, outbidSecureHeaders } from './middleware/security.js';
 import { buyNowBody, createAuctionBody, createAuctionInput, devTokenBody, listAuctionsQuery, listBidsQuery, listBidsRequest, placeBidBody } from './schemas.js';
 import { auctionBody, bidBody, bidItem } from './views.js';
@@ -60,16 +60,6 @@ export interface OutbidApp extends Hono<AuthEnv> {
   /** The SSE gateway the app streams through (closed by the server on shutdown). */
   readonly gateway: RealtimeGateway;
   readonly metrics: Metrics;
-}
-
-/**
- * Node's ServerResponse when the app runs on @hono/node-server over HTTP/1. Anything else (`app.request`, other
- * runtimes, HTTP/2's response, which has no `destroyed`) takes the web-stream path.
- */
-function nodeResponseOf(c: Context): NodeResponse | null {
-  const outgoing = (c.env as { outgoing?: Partial<NodeResponse> & { writeHead?: unknown } } | undefined)?.outgoing;
-  const usable = outgoing && typeof outgoing.writeHead === 'function' && typeof outgoing.writableLength === 'number' && typeof outgoing.destroyed === 'boolean';
-  return usable ? (outgoing as NodeResponse) : null;
 }
 
 /**
@@ -250,8 +240,8 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
     const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null;
     // On Node, frames go straight to the ServerResponse. `c.req.raw.signal` is not touched there: reading it makes
     // @hono/node-server build a whole Request and AbortController per viewer.
-    const outgoing = nodeResponseOf(c);
-    if (outgoing) return gateway.stream({ auctionId, lastEventId, outgoing, onClose: release });
+    const node = nodeHttp1(c.env);
+    if (node) return gateway.stream({ auctionId, lastEventId, outgoing: node.outgoing, onClose: release });
     return gateway.stream({ auctionId, lastEventId, signal: c.req.raw.signal, onClose: release });
   });
 

@@ -1,5 +1,7 @@
-import type { MiddlewareHandler } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
+import { nodeHttp1 } from '../node-http.js';
 
 export interface BodyLimitOptions {
   maxSize: number;
@@ -18,14 +20,18 @@ export interface BodyLimitOptions {
 export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
   const counting = honoBodyLimit(options);
   return async function outbidBodyLimit(c, next) {
-    if (!isHttp1OnNode(c.env) || c.req.header('transfer-encoding') !== undefined) return counting(c, next);
+    if (!lengthFramedBody(c)) return counting(c, next);
     const length = c.req.header('content-length');
     if (length !== undefined && Number.parseInt(length, 10) > options.maxSize) return options.onError!(c);
     await next();
   };
 }
 
-/** The request came through Node's HTTP/1 server (@hono/node-server's `c.env.incoming`). */
-export function isHttp1OnNode(env: unknown): boolean {
-  return (env as { incoming?: { httpVersionMajor?: unknown } } | undefined)?.incoming?.httpVersionMajor === 1;
+/**
+ * Node's request when its body is framed by Content-Length alone (or there is none), as Node's HTTP/1 parser
+ * frames it without Transfer-Encoding; else null.
+ */
+export function lengthFramedBody(c: Context): IncomingMessage | null {
+  const node = nodeHttp1(c.env);
+  return node && c.req.header('transfer-encoding') === undefined ? node.incoming : null;
 }

@@ -1,10 +1,9 @@
-import type { IncomingMessage } from 'node:http';
 import { zodIssues } from '@outbid/core';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { z } from 'zod';
 import { HttpProblem } from '../problem.js';
-import { isHttp1OnNode } from './body-limit.js';
+import { lengthFramedBody } from './body-limit.js';
 
 /** Parses with a zod schema; every failure is a 400 problem listing the fields, never the raw validator text. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
@@ -20,14 +19,13 @@ export async function readJson(c: Context): Promise<unknown> {
 }
 
 /**
- * The body as text. On @hono/node-server over HTTP/1 with a declared length (which `bodyLimit` has checked),
+ * The body as text. On @hono/node-server over HTTP/1 with the length declared or no body (`bodyLimit` checked it),
  * it is read straight from Node's request: `c.req.text()` first builds a WHATWG Request with a web stream and an
  * AbortController around it, which cost about a sixth of a bid's CPU (`pnpm bench bids --profile`).
  */
 function bodyText(c: Context): Promise<string> {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const declared = c.req.header('content-length') !== undefined && c.req.header('transfer-encoding') === undefined;
-  if (!incoming || !isHttp1OnNode(c.env) || !declared || incoming.readableDidRead) return c.req.text();
+  const incoming = lengthFramedBody(c);
+  if (!incoming || incoming.readableDidRead) return c.req.text();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));

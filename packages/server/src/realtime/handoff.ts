@@ -1,4 +1,6 @@
+import type { ServerResponse } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
+import { nodeHttp1 } from '../node-http.js';
 
 /**
  * Internal header on a stream's Response: "the body is written straight to Node's ServerResponse once the head is
@@ -42,14 +44,9 @@ export const pendingHandoffs = () => handoffs.size;
  * a rope of ~70 strings, 2.2 KB of heap per SSE viewer (a heap snapshot with 2,000 viewers). A flat copy of the same
  * text is a third of that. After the head is written Node only reads it (headersSent, and to send it once).
  */
-function flattenHead(outgoing: NodeOutgoing): void {
+function flattenHead(outgoing: ServerResponse): void {
   const head = (outgoing as { _header?: unknown })._header;
   if (typeof head === 'string') (outgoing as { _header?: unknown })._header = Buffer.from(head, 'latin1').toString('latin1');
-}
-
-interface NodeOutgoing {
-  writeHead(status: number, headers: Record<string, string | string[]>): unknown;
-  readonly destroyed: boolean;
 }
 
 /**
@@ -64,7 +61,7 @@ export function sseHandoff(): MiddlewareHandler {
     if (id === null) return;
     c.res.headers.delete(SSE_HANDOFF_HEADER);
     const handoff = takeHandoff(id);
-    const outgoing = (c.env as { outgoing?: NodeOutgoing } | undefined)?.outgoing;
+    const outgoing = nodeHttp1(c.env)?.outgoing;
     // Hono copies a replaced Response's headers into the new one, so an error answer (or any body) built after the
     // route may carry the marker: only the stream's own body-less 200 is handed off. A HEAD gets the head alone.
     const ours = c.error === undefined && c.res.status === 200 && c.res.body === null;
