@@ -126,6 +126,34 @@ const WRITE_BATCH = `WITH bids AS (
   )
   ${INSERT_OUTBOX_ROWS('$3')}`;
 
+/**
+ * A fenced batch in one statement and one round trip, for when this ledger knows each auction's recorded state
+ * (`expected`, $4: the rows as it last wrote or locked them) and has judged the batch against it. Each auction's
+ * row is locked (in id order, like the locked path) only if every column still equals the expected row, and only
+ * then are its state, bids and outbox rows written: per auction all or nothing. Returns the ids written; an
+ * auction missing from them was changed behind this ledger's back and goes the locked way. A key another bid
+ * already holds breaks the unique index and fails the whole statement, which then writes nothing.
+ */
+const columnsOf = (alias: string) => `(${AUCTION_FIELDS.map(([name]) => `${alias}.${name}`).join(', ')})`;
+const WRITE_BATCH_AS_EXPECTED = `WITH expected AS MATERIALIZED (
+    SELECT * FROM jsonb_to_recordset($4::jsonb) AS e(${recordType(AUCTION_FIELDS)})
+  ), locked AS MATERIALIZED (
+    SELECT a.id FROM outbid_auctions AS a JOIN expected AS e ON a.id = e.id
+     WHERE ${columnsOf('a')} IS NOT DISTINCT FROM ${columnsOf('e')} ORDER BY a.id FOR UPDATE OF a
+  ), auctions AS (
+    UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
+      FROM jsonb_to_recordset($2::jsonb) AS v(${recordType(AUCTION_FIELDS)}) WHERE a.id = v.id AND a.id IN (SELECT id FROM locked)
+      RETURNING a.id
+  ), bids AS (
+    INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)})
+     WHERE v.auction_id IN (SELECT id FROM auctions)
+  ), outbox AS (
+    INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at)
+    SELECT e->>'id', e->>'aggregateid', e->>'type', e->>'payload', (e->>'created_at')::bigint
+      FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(e, n) WHERE e->>'aggregateid' IN (SELECT id FROM auctions) ORDER BY n
+  )
+  SELECT id FROM auctions`;
+
 /** The records a change writes: the rival's refused bid that triggered an automatic one first, then the bid. */
 const recordsOf = (change: LedgerChange): BidRecord[] => [change.trigger, change.bid].filter((r): r is BidRecord => r !== undefined);
 
@@ -188,9 +216,122 @@ const holdKeys = (keys: Map<string, BidRecord>, change: LedgerChange) => {
  */
 const GUARD_LOCK = 4_227_032;
 const RELAY_LOCK = 4_227_033;
+/** Auctions whose recorded state a ledger keeps for the one-statement write. */
+const KNOWN_AUCTIONS_MAX = 10_000;
 
 /** The ledger on any {@link Db}: the same SQL for a pg pool and for PGlite. */
 export function createSqlLedger(db: Db, name: string): Ledger {
+  /**
+   * Each auction's state as this ledger last wrote, locked or created it, the most recent few thousand. It only
+   * decides whether a batch may take the one-statement write; that statement checks every column against the
+   * recorded row, so an entry made stale by another instance costs a round trip, never a wrong verdict.
+   */
+  const known = new Map<string, AuctionState>();
+  const remember = (state: AuctionState) => {
+    known.delete(state.id);
+    known.set(state.id, state);
+    if (known.size > KNOWN_AUCTIONS_MAX) known.delete(known.keys().next().value!);
+  };
+
+  /** The rows the batch expects, if each change is ok on top of the known state and no key repeats; else null. */
+  const expectedRows = (changes: readonly LedgerChange[]): AuctionState[] | null => {
+    const current = new Map<string, AuctionState>();
+    const expected: AuctionState[] = [];
+    const keys = new Set<string>();
+    for (const change of changes) {
+      const id = change.state.id;
+      let base = current.get(id);
+      if (!base) {
+        base = known.get(id);
+        if (!base) return null;
+        expected.push(base);
+      }
+      if (!judge(base, change, undefined).ok) return null;
+      for (const record of recordsOf(change)) {
+        if (record.idempotencyKey === null) continue;
+        const slot = keySlot(record.auctionId, record.bidderId, record.idempotencyKey);
+        if (keys.has(slot)) return null;
+        keys.add(slot);
+      }
+      current.set(id, change.state);
+    }
+    return expected;
+  };
+
+  /** The one-statement write (see WRITE_BATCH_AS_EXPECTED): the ids of the auctions written, or null if none was. */
+  const writeAsExpected = async (changes: readonly LedgerChange[], expected: AuctionState[]): Promise<Set<string> | null> => {
+    const last = [...new Map(changes.map((c) => [c.state.id, c.state])).values()];
+    try {
+      const { rows } = await db.query<{ id: string }>(WRITE_BATCH_AS_EXPECTED, [
+        asRecords(BID_FIELDS, changes.flatMap(recordsOf).map(bidParams)),
+        asRecords(AUCTION_FIELDS, last.map(auctionParams)),
+        outboxRows(changes.flatMap((c) => c.events)),
+        asRecords(AUCTION_FIELDS, expected.map(auctionParams)),
+      ]);
+      const written = new Set(rows.map((r) => r.id));
+      for (const state of last) if (written.has(state.id)) remember(state);
+      return written;
+    } catch (error) {
+      // A key another bid holds: nothing was written, and the locked way says which bid holds it.
+      if (uniqueViolation(error) !== null) return null;
+      throw error;
+    }
+  };
+
+  /** The exact way: the auctions' rows locked and read, every change judged against them and the keys held. */
+  const writeLocked = async (changes: readonly LedgerChange[]): Promise<ApplyResult[]> => {
+    const { verdicts, recorded } = await db.transaction(async (tx) => {
+      // Rows locked in id order, so two batches (or a batch and a single write) never deadlock.
+      const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [
+        [...new Set(changes.map((c) => c.state.id))],
+      ]);
+      // Each change is judged against the auction as the batch has left it so far (consecutive versions of a hot
+      // auction), and against the keys the ledger and the batch's earlier changes hold.
+      const current = new Map(rows.map((row) => [row.id as string, toAuction(row)]));
+      const keys = await existingKeys(tx, changes);
+      const verdicts: ApplyResult[] = [];
+      for (const change of changes) {
+        const verdict = judge(current.get(change.state.id), change, existingFor(keys, change));
+        if (verdict.ok) {
+          current.set(change.state.id, change.state);
+          holdKeys(keys, change);
+        }
+        verdicts.push(verdict);
+      }
+      const accepted = changes.filter((_, i) => verdicts[i]!.ok);
+      if (accepted.length > 0) {
+        // The bids, the auctions' new states (one row per auction: the last the batch wrote) and the outbox entries
+        // in one statement: each round trip to Postgres is a system call on both sides, and a batch has three writes.
+        await tx.query(WRITE_BATCH, [
+          asRecords(BID_FIELDS, accepted.flatMap(recordsOf).map(bidParams)),
+          asRecords(AUCTION_FIELDS, [...new Map(accepted.map((c) => [c.state.id, c.state])).values()].map(auctionParams)),
+          outboxRows(accepted.flatMap((c) => c.events)),
+        ]);
+      }
+      return { verdicts, recorded: current };
+    });
+    for (const state of recorded.values()) remember(state);
+    return verdicts;
+  };
+
+  /**
+   * A batch goes to the ledger in one round trip when this ledger knows what it is writing on top of; an auction
+   * changed meanwhile by someone else (or a key already held, or anything the known state does not settle) goes
+   * the locked way, which judges it exactly.
+   */
+  const writeChanges = async (changes: LedgerChange[]): Promise<ApplyResult[]> => {
+    assertBatchOrder(changes);
+    if (changes.length === 0) return [];
+    const expected = expectedRows(changes);
+    const written = expected && (await writeAsExpected(changes, expected));
+    if (!written) return writeLocked(changes);
+    if (written.size === expected.length) return changes.map(() => ({ ok: true }));
+    for (const state of expected) if (!written.has(state.id)) known.delete(state.id);
+    const rest = await writeLocked(changes.filter((c) => !written.has(c.state.id)));
+    let next = 0;
+    return changes.map((c) => (written.has(c.state.id) ? { ok: true } : rest[next++]!));
+  };
+
   const ledger: Ledger = {
     specificationVersion: LEDGER_SPECIFICATION_VERSION,
     name,
@@ -203,6 +344,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
           );
           await insertEvents(tx, events);
         });
+        remember(state);
       } catch (error) {
         const violated = uniqueViolation(error);
         if (violated?.includes('one_open_per_post')) {
@@ -237,47 +379,9 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       return { items: page.map(toAuction), nextCursor: rows.length > query.limit && last ? encodeCursor([num(last.seq)]) : null };
     },
     async applyChange(change: LedgerChange) {
-      return db.transaction(async (tx) => {
-        const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = $1 FOR UPDATE`, [change.state.id]);
-        const verdict = judge(rows[0] && toAuction(rows[0]), change, existingFor(await existingKeys(tx, [change]), change));
-        if (!verdict.ok) return verdict;
-        await tx.query(WRITE_BATCH, [asRecords(BID_FIELDS, recordsOf(change).map(bidParams)), asRecords(AUCTION_FIELDS, [auctionParams(change.state)]), outboxRows(change.events)]);
-        return verdict;
-      });
+      return (await writeChanges([change]))[0]!;
     },
-    async applyChanges(changes: LedgerChange[]) {
-      assertBatchOrder(changes);
-      if (changes.length === 0) return [];
-      return db.transaction(async (tx) => {
-        // Rows locked in id order, so two batches (or a batch and a single write) never deadlock.
-        const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [
-          [...new Set(changes.map((c) => c.state.id))],
-        ]);
-        // Each change is judged against the auction as the batch has left it so far (consecutive versions of a hot
-        // auction), and against the keys the ledger and the batch's earlier changes hold.
-        const current = new Map(rows.map((row) => [row.id as string, toAuction(row)]));
-        const keys = await existingKeys(tx, changes);
-        const verdicts: ApplyResult[] = [];
-        for (const change of changes) {
-          const verdict = judge(current.get(change.state.id), change, existingFor(keys, change));
-          if (verdict.ok) {
-            current.set(change.state.id, change.state);
-            holdKeys(keys, change);
-          }
-          verdicts.push(verdict);
-        }
-        const accepted = changes.filter((_, i) => verdicts[i]!.ok);
-        if (accepted.length === 0) return verdicts;
-        // The bids, the auctions' new states (one row per auction: the last the batch wrote) and the outbox entries
-        // in one statement: each round trip to Postgres is a system call on both sides, and a batch has three writes.
-        await tx.query(WRITE_BATCH, [
-          asRecords(BID_FIELDS, accepted.flatMap(recordsOf).map(bidParams)),
-          asRecords(AUCTION_FIELDS, [...new Map(accepted.map((c) => [c.state.id, c.state])).values()].map(auctionParams)),
-          outboxRows(accepted.flatMap((c) => c.events)),
-        ]);
-        return verdicts;
-      });
-    },
+    applyChanges: (changes: LedgerChange[]) => writeChanges(changes),
     async recordAudit(records) {
       if (records.length === 0) return;
       // One statement, rows in auction order: each insert takes a key-share lock on its auction, and fenced writes
