@@ -111,6 +111,14 @@ export interface Ledger {
    * events of one auction reach the bus in order; the others stand by and take over when it dies.
    */
   withRelayLock?<T>(fn: () => Promise<T>): Promise<T | null>;
+  /**
+   * Optional, offered with the locks: one whole relay pass in as few round trips as the store allows. Under the
+   * relay lock, unpublished entries oldest first, `limit` at a time, each batch handed to `publish` and then marked
+   * published. Resolves with how many were published, or null without publishing when another process holds the
+   * lock. The marks are committed when the pass ends: if `publish` throws, the pass rejects and every entry it
+   * handed out stays unpublished (published again by the next pass: at least once).
+   */
+  relayOutbox?(publish: (events: AuctionEvent[]) => Promise<void>, limit: number): Promise<number | null>;
   /** Throws when the ledger cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,8 @@
+import type { AuctionEvent } from '../domain/events.js';
 import type { EventBus } from '../ports/bus.js';
 import type { Ledger } from '../ports/ledger.js';
+
+const CLOSED = Symbol('outbox relay closed');
 
 export interface OutboxRelayOptions {
   ledger: Ledger;
@@ -33,6 +36,17 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let closed = false;
 
   const pass = async () => {
+    if (ledger.relayOutbox) {
+      // Closed mid-pass: the batch not handed to the bus stays unpublished (the pass rolls its marks back).
+      const publish = async (events: AuctionEvent[]) => {
+        if (closed) throw CLOSED;
+        await bus.publish(events);
+      };
+      await ledger.relayOutbox(publish, batchSize).catch((error: unknown) => {
+        if (error !== CLOSED) throw error;
+      });
+      return;
+    }
     if (ledger.withRelayLock) {
       await ledger.withRelayLock(drainOutbox);
       return;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuctionState } from '../domain/auction.js';
 import { minNextBid } from '../domain/auction.js';
 import type { BidRecord } from '../domain/bid.js';
-import { makeEvent } from '../domain/events.js';
+import { makeEvent, type AuctionEvent } from '../domain/events.js';
 import { OutbidError } from '../errors.js';
 import type { Ledger } from '../ports/ledger.js';
 import { bidRecordFromDecision } from '../domain/bid.js';
@@ -74,10 +74,11 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(ledger.specificationVersion).toBe('v1');
     });
 
-    it('offers exactly the optional members it declares (applyChanges, withGuardLock, withRelayLock)', () => {
+    it('offers exactly the optional members it declares (applyChanges, withGuardLock, withRelayLock, relayOutbox)', () => {
       expect(typeof ledger.applyChanges === 'function').toBe(offersApplyChanges);
       expect(typeof ledger.withGuardLock === 'function').toBe(offersLocks);
       expect(typeof ledger.withRelayLock === 'function').toBe(offersLocks);
+      expect(typeof ledger.relayOutbox === 'function').toBe(offersLocks);
     });
 
     it('.ping resolves while the ledger is reachable', async () => {
@@ -560,15 +561,54 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(due).not.toContain(closed.id);
     });
 
+    it.skipIf(!offersLocks)('.relayOutbox (optional, with the locks) hands out unpublished entries oldest first, a batch at a time, and marks them', async () => {
+      await drainOutbox();
+      const first = await created();
+      const v2 = acceptedChange(first, 'b1', 1_000, NOW);
+      expect(await ledger.applyChange(v2)).toEqual({ ok: true });
+      await created();
+      await created();
+      const waiting = (await ledger.readOutbox(1_000)).map((e) => e.event);
+      expect(waiting.length).toBe(3 + v2.events.length);
+      const batches: AuctionEvent[][] = [];
+      expect(await ledger.relayOutbox!(async (events) => void batches.push(events), 2)).toBe(waiting.length);
+      expect(batches.flat()).toEqual(waiting);
+      expect(batches.map((b) => b.length)).toEqual(waiting.map((_, i) => i).filter((i) => i % 2 === 0).map((i) => Math.min(2, waiting.length - i)));
+      expect(await ledger.readOutbox(1_000)).toEqual([]);
+      expect(await ledger.relayOutbox!(async () => expect.unreachable('nothing to publish'), 2)).toBe(0);
+    });
+
+    it.skipIf(!offersLocks)('.relayOutbox (optional): a publish that throws rejects the pass, and every entry it handed out stays unpublished', async () => {
+      await drainOutbox();
+      for (let i = 0; i < 3; i++) await created();
+      const waiting = await ledger.readOutbox(1_000);
+      let calls = 0;
+      const failing = async () => {
+        if (++calls === 2) throw new Error('bus down');
+      };
+      await expect(ledger.relayOutbox!(failing, 1)).rejects.toThrow('bus down');
+      expect(calls).toBe(2);
+      expect(await ledger.readOutbox(1_000)).toEqual(waiting);
+      const handed: AuctionEvent[] = [];
+      expect(await ledger.relayOutbox!(async (events) => void handed.push(...events), 10)).toBe(3);
+      expect(handed).toEqual(waiting.map((e) => e.event));
+    });
+
     // Optional: without the locks every instance runs the guard and the relay (correct, as writes are fenced).
     it.skipIf(!offersLocks)('.withGuardLock and .withRelayLock (optional): one holder at a time; a second is turned away until the first commits', async () => {
       const [a, b] = [ledger, await options.create()];
       try {
+        await created(); // an entry waiting in the outbox: a relay pass ignoring the lock would publish it
         for (const lock of ['withGuardLock', 'withRelayLock'] as const) {
           let release!: () => void;
           const held = a[lock]!(() => new Promise<string>((r) => (release = () => r('first'))));
           await new Promise((r) => setTimeout(r, 100));
           expect(await b[lock]!(async () => 'second')).toBeNull();
+          if (lock === 'withRelayLock') {
+            const handed: AuctionEvent[] = [];
+            expect(await b.relayOutbox!(async (events) => void handed.push(...events), 100)).toBeNull();
+            expect(handed).toEqual([]);
+          }
           release();
           expect(await held).toBe('first');
           expect(await b[lock]!(async () => 'second')).toBe('second');
