@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { minNextBid } from '../src/domain/auction.js';
 import { makeEvent, type AuctionEvent } from '../src/domain/events.js';
 import { createMemoryBus } from '../src/memory/bus.js';
@@ -83,5 +83,30 @@ describe('createOutboxRelay', () => {
     expect(published).toHaveLength(1);
     expect(memory.outboxSize()).toBe(1);
     expect(errors).toEqual([]);
+  });
+
+  describe('with fake timers', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('while commits keep kicking it, a pass starts at most once per coalesceMs; after a quiet spell a kick runs at once', async () => {
+      vi.useFakeTimers();
+      const { ledger, calls } = ledgerWithRelayPass();
+      const relay = createOutboxRelay({ ledger, bus: createMemoryBus(), pollMs: 60_000, coalesceMs: 10 });
+      await relay.kick();
+      expect(calls.relayOutbox).toBe(1);
+      // Three commits right after the pass: they wait for one pass together, 10 ms after the last one ended.
+      const kicks = [relay.kick(), relay.kick(), relay.kick()];
+      await vi.advanceTimersByTimeAsync(9);
+      expect(calls.relayOutbox).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      await Promise.all(kicks);
+      expect(calls.relayOutbox).toBe(2);
+      await vi.advanceTimersByTimeAsync(1_000);
+      await relay.kick();
+      expect(calls.relayOutbox).toBe(3);
+      await relay.close();
+    });
   });
 });

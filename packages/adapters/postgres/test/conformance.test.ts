@@ -9,7 +9,7 @@ const server = usePostgresServer();
 
 describeLedgerConformance('postgres', {
   create: () => createPostgresLedger({ connectionString: server.url }),
-  offers: { applyChanges: true, locks: true },
+  offers: { applyChanges: true, locks: true, relayOutbox: true },
 });
 
 describeEngineConformance('postgres', {

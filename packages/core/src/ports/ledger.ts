@@ -112,7 +112,7 @@ export interface Ledger {
    */
   withRelayLock?<T>(fn: () => Promise<T>): Promise<T | null>;
   /**
-   * Optional, offered with the locks: one whole relay pass in as few round trips as the store allows. Under the
+   * Optional, for a ledger with the relay lock: one whole relay pass in as few round trips as the store allows. Under the
    * relay lock, unpublished entries oldest first, `limit` at a time, each batch handed to `publish` and then marked
    * published. Resolves with how many were published, or null without publishing when another process holds the
    * lock. The marks are committed when the pass ends: if `publish` throws, the pass rejects and every entry it
