@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { minNextBid } from '../src/domain/auction.js';
 import { makeEvent, type AuctionEvent } from '../src/domain/events.js';
 import { createMemoryBus } from '../src/memory/bus.js';
@@ -21,14 +21,10 @@ function ledgerWithRelayPass() {
     },
     async relayOutbox(publish, limit) {
       calls.relayOutbox++;
-      let published = 0;
-      for (;;) {
-        const entries = await memory.readOutbox(limit);
-        if (entries.length === 0) return published;
-        await publish(entries.map((e) => e.event));
-        await memory.markPublished(entries.map((e) => e.position));
-        published += entries.length;
-      }
+      const entries = await memory.readOutbox(limit);
+      if (entries.length > 0) await publish(entries.map((e) => e.event));
+      await memory.markPublished(entries.map((e) => e.position));
+      return entries.length;
     },
   };
   return { ledger, memory, calls };
@@ -58,55 +54,50 @@ describe('createOutboxRelay', () => {
     await relay.close();
   });
 
-  it('closed in the middle of a pass: the batch not yet published stays in the outbox, and no error is reported', async () => {
-    const { ledger, memory } = ledgerWithRelayPass();
-    const errors: unknown[] = [];
-    let release!: () => void;
-    let closing!: Promise<void>;
-    const published: AuctionEvent[][] = [];
-    const bus = {
-      ...createMemoryBus(),
-      async publish(events: AuctionEvent[]) {
-        published.push(events);
-        // The first batch holds the pass until close() has been called.
-        if (published.length === 1) await new Promise<void>((r) => (release = r));
-      },
-    };
-    const relay = createOutboxRelay({ ledger, bus, pollMs: 60_000, batchSize: 1, onError: (e) => errors.push(e) });
-    await createdAuction(ledger);
-    await createdAuction(ledger);
-    const pass = relay.kick();
-    await new Promise((r) => setTimeout(r, 10));
-    closing = relay.close();
-    release();
-    await Promise.all([pass, closing]);
-    expect(published).toHaveLength(1);
-    expect(memory.outboxSize()).toBe(1);
-    expect(errors).toEqual([]);
+  it('asks again while a call publishes a full batch: a backlog goes out batch by batch, in order', async () => {
+    const { ledger, memory, calls } = ledgerWithRelayPass();
+    const bus = createMemoryBus();
+    const seen: AuctionEvent[] = [];
+    await bus.subscribe((e) => void seen.push(e));
+    const relay = createOutboxRelay({ ledger, bus, pollMs: 60_000, batchSize: 2 });
+    const events: AuctionEvent[] = [];
+    for (let i = 0; i < 5; i++) events.push(await createdAuction(ledger));
+    await relay.drain();
+    await bus.idle?.();
+    expect(seen).toEqual(events);
+    expect(calls.relayOutbox).toBe(3); // 2 + 2 + 1: the short batch ends the pass
+    expect(memory.outboxSize()).toBe(0);
+    await relay.close();
   });
 
-  describe('with fake timers', () => {
-    afterEach(() => {
-      vi.useRealTimers();
-    });
-
-    it('while commits keep kicking it, a pass starts at most once per coalesceMs; after a quiet spell a kick runs at once', async () => {
-      vi.useFakeTimers();
-      const { ledger, calls } = ledgerWithRelayPass();
-      const relay = createOutboxRelay({ ledger, bus: createMemoryBus(), pollMs: 60_000, coalesceMs: 10 });
-      await relay.kick();
-      expect(calls.relayOutbox).toBe(1);
-      // Three commits right after the pass: they wait for one pass together, 10 ms after the last one ended.
-      const kicks = [relay.kick(), relay.kick(), relay.kick()];
-      await vi.advanceTimersByTimeAsync(9);
-      expect(calls.relayOutbox).toBe(1);
-      await vi.advanceTimersByTimeAsync(1);
-      await Promise.all(kicks);
-      expect(calls.relayOutbox).toBe(2);
-      await vi.advanceTimersByTimeAsync(1_000);
-      await relay.kick();
-      expect(calls.relayOutbox).toBe(3);
-      await relay.close();
-    });
+  it('closed while a batch is being read: the batch is not published, stays in the outbox, and no error is reported', async () => {
+    const memory = createMemoryLedger();
+    let release!: () => void;
+    let reading!: () => void;
+    const readingStarted = new Promise<void>((r) => (reading = r));
+    const ledger: Ledger = {
+      ...memory,
+      async relayOutbox(publish, limit) {
+        const entries = await memory.readOutbox(limit);
+        reading();
+        await new Promise<void>((r) => (release = r));
+        if (entries.length > 0) await publish(entries.map((e) => e.event));
+        await memory.markPublished(entries.map((e) => e.position));
+        return entries.length;
+      },
+    };
+    const published: AuctionEvent[][] = [];
+    const bus = { ...createMemoryBus(), publish: async (events: AuctionEvent[]) => void published.push(events) };
+    const errors: unknown[] = [];
+    const relay = createOutboxRelay({ ledger, bus, pollMs: 60_000, onError: (e) => errors.push(e) });
+    await createdAuction(ledger);
+    const pass = relay.kick();
+    await readingStarted;
+    const closing = relay.close();
+    release();
+    await Promise.all([pass, closing]);
+    expect(published).toEqual([]);
+    expect(memory.outboxSize()).toBe(1);
+    expect(errors).toEqual([]);
   });
 });

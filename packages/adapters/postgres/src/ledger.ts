@@ -505,32 +505,30 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     ledger.withRelayLock = exclusive(RELAY_LOCK);
     ledger.relayOutbox = (publish, limit) => {
       if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('the relay batch limit is a positive integer');
-      // Simple-protocol statements (no parameters: every value inlined is a checked integer), so a pass is two round
-      // trips: the transaction, the lock and the first read together; the marks and the commit together. The commit
-      // does not wait for the WAL flush: a mark lost in a crash only means those entries are published again.
-      const read = `SELECT position, payload FROM outbid_outbox WHERE published_at IS NULL ORDER BY position LIMIT ${limit}`;
-      const mark = (positions: number[]) => `UPDATE outbid_outbox SET published_at = ${Date.now()} WHERE position = ANY('{${positions.join(',')}}'::bigint[]);`;
+      // Simple-protocol statements (no parameters: every value inlined is a checked integer), so a batch is two round
+      // trips: the transaction, the lock and the read together; the marks and the commit together. The commit does
+      // not wait for the WAL flush: a mark lost in a crash only means those entries are published again.
       return withConnection(async (conn) => {
         try {
-          let results = await conn.exec(`BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked; ${read}`);
-          // The read ran after the lock was taken: it sees every mark the previous holder committed. Without the
+          const results = await conn.exec(
+            `BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked;
+             SELECT position, payload FROM outbid_outbox WHERE published_at IS NULL ORDER BY position LIMIT ${limit}`,
+          );
+          // The read ran after the lock was taken, so it sees every mark the previous holder committed. Without the
           // lock its rows are dropped unread.
           if (resultRows(results, -2)[0]?.locked !== true) {
             await conn.exec('COMMIT');
             return null;
           }
-          let published = 0;
-          for (;;) {
-            const rows = resultRows(results, -1);
-            if (rows.length > 0) await publish(rows.map((r) => JSON.parse(r.payload as string) as AuctionEvent));
-            published += rows.length;
-            const positions = rows.map((r) => num(r.position));
-            if (rows.length < limit) {
-              await conn.exec(`${positions.length > 0 ? mark(positions) : ''} COMMIT`);
-              return published;
-            }
-            results = await conn.exec(`${mark(positions)} ${read}`);
-          }
+          const rows = resultRows(results, -1);
+          if (rows.length > 0) await publish(rows.map((r) => JSON.parse(r.payload as string) as AuctionEvent));
+          const positions = rows.map((r) => num(r.position));
+          await conn.exec(
+            positions.length > 0
+              ? `UPDATE outbid_outbox SET published_at = ${Date.now()} WHERE position = ANY('{${positions.join(',')}}'::bigint[]); COMMIT`
+              : 'COMMIT',
+          );
+          return rows.length;
         } catch (error) {
           await conn.exec('ROLLBACK').catch(() => undefined);
           throw error;

@@ -112,11 +112,11 @@ export interface Ledger {
    */
   withRelayLock?<T>(fn: () => Promise<T>): Promise<T | null>;
   /**
-   * Optional, for a ledger with the relay lock: one whole relay pass in as few round trips as the store allows. Under the
-   * relay lock, unpublished entries oldest first, `limit` at a time, each batch handed to `publish` and then marked
-   * published. Resolves with how many were published, or null without publishing when another process holds the
-   * lock. The marks are committed when the pass ends: if `publish` throws, the pass rejects and every entry it
-   * handed out stays unpublished (published again by the next pass: at least once).
+   * Optional, for a ledger with the relay lock: one relay batch in as few round trips as the store allows. Under
+   * the relay lock, up to `limit` unpublished entries, oldest first, are handed to `publish`, then marked published
+   * and committed together. Resolves with how many were published (the relay asks again while that is `limit`), or
+   * null without publishing when another process holds the lock. If `publish` throws, the call rejects and the
+   * entries stay unpublished (published again by the next call: at least once).
    */
   relayOutbox?(publish: (events: AuctionEvent[]) => Promise<void>, limit: number): Promise<number | null>;
   /** Throws when the ledger cannot be reached. */

@@ -10,7 +10,7 @@ export interface OutboxRelayOptions {
   /** Poll interval; `kick()` wakes the relay sooner after a local change. */
   pollMs?: number;
   batchSize?: number;
-  /** Least time from the end of one pass to the start of the next, so a burst is published in fewer passes. Default 10 ms. */
+  /** Pause before a pass that follows a busy one, so a burst is published in fewer passes. Default 10 ms. */
   coalesceMs?: number;
   onError?: (error: unknown) => void;
 }
@@ -33,20 +33,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const coalesceMs = options.coalesceMs ?? 10;
   let running: Promise<void> | null = null;
   let again = false;
-  let lastPassEndedAt = -Infinity;
-  let urgent = false;
   let closed = false;
 
   const pass = async () => {
     if (ledger.relayOutbox) {
-      // Closed mid-pass: the batch not handed to the bus stays unpublished (the pass rolls its marks back).
+      // Closed mid-pass: a batch not yet handed to the bus is refused, and stays unpublished.
       const publish = async (events: AuctionEvent[]) => {
         if (closed) throw CLOSED;
         await bus.publish(events);
       };
-      await ledger.relayOutbox(publish, batchSize).catch((error: unknown) => {
+      try {
+        // A batch per call, each committed on its own: a long backlog never holds one transaction open.
+        while ((await ledger.relayOutbox(publish, batchSize)) === batchSize && !closed);
+      } catch (error) {
         if (error !== CLOSED) throw error;
-      });
+      }
       return;
     }
     if (ledger.withRelayLock) {
@@ -66,30 +67,23 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
-  /** `now`: skip the pause (drain: someone waits for the outbox to empty). */
-  const kick = (now = false): Promise<void> => {
+  const kick = (): Promise<void> => {
     if (closed) return Promise.resolve();
-    if (now) urgent = true;
     if (running) {
       again = true;
       return running;
     }
     running = (async () => {
       do {
-        // A pass starts at most once per coalesceMs: while commits keep coming (each one kicks) they are published
-        // a few passes a second in larger batches, instead of one small pass per commit; after a quiet spell the
-        // first kick runs at once.
-        const wait = urgent ? 0 : lastPassEndedAt + coalesceMs - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        // Changes that arrived while a pass ran are published together after a short pause: under a burst of
+        // commits this keeps the relay to a few large passes instead of one small pass per commit.
+        if (again) await new Promise((resolve) => setTimeout(resolve, coalesceMs));
         again = false;
-        urgent = false;
         try {
           await pass();
         } catch (error) {
           options.onError?.(error);
           return;
-        } finally {
-          lastPassEndedAt = Date.now();
         }
       } while (again && !closed);
     })().finally(() => {
@@ -102,9 +96,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   timer.unref?.();
 
   return {
-    kick: () => kick(),
+    kick,
     async drain() {
-      await kick(true);
+      await kick();
       while (running) await running;
     },
     async close() {

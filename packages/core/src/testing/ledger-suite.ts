@@ -564,7 +564,7 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(due).not.toContain(closed.id);
     });
 
-    it.skipIf(!offersRelayOutbox)('.relayOutbox (optional) hands out unpublished entries oldest first, a batch at a time, and marks them', async () => {
+    it.skipIf(!offersRelayOutbox)('.relayOutbox (optional) hands out up to limit unpublished entries, oldest first, and marks them', async () => {
       await drainOutbox();
       const first = await created();
       const v2 = acceptedChange(first, 'b1', 1_000, NOW);
@@ -574,23 +574,26 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       const waiting = (await ledger.readOutbox(1_000)).map((e) => e.event);
       expect(waiting.length).toBe(3 + v2.events.length);
       const batches: AuctionEvent[][] = [];
-      expect(await ledger.relayOutbox!(async (events) => void batches.push(events), 2)).toBe(waiting.length);
+      for (;;) {
+        let handed = 0;
+        const published = await ledger.relayOutbox!(async (events) => {
+          handed = events.length;
+          batches.push(events);
+        }, 2);
+        expect(published).toBe(handed);
+        if (published! < 2) break;
+      }
       expect(batches.flat()).toEqual(waiting);
-      expect(batches.map((b) => b.length)).toEqual(waiting.map((_, i) => i).filter((i) => i % 2 === 0).map((i) => Math.min(2, waiting.length - i)));
+      expect(batches.slice(0, -1).every((b) => b.length === 2)).toBe(true);
       expect(await ledger.readOutbox(1_000)).toEqual([]);
       expect(await ledger.relayOutbox!(async () => expect.unreachable('nothing to publish'), 2)).toBe(0);
     });
 
-    it.skipIf(!offersRelayOutbox)('.relayOutbox (optional): a publish that throws rejects the pass, and every entry it handed out stays unpublished', async () => {
+    it.skipIf(!offersRelayOutbox)('.relayOutbox (optional): a publish that throws rejects, and the entries it was handed stay unpublished', async () => {
       await drainOutbox();
       for (let i = 0; i < 3; i++) await created();
       const waiting = await ledger.readOutbox(1_000);
-      let calls = 0;
-      const failing = async () => {
-        if (++calls === 2) throw new Error('bus down');
-      };
-      await expect(ledger.relayOutbox!(failing, 1)).rejects.toThrow('bus down');
-      expect(calls).toBe(2);
+      await expect(ledger.relayOutbox!(async () => Promise.reject(new Error('bus down')), 10)).rejects.toThrow('bus down');
       expect(await ledger.readOutbox(1_000)).toEqual(waiting);
       const handed: AuctionEvent[] = [];
       expect(await ledger.relayOutbox!(async (events) => void handed.push(...events), 10)).toBe(3);
