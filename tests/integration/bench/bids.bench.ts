@@ -25,6 +25,9 @@
  *
  * Flags: --duration=S (10) --warmup=S (1, unrecorded, before every window) --prewarm=S (3, each setup once before round 1) --rounds=N (3) --connections=N (64) --auctions=N (1000) --rate=N (1000)
  *        --setups=bare,peer,redis+pg,pg,embedded --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
+ *        --isolate=yes|no (yes): while a setup is measured the other setups' servers are paused (SIGSTOP, then SIGCONT),
+ *        so their background work (scheduler and relay polls, idle-time garbage collection) stays out of its window;
+ *        Redis and Postgres, shared by all, keep running
  *        --profile: instead, run the redis+pg server under `node --cpu-prof` on the spread workload (or the first
  *        of --workloads) and summarise the profile (see cpuprofile-summary.ts).
  */
@@ -70,6 +73,7 @@ const { values: flags } = parseArgs({
     workloads: { type: 'string', default: ALL_WORKLOADS.join(',') },
     out: { type: 'string', default: join(ROOT, '.bench-results/bids.json') },
     profile: { type: 'boolean', default: false },
+    isolate: { type: 'string', default: 'yes' },
   },
 });
 const DURATION_MS = Number(flags.duration) * 1_000;
@@ -78,6 +82,8 @@ const PREWARM_MS = Number(flags.prewarm) * 1_000;
 const ROUNDS = Number(flags.rounds);
 const CONNECTIONS = Number(flags.connections);
 const AUCTIONS = Number(flags.auctions);
+/** Pause (SIGSTOP) the other setups' servers while one is measured, so their pollers and idle GC stay out of its window. */
+const ISOLATE = flags.isolate !== 'no';
 const RATE = Number(flags.rate);
 const SETUPS = flags.setups!.split(',').map((s) => s.trim()) as SetupName[];
 const WORKLOADS = flags.workloads!.split(',').map((s) => s.trim()) as Workload[];
@@ -531,7 +537,7 @@ async function main() {
   const startedAt = new Date();
   const loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
   if (flags.profile) log(`pnpm bench bids --profile: redis+pg under --cpu-prof, spread over ${AUCTIONS} auctions, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up), ${CONNECTIONS} connections; node ${process.version}, load average ${loadavg}`);
-  else log(`pnpm bench bids: ${SETUPS.join(', ')} × ${WORKLOADS.join(', ')}; ${ROUNDS} rounds, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up) per measurement, ${CONNECTIONS} connections, ${AUCTIONS} auctions for spread, ${RATE} bids/s open loop; node ${process.version}, load average ${loadavg}`);
+  else log(`pnpm bench bids: ${SETUPS.join(', ')} × ${WORKLOADS.join(', ')}; ${ROUNDS} rounds, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up) per measurement, ${CONNECTIONS} connections, ${AUCTIONS} auctions for spread, ${RATE} bids/s open loop${ISOLATE ? ', the other setups paused while one is measured' : ', every setup running throughout'}; node ${process.version}, load average ${loadavg}`);
   const redisDir = mkdtempSync(join(tmpdir(), 'outbid-bench-redis-'));
   tempDirs.push(redisDir);
   const [redisServer, pgServer] = await Promise.all([startRedis(['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', redisDir]), startPostgres()]);
@@ -541,6 +547,7 @@ async function main() {
   const servers: Server[] = [];
   const cleanup = async () => {
     stopping = true;
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT'); // a paused child would not see SIGTERM
     await Promise.allSettled(children.map(stopChild));
     await Promise.allSettled([monitor.end(), redisMonitor.quit()]);
     await Promise.allSettled([redisServer.stop(), pgServer.stop()]);
@@ -574,7 +581,9 @@ async function main() {
 
     // Counter attribution: each setup's counters from the start of one of its windows to the start of its next
     // window (or the settled end of the run) belong to the first window's workload.
-    const marks = new Map<SetupName, { at: Counters; since: number; m: Measurement } | null>();
+    const marks = new Map<SetupName, { at: Counters; since: number; pausedAt: number; m: Measurement } | null>();
+    // Milliseconds each setup's server has spent paused while another was measured (see --isolate).
+    const pausedMs = new Map<SetupName, number>(servers.map((s) => [s.name, 0]));
     const read = async (server: Server, pgTx: Map<string, number>, redis: { calls: number; evalsha: number; zrangebyscore: number }): Promise<Counters> => ({
       pgTx: server.database ? (pgTx.get(server.database) ?? NaN) : NaN,
       redisCalls: server.usesRedis ? redis.calls : NaN,
@@ -636,7 +645,8 @@ async function main() {
       const open = marks.get(name);
       if (!open) return;
       const d = Math.max(1, open.m.decisionsWithWarmup);
-      const seconds = (performance.now() - open.since) / 1_000;
+      // Its idle background ran only while it was not paused.
+      const seconds = (performance.now() - open.since - (pausedMs.get(name)! - open.pausedAt)) / 1_000;
       const bg = background.get(name)!;
       const net = (to: number, from: number, perSecond: number) => Math.max(0, to - from - (Number.isFinite(perSecond) ? perSecond * seconds : 0)) / d;
       if (Number.isFinite(now.pgTx)) open.m.pgTxPerDecision = net(now.pgTx, open.at.pgTx, bg.pgTx);
@@ -660,8 +670,19 @@ async function main() {
           const counters = await read(server, await pgTxByDatabase(monitor), await redisCommandStats(redisMonitor));
           close(server.name, counters);
           const since = performance.now();
-          const m = await measure(target, workload, round);
-          marks.set(server.name, { at: counters, since, m });
+          const others = ISOLATE ? servers.filter((s) => s !== server) : [];
+          for (const other of others) other.child.kill('SIGSTOP');
+          const pausedFrom = performance.now();
+          let m: Measurement;
+          try {
+            m = await measure(target, workload, round);
+          } finally {
+            for (const other of others) {
+              other.child.kill('SIGCONT');
+              pausedMs.set(other.name, pausedMs.get(other.name)! + (performance.now() - pausedFrom));
+            }
+          }
+          marks.set(server.name, { at: counters, since, pausedAt: pausedMs.get(server.name)!, m });
           results.push(m);
           const errors = Object.entries(m.errors).map(([k, v]) => `${k} ×${v}`).join(', ');
           log(
@@ -798,7 +819,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
         loadAverageAtStart: meta.loadavg,
         idleBackgroundPerSecond: meta.background,
         redisCostPerSchedulerPoll: meta.perPoll,
-        options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS },
+        options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS, isolate: ISOLATE },
         servers: servers.map((s) => ({ name: s.name, label: LABELS[s.name], runsOn: s.runsOn })),
         summary,
         measurements: results,
