@@ -102,10 +102,10 @@ const bidParams = (b: BidRecord): unknown[] => [
   JSON.stringify(b.decision), b.kind, b.maxAmount,
 ];
 
-/** Outbox rows from a JSON array; positions are taken in the order given. */
-const INSERT_OUTBOX_ROWS = (param: string) => `INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at)
+/** Outbox rows from a JSON array (only those passing `where`, if given); positions are taken in the order given. */
+const INSERT_OUTBOX_ROWS = (param: string, where = '') => `INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at)
        SELECT e->>'id', e->>'aggregateid', e->>'type', e->>'payload', (e->>'created_at')::bigint
-         FROM jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n`;
+         FROM jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS t(e, n) ${where && `WHERE ${where}`} ORDER BY n`;
 const outboxRows = (events: AuctionEvent[]) =>
   JSON.stringify(events.map((e) => ({ id: e.eventId, aggregateid: e.auctionId, type: e.type, payload: JSON.stringify(e), created_at: e.occurredAt })));
 
@@ -114,17 +114,17 @@ async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void
   if (events.length > 0) await tx.query(INSERT_OUTBOX_ROWS('$1'), [outboxRows(events)]);
 }
 
+/** The bid records of $1 (a JSON array), only those passing `where` if given. */
+const INSERT_BIDS = (where = '') =>
+  `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)}) ${where && `WHERE ${where}`}`;
+/** Each auction row set to its state in $2 (a JSON array), only those passing `where` if given. */
+const UPDATE_AUCTIONS = (where = '') => `UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
+      FROM jsonb_to_recordset($2::jsonb) AS v(${recordType(AUCTION_FIELDS)}) WHERE a.id = v.id ${where && `AND ${where}`}`;
 /**
  * A fenced batch's writes as one statement: $1 the bid records, $2 the auctions' states, $3 the outbox entries
  * (JSON arrays; any may be empty). Data-modifying CTEs all run, on different tables, in one round trip.
  */
-const WRITE_BATCH = `WITH bids AS (
-    INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)})
-  ), auctions AS (
-    UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
-      FROM jsonb_to_recordset($2::jsonb) AS v(${recordType(AUCTION_FIELDS)}) WHERE a.id = v.id
-  )
-  ${INSERT_OUTBOX_ROWS('$3')}`;
+const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCTIONS()}) ${INSERT_OUTBOX_ROWS('$3')}`;
 
 /**
  * A fenced batch in one statement and one round trip, for when this ledger knows each auction's recorded state
@@ -140,19 +140,21 @@ const WRITE_BATCH_AS_EXPECTED = `WITH expected AS MATERIALIZED (
   ), locked AS MATERIALIZED (
     SELECT a.id FROM outbid_auctions AS a JOIN expected AS e ON a.id = e.id
      WHERE ${columnsOf('a')} IS NOT DISTINCT FROM ${columnsOf('e')} ORDER BY a.id FOR UPDATE OF a
-  ), auctions AS (
-    UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
-      FROM jsonb_to_recordset($2::jsonb) AS v(${recordType(AUCTION_FIELDS)}) WHERE a.id = v.id AND a.id IN (SELECT id FROM locked)
-      RETURNING a.id
-  ), bids AS (
-    INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)})
-     WHERE v.auction_id IN (SELECT id FROM auctions)
-  ), outbox AS (
-    INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at)
-    SELECT e->>'id', e->>'aggregateid', e->>'type', e->>'payload', (e->>'created_at')::bigint
-      FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(e, n) WHERE e->>'aggregateid' IN (SELECT id FROM auctions) ORDER BY n
-  )
+  ), auctions AS (${UPDATE_AUCTIONS('a.id IN (SELECT id FROM locked)')} RETURNING a.id),
+  bids AS (${INSERT_BIDS('v.auction_id IN (SELECT id FROM auctions)')}),
+  outbox AS (${INSERT_OUTBOX_ROWS('$3', "e->>'aggregateid' IN (SELECT id FROM auctions)")})
   SELECT id FROM auctions`;
+
+/** Unpublished outbox entries, oldest first (the limit follows). */
+const READ_UNPUBLISHED = 'SELECT position, payload FROM outbid_outbox WHERE published_at IS NULL ORDER BY position LIMIT';
+const toOutboxEntry = (r: Row) => ({ position: num(r.position), event: JSON.parse(r.payload as string) as AuctionEvent });
+/** Marks entries published; checked integers inlined, for the multi-statement (simple protocol) queries it goes in. */
+const markPublishedSql = (positions: number[]) => {
+  if (!positions.every(Number.isSafeInteger)) throw new TypeError('outbox positions are integers');
+  return `UPDATE outbid_outbox SET published_at = ${Date.now()} WHERE position = ANY('{${positions.join(',')}}'::bigint[]);`;
+};
+/** Each auction's last state in a batch (one row per auction), in first-seen order. */
+const lastStates = (changes: readonly LedgerChange[]) => [...new Map(changes.map((c) => [c.state.id, c.state])).values()];
 
 /** The records a change writes: the rival's refused bid that triggered an automatic one first, then the bid. */
 const recordsOf = (change: LedgerChange): BidRecord[] => [change.trigger, change.bid].filter((r): r is BidRecord => r !== undefined);
@@ -266,7 +268,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
 
   /** The one-statement write (see WRITE_BATCH_AS_EXPECTED): the ids of the auctions written, or null if none was. */
   const writeAsExpected = async (changes: readonly LedgerChange[], expected: AuctionState[]): Promise<Set<string> | null> => {
-    const last = [...new Map(changes.map((c) => [c.state.id, c.state])).values()];
+    const last = lastStates(changes);
     try {
       const { rows } = await db.query<{ id: string }>(WRITE_BATCH_AS_EXPECTED, [
         asRecords(BID_FIELDS, changes.flatMap(recordsOf).map(bidParams)),
@@ -310,7 +312,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
         // in one statement: each round trip to Postgres is a system call on both sides, and a batch has three writes.
         await tx.query(WRITE_BATCH, [
           asRecords(BID_FIELDS, accepted.flatMap(recordsOf).map(bidParams)),
-          asRecords(AUCTION_FIELDS, [...new Map(accepted.map((c) => [c.state.id, c.state])).values()].map(auctionParams)),
+          asRecords(AUCTION_FIELDS, lastStates(accepted).map(auctionParams)),
           outboxRows(accepted.flatMap((c) => c.events)),
         ]);
       }
@@ -454,22 +456,14 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       return { items: page, nextCursor };
     },
     async readOutbox(limit) {
-      const { rows } = await db.query<{ position: unknown; payload: string }>(
-        'SELECT position, payload FROM outbid_outbox WHERE published_at IS NULL ORDER BY position LIMIT $1',
-        [limit],
-      );
-      return rows.map((r) => ({ position: num(r.position), event: JSON.parse(r.payload) as AuctionEvent }));
+      const { rows } = await db.query(`${READ_UNPUBLISHED} $1`, [limit]);
+      return rows.map(toOutboxEntry);
     },
     async markPublished(positions) {
       if (positions.length === 0) return;
-      if (!positions.every(Number.isSafeInteger)) throw new TypeError('outbox positions are integers');
       // A mark lost in a crash only means those entries are published again (at least once), so this commit
       // does not wait for the WAL flush: under a burst the relay then never queues behind the ledger's fsyncs.
-      // One round trip; the values are checked integers, inlined because a multi-statement query takes no parameters.
-      await db.exec(
-        `BEGIN; SET LOCAL synchronous_commit TO OFF;
-         UPDATE outbid_outbox SET published_at = ${Date.now()} WHERE position = ANY('{${positions.join(',')}}'::bigint[]); COMMIT;`,
-      );
+      await db.exec(`BEGIN; SET LOCAL synchronous_commit TO OFF; ${markPublishedSql(positions)} COMMIT;`);
     },
     async findDue(now, limit) {
       const { rows } = await db.query(
@@ -511,8 +505,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       return withConnection(async (conn) => {
         try {
           const results = await conn.exec(
-            `BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked;
-             SELECT position, payload FROM outbid_outbox WHERE published_at IS NULL ORDER BY position LIMIT ${limit}`,
+            `BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked; ${READ_UNPUBLISHED} ${limit}`,
           );
           // The read ran after the lock was taken, so it sees every mark the previous holder committed. Without the
           // lock its rows are dropped unread.
@@ -520,15 +513,10 @@ export function createSqlLedger(db: Db, name: string): Ledger {
             await conn.exec('COMMIT');
             return null;
           }
-          const rows = resultRows(results, -1);
-          if (rows.length > 0) await publish(rows.map((r) => JSON.parse(r.payload as string) as AuctionEvent));
-          const positions = rows.map((r) => num(r.position));
-          await conn.exec(
-            positions.length > 0
-              ? `UPDATE outbid_outbox SET published_at = ${Date.now()} WHERE position = ANY('{${positions.join(',')}}'::bigint[]); COMMIT`
-              : 'COMMIT',
-          );
-          return rows.length;
+          const entries = resultRows(results, -1).map(toOutboxEntry);
+          if (entries.length > 0) await publish(entries.map((e) => e.event));
+          await conn.exec(`${entries.length > 0 ? markPublishedSql(entries.map((e) => e.position)) : ''} COMMIT`);
+          return entries.length;
         } catch (error) {
           await conn.exec('ROLLBACK').catch(() => undefined);
           throw error;
