@@ -16,7 +16,7 @@ export interface RedisSchedulerOptions {
   shards?: number;
   /** A claimed job not acknowledged within this is delivered again (its worker died). Default 10 s. */
   leaseMs?: number;
-  /** How often each shard is polled for due jobs. Default 100 ms: the bound on lateness when idle. */
+  /** How often the shards are polled for due jobs (all in one pipelined round). Default 100 ms: the bound on lateness when idle. */
   pollMs?: number;
   /** Jobs this worker holds at once (running, or claimed ahead and waiting for their time). Default 512. */
   concurrency?: number;
@@ -131,22 +131,21 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
   };
 
   /**
-   * One round: first what is due now on every shard, then (with the room left) what falls due within
-   * claimAheadMs, a fair share per shard, so jobs held for later never crowd out a shard's overdue ones.
+   * One round: every shard at once (one pipelined round trip, not one per shard), each claiming what is due now and
+   * then what falls due within claimAheadMs, soonest first. The room left is split exactly over the shards, starting
+   * at a different shard each round, so the worker never holds more than `concurrency` jobs and jobs claimed ahead on
+   * one shard never crowd out another shard's overdue ones.
    */
   const poll = async (): Promise<number> => {
-    let claimed = 0;
-    const first = rotation++ % shards; // start at a different shard each round, so none starves
-    const horizons = claimAheadMs > 0 ? [0, claimAheadMs] : [0];
-    for (const horizon of horizons) {
-      const share = horizon === 0 ? Infinity : Math.ceil((concurrency - held.size) / shards);
-      for (let step = 0; step < shards && !closed; step++) {
-        const room = Math.min(concurrency - held.size, share);
-        if (room <= 0) break;
-        claimed += await claim((first + step) % shards, room, horizon);
-      }
+    const room = concurrency - held.size;
+    if (room <= 0 || closed) return 0;
+    const first = rotation++ % shards;
+    const claims: Array<Promise<number>> = [];
+    for (let step = 0; step < shards; step++) {
+      const share = Math.floor(room / shards) + (step < room % shards ? 1 : 0);
+      if (share > 0) claims.push(claim((first + step) % shards, share, claimAheadMs));
     }
-    return claimed;
+    return (await Promise.all(claims)).reduce((a, b) => a + b, 0);
   };
 
   const runs = () => [...held.values()].map((h) => h.run);

@@ -89,3 +89,32 @@ it('a closing worker hands back the jobs it claimed ahead instead of leaving the
   expect(leavingRuns).toBe(0);
   await staying.close();
 });
+
+it('a worker never holds more jobs than its concurrency, even with fewer slots than shards, and runs each once', async () => {
+  const prefix = `bound-${Math.random()}`;
+  const concurrency = 5; // fewer than the 16 shards: the room is split, never rounded up per shard
+  const scheduler = await createRedisScheduler({ redis: client(), prefix, pollMs: 10, concurrency });
+  const runs = new Map<string, number>();
+  let running = 0;
+  let mostAtOnce = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  await scheduler.start(async (job) => {
+    running++;
+    mostAtOnce = Math.max(mostAtOnce, running);
+    runs.set(job.auctionId, (runs.get(job.auctionId) ?? 0) + 1);
+    await gate;
+    running--;
+    return { kind: 'done' };
+  });
+  const at = Date.now();
+  await Promise.all(Array.from({ length: 100 }, (_, i) => scheduler.arm({ auctionId: `b${i}`, kind: 'end', at })));
+  await eventually(() => expect(running).toBe(concurrency));
+  await new Promise((r) => setTimeout(r, 100)); // several more polls while every slot is taken
+  expect(mostAtOnce).toBe(concurrency);
+  release();
+  await eventually(() => expect(runs.size).toBe(100), 10_000);
+  expect(mostAtOnce).toBe(concurrency);
+  expect([...runs.values()].every((n) => n === 1)).toBe(true);
+  await scheduler.close();
+});
