@@ -638,7 +638,7 @@ async function main() {
       const poll = perPoll.get(server.name);
       log(
         `  ${server.name}: idle ${fmt(bg.pgTx, 1)} Postgres tx/s, ${fmt(bg.redisCalls, 1)} Redis commands/s (${fmt(bg.redisEvalsha, 1)} EVALSHA)` +
-          `${poll ? ` = ${fmt(polls, 1)} scheduler polls/s × ${fmt(poll.calls, 2)} commands (${fmt(poll.evalsha, 2)} EVALSHA)` : ''}, ${fmt(bg.cpuMs / 10, 1)}% CPU`,
+          `${poll ? ` = ${fmt(polls, 1)} scheduler claims/s (one per shard per poll) × ${fmt(poll.calls, 2)} commands (${fmt(poll.evalsha, 2)} EVALSHA)` : ''}, ${fmt(bg.cpuMs / 10, 1)}% CPU`,
       );
     }
     const close = (name: SetupName, now: Counters) => {
