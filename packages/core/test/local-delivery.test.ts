@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { BUS_SPECIFICATION_VERSION, createOutbid, type AuctionEvent, type EventBus } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { BUS_SPECIFICATION_VERSION, createMemoryLedger, createOutbid, type AuctionEvent, type EventBus, type Ledger } from '../src/index.js';
 
 /** A remote-like bus that holds published events until `release()`: what a slow broker looks like. */
 function heldBus() {
@@ -62,6 +62,47 @@ describe('local delivery of committed events', () => {
       await release();
       expect(seen.map((e) => e.version)).toEqual([1, 2]); // only from the bus
       expect(outbid.waitingFor()).toEqual([]);
+    } finally {
+      await outbid.close();
+    }
+  });
+
+  it('with local delivery on, the relay is off the listeners\' path: commits during a pass wait 50 ms for the next one, gathered', async () => {
+    const memory = createMemoryLedger();
+    const passStarts: number[] = [];
+    let hold: Promise<void> | null = null;
+    let heldUntil = 0;
+    const ledger: Ledger = {
+      ...memory,
+      async readOutbox(limit) {
+        passStarts.push(performance.now());
+        if (hold) {
+          await hold;
+          heldUntil = performance.now();
+        }
+        return memory.readOutbox(limit);
+      },
+    };
+    const { bus, held } = heldBus();
+    const outbid = createOutbid({ bus, ledger, guardIntervalMs: 0 });
+    try {
+      const now = await outbid.now();
+      const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+      await outbid.idle();
+      let release!: () => void;
+      hold = new Promise<void>((r) => (release = r));
+      passStarts.length = 0;
+      const bid = (i: number) => outbid.placeBid({ auctionId: auction.id, bidderId: i % 2 ? 'ann' : 'ben', amount: 100 + i * 10, idempotencyKey: `k${i}` });
+      await bid(0); // its commit starts a pass, held in its outbox read
+      await vi.waitFor(() => expect(passStarts).toHaveLength(1));
+      for (let i = 1; i <= 5; i++) await bid(i); // committed while that pass runs
+      hold = null;
+      release();
+      await vi.waitFor(() => expect(passStarts).toHaveLength(2), { timeout: 2_000 });
+      // The next pass waited (the memory-bus default waits 10 ms); everything reached the bus, in order.
+      expect(passStarts[1]! - heldUntil).toBeGreaterThanOrEqual(45);
+      await outbid.idle();
+      expect(held.filter((e) => e.type === 'BidAccepted').map((e) => e.version)).toEqual([2, 3, 4, 5, 6, 7]);
     } finally {
       await outbid.close();
     }

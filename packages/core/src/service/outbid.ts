@@ -40,6 +40,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
           ledger,
           bus,
           pollMs: options.relayPollMs ?? 250,
+          coalesceMs: options.relayCoalesceMs ?? (localDelivery ? 50 : 10),
           onError: (error) => log.error({ err: error }, 'outbox relay pass failed'),
         });
   const ctx = createServiceContext({
