@@ -79,6 +79,31 @@ describe('createOutbid', () => {
     expect(next.decision).toMatchObject({ status: 'accepted', version: 3 });
   });
 
+  it('many bids finding the engine empty at once share one rebuild: one read of the keyed bids, not one per bid', async () => {
+    const memory = createMemoryLedger();
+    let keyedReads = 0;
+    const ledger: Ledger = {
+      ...memory,
+      async idempotencyRecords(auctionId) {
+        keyedReads++;
+        await new Promise((r) => setTimeout(r, 20)); // a long auction's records take a while to read
+        return memory.idempotencyRecords(auctionId);
+      },
+    };
+    const { outbid, engine, create } = setup({ ledger });
+    const auction = await create();
+    for (let i = 0; i < 5; i++) await outbid.placeBid({ auctionId: auction.id, bidderId: `b${i}`, amount: 1_000 + i * 100, idempotencyKey: `k${i}` });
+    await engine.drop(auction.id); // as if Redis restarted empty
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => outbid.placeBid({ auctionId: auction.id, bidderId: `c${i}`, amount: 1_500 + i * 100, idempotencyKey: `c${i}` })),
+    );
+    expect(keyedReads).toBe(1);
+    expect(results.every((r) => r.decision.status === 'accepted' || r.decision.reason === 'BID_TOO_LOW')).toBe(true);
+    // The rebuilt copy knew the keys from before the loss: a retry is still the first answer.
+    const retry = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b0', amount: 1_000, idempotencyKey: 'k0' });
+    expect(retry).toMatchObject({ replayed: true, decision: { status: 'accepted', version: 2 } });
+  });
+
   it('an engine that decided on stale state is repaired from the ledger and the bid re-decided', async () => {
     const { outbid, engine, create } = setup();
     const auction = await create();

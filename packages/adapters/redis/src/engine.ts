@@ -184,7 +184,7 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
       const answers = records.flatMap((r) =>
         r.idempotencyKey === null || !isStoredDecision(r.decision) ? [] : [idempotencyField(r.bidderId, r.idempotencyKey), pack([r.fingerprint, ...decisionToFields(r.decision)])],
       );
-      const reply = await call('hydrate', ...keys(state.id), String(state.version), retentionMs, idempotencyTtlMs, fields.length, ...fields, ...answers);
+      const reply = await call('hydrate', ...keys(state.id), String(state.version), retentionMs, idempotencyTtlMs, fields.length, fields, answers);
       return Number(reply[0]) === HydrateReply.APPLIED ? { applied: true } : { applied: false, currentVersion: Number(reply[1]) };
     },
     async drop(auctionId) {

@@ -3,6 +3,12 @@ import { SCRIPTS, type ScriptName } from './generated/scripts.js';
 import { PACKAGE_VERSION } from './version.js';
 
 export type ScriptArg = string | number;
+/**
+ * A script argument, or a list of them: ioredis flattens lists into the command. Long lists (a long auction's
+ * idempotency records) must go as lists, never spread into the call: a spread of ~100,000 arguments overflows the
+ * JavaScript stack.
+ */
+export type ScriptArgs = ScriptArg | readonly ScriptArg[];
 
 /** What each script returns (see the `Returns` section of its header in lua/). */
 export interface ScriptReplies {
@@ -20,7 +26,7 @@ export interface ScriptReplies {
 }
 
 /** Calls one registered script: KEYS first (as many as its header lists), then ARGV. */
-export type ScriptCall = <N extends ScriptName & keyof ScriptReplies>(script: N, ...args: ScriptArg[]) => Promise<ScriptReplies[N]>;
+export type ScriptCall = <N extends ScriptName & keyof ScriptReplies>(script: N, ...args: ScriptArgs[]) => Promise<ScriptReplies[N]>;
 
 /**
  * The command a script is registered under: versioned, so two versions of this package sharing one Redis (a
@@ -34,7 +40,7 @@ export const commandName = (script: ScriptName) => `outbid_${script}_${PACKAGE_V
  */
 export function registerScripts(redis: Redis | Cluster, scripts: readonly ScriptName[]): ScriptCall {
   for (const name of scripts) redis.defineCommand(commandName(name), { numberOfKeys: SCRIPTS[name].numberOfKeys, lua: SCRIPTS[name].lua });
-  const commands = redis as unknown as Record<string, (...args: ScriptArg[]) => Promise<unknown>>;
+  const commands = redis as unknown as Record<string, (...args: ScriptArgs[]) => Promise<unknown>>;
   return (script, ...args) => {
     const command = commands[commandName(script)];
     if (!command) throw new Error(`@outbid/redis: script ${script} was not registered on this client`);

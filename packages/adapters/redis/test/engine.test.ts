@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid, type BidEngine } from '@outbid/core';
 import { auctionFixture, bidCommand } from '@outbid/core/testing';
-import { bidFingerprint, type PlaceBidCommand } from '@outbid/core';
+import { bidFingerprint, type BidRecord, type PlaceBidCommand } from '@outbid/core';
 import { createRedisEngine, PACKAGE_VERSION } from '../src/index.js';
 import { useRedisServer } from './redis-server.js';
 
@@ -251,4 +251,30 @@ describe('shared rate limiter', () => {
     await expect(createRedisRateLimiter({ redis: down, limit: 3, windowMs: 1_000 }).take('u')).rejects.toThrow();
     down.disconnect();
   });
+});
+
+describe('hydrate', () => {
+  it('takes a long auction: 150,000 keyed records in one hydrate, each answered again on retry', async () => {
+    const now = await engine.now();
+    const state = auctionFixture(now, { version: 150_001, bidCount: 150_000, currentPrice: 150_000, currentWinnerId: 'b149999' });
+    const decided = (i: number) => ({
+      status: 'rejected' as const, reason: 'BID_TOO_LOW' as const, bidId: `bid-${i}`, auctionId: state.id, bidderId: `b${i}`, amount: i,
+      minNextBid: i + 1, auctionStatus: 'active' as const, currentPrice: i, currentWinnerId: 'b0', version: 2, endAt: state.effectiveEndAt,
+      extended: false, decidedAt: now, maxAmount: null, reserveMet: null, buyNowAvailable: null,
+    });
+    const records = Array.from({ length: 150_000 }, (_, i) => {
+      const decision = decided(i);
+      const record: BidRecord = {
+        bidId: decision.bidId, auctionId: state.id, bidderId: decision.bidderId, amount: i, status: 'rejected', reason: 'BID_TOO_LOW', kind: 'bid',
+        maxAmount: null, version: null, idempotencyKey: `key-${i}`, fingerprint: bidCommand(state.id, decision.bidderId, i).fingerprint, createdAt: now, decision,
+      };
+      return record;
+    });
+    // Passed as lists, not spread: ~300,000 arguments would overflow the JavaScript stack.
+    expect(await engine.hydrate(state, records)).toEqual({ applied: true });
+    for (const i of [0, 74_999, 149_999]) {
+      const retry = await engine.placeBid(bidCommand(state.id, `b${i}`, i, `key-${i}`));
+      expect(retry).toMatchObject({ replayed: true, decision: { bidId: `bid-${i}`, reason: 'BID_TOO_LOW' } });
+    }
+  }, 60_000);
 });

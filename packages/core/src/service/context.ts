@@ -55,6 +55,8 @@ export interface ServiceContextOptions {
 export function createServiceContext(options: ServiceContextOptions): ServiceContext {
   const { engine, ledger, log, hooks, relay, isClosed } = options;
   const background = new Set<Promise<unknown>>();
+  /** Rebuilds of an engine copy under way, by auction. */
+  const rebuilding = new Map<string, { cures: boolean; done: Promise<void> }>();
 
   const loadDurable = async (auctionId: string): Promise<AuctionState> => {
     const state = await ledger.getAuction(auctionId);
@@ -98,15 +100,33 @@ export function createServiceContext(options: ServiceContextOptions): ServiceCon
     },
     view: (state, serverTime) => ({ ...state, minNextBid: minNextBid(state), serverTime }),
     loadDurable,
-    async rehydrate(auctionId, cause) {
-      if (cause !== null) {
-        hooks.onRepair?.(auctionId, cause);
-        log.warn({ auctionId, cause }, 'engine state rebuilt from the ledger');
-        await engine.drop(auctionId);
-      }
-      // The keys come with the state, or a retry after this rebuild would be decided afresh.
-      const [state, records] = await Promise.all([loadDurable(auctionId), ledger.idempotencyRecords(auctionId)]);
-      await engine.hydrate(state, records);
+    rehydrate(auctionId, cause) {
+      // One rebuild per auction at a time: every bid of a hot auction that finds its copy missing joins the rebuild
+      // under way instead of loading all the auction's keyed bids again (a herd of those ran a server out of memory
+      // in `pnpm bench bids`). A cure (drop, then load) serves every caller; a plain load serves plain callers, and
+      // a cure asked for meanwhile runs after it. Joining a rebuild that read the ledger a little earlier is safe:
+      // every accept is still fenced against the ledger, so a copy rebuilt from an older read is caught again.
+      const running = rebuilding.get(auctionId);
+      if (running && (running.cures || cause === null)) return running.done;
+      const rebuild = async () => {
+        if (running) await running.done.catch(() => undefined);
+        if (cause !== null) {
+          hooks.onRepair?.(auctionId, cause);
+          log.warn({ auctionId, cause }, 'engine state rebuilt from the ledger');
+          await engine.drop(auctionId);
+        }
+        // The keys come with the state, or a retry after this rebuild would be decided afresh.
+        const [state, records] = await Promise.all([loadDurable(auctionId), ledger.idempotencyRecords(auctionId)]);
+        await engine.hydrate(state, records);
+      };
+      const entry = {
+        cures: cause !== null,
+        done: rebuild().finally(() => {
+          if (rebuilding.get(auctionId) === entry) rebuilding.delete(auctionId);
+        }),
+      };
+      rebuilding.set(auctionId, entry);
+      return entry.done;
     },
   };
   return context;
