@@ -30,10 +30,11 @@ export interface OutbidOptions {
   relayPollMs?: number;
   /**
    * While commits keep coming, the relay waits this long before its next pass, so one pass publishes many of them.
-   * Default 10 ms when the relay is how this process's own listeners get events (the memory bus without local
-   * delivery), else 50 ms: they get events at commit, and the relay only feeds other processes. Each pass costs
-   * ledger round trips: at 1,000 bids/s on the reference server (`pnpm bench bids`, open loop), 177 passes a second
-   * at 10 ms, 46 at 50 ms.
+   * Default 50 ms with the memory bus and `localDelivery` on (this process's listeners got the events at commit, so
+   * the relay feeds nobody who waits), else 10 ms: the relay is how listeners — here, or on other instances through
+   * Kafka — get events. At 1,000 bids/s on the reference server (`pnpm bench bids`, open loop) 50 ms made 46 passes
+   * a second instead of 177; through Kafka it would delay other instances' viewers (`pnpm bench kafka-latency` with
+   * a bid every 5 ms: p50 +15 ms), so it is not the default there.
    */
   relayCoalesceMs?: number;
   /** Reconciler interval: compares the engine's copy of every open auction with the ledger. 0 (default) = off. */

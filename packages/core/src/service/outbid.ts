@@ -40,7 +40,8 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
           ledger,
           bus,
           pollMs: options.relayPollMs ?? 250,
-          coalesceMs: options.relayCoalesceMs ?? (localDelivery ? 50 : 10),
+          // Memory bus with local delivery: this process's listeners already have the events, so the relay need not hurry.
+          coalesceMs: options.relayCoalesceMs ?? (localDelivery && bus.name === 'memory' ? 50 : 10),
           onError: (error) => log.error({ err: error }, 'outbox relay pass failed'),
         });
   const ctx = createServiceContext({
