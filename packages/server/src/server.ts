@@ -153,8 +153,8 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const outbid = createOutbid({
     ...ports,
     guardIntervalMs: config.OUTBID_GUARD_INTERVAL_MS,
-    // Viewers of this instance get its commits at once, on every bus (the gateway drops the bus's copy by version),
-    // so the outbox relay is off their path and gathers more per pass: fewer ledger round trips per bid.
+    // Viewers of this instance get its commits at once, on every bus (the gateway drops the bus's copy by version).
+    // On the memory bus (no Kafka) the outbox relay is then off every viewer's path and gathers more per pass.
     localDelivery: true,
     hooks: metrics.hooks,
     logger: { warn: (o, m) => logger.warn(o, m), error: (o, m) => logger.error(o, m) },
