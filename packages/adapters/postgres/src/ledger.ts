@@ -17,7 +17,7 @@ import {
 } from '@outbid/core';
 import { uniqueViolation, type Db, type Queryable } from './db.js';
 
-/** Column → type, in the order of {@link auctionParams} and {@link bidParams} (the types name batch records). */
+/** Column → type, in the order of {@link auctionParams} and {@link bidParams} (the types cast the values of batch rows). */
 const AUCTION_FIELDS = [
   ['id', 'text'], ['post_id', 'text'], ['creator_id', 'text'], ['currency', 'text'], ['start_at', 'bigint'], ['end_at', 'bigint'],
   ['effective_end_at', 'bigint'], ['start_price', 'bigint'], ['increment_rule', 'text'], ['soft_close', 'text'], ['status', 'text'],
@@ -34,10 +34,14 @@ const AUCTION_COLUMNS = AUCTION_FIELDS.map(([name]) => name).join(', ');
 const BID_COLUMNS = BID_FIELDS.map(([name]) => name).join(', ');
 /** `($1, …, $n)` for one auction row. */
 const AUCTION_VALUES = `(${AUCTION_FIELDS.map((_, i) => `$${i + 1}`).join(',')})`;
-const recordType = (fields: ReadonlyArray<readonly [string, string]>) => fields.map(([name, type]) => `${name} ${type}`).join(', ');
-/** Rows as one jsonb array parameter: a batch is one statement, whatever its size. */
-const asRecords = (fields: ReadonlyArray<readonly [string, string]>, rows: unknown[][]) =>
-  JSON.stringify(rows.map((values) => Object.fromEntries(fields.map(([name], i) => [name, values[i]]))));
+/**
+ * Rows as one jsonb parameter, each row an array of its values in field order: a batch is one statement, whatever
+ * its size. Arrays rather than objects: no object built per row, and a third of the bytes for both sides to parse.
+ */
+const asRows = (rows: unknown[][]) => JSON.stringify(rows);
+/** The rows of such a parameter as a typed table: `(SELECT (r->>0)::text AS id, … FROM jsonb_array_elements($n::jsonb) r) AS alias`. */
+const rowsOf = (fields: ReadonlyArray<readonly [string, string]>, param: string, alias: string) =>
+  `(SELECT ${fields.map(([name, type], i) => `(r->>${i})::${type} AS ${name}`).join(', ')} FROM jsonb_array_elements(${param}::jsonb) AS r) AS ${alias}`;
 
 type Row = Record<string, unknown>;
 /** pg returns bigint as a string and PGlite may return a BigInt: every stored number is a safe integer. */
@@ -116,10 +120,10 @@ async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void
 
 /** The bid records of $1 (a JSON array), only those passing `where` if given. */
 const INSERT_BIDS = (where = '') =>
-  `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)}) ${where && `WHERE ${where}`}`;
+  `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM ${rowsOf(BID_FIELDS, '$1', 'v')} ${where && `WHERE ${where}`}`;
 /** Each auction row set to its state in $2 (a JSON array), only those passing `where` if given. */
 const UPDATE_AUCTIONS = (where = '') => `UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
-      FROM jsonb_to_recordset($2::jsonb) AS v(${recordType(AUCTION_FIELDS)}) WHERE a.id = v.id ${where && `AND ${where}`}`;
+      FROM ${rowsOf(AUCTION_FIELDS, '$2', 'v')} WHERE a.id = v.id ${where && `AND ${where}`}`;
 /**
  * A fenced batch's writes as one statement: $1 the bid records, $2 the auctions' states, $3 the outbox entries
  * (JSON arrays; any may be empty). Data-modifying CTEs all run, on different tables, in one round trip.
@@ -136,7 +140,7 @@ const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCT
  */
 const columnsOf = (alias: string) => `(${AUCTION_FIELDS.map(([name]) => `${alias}.${name}`).join(', ')})`;
 const WRITE_BATCH_AS_EXPECTED = `WITH expected AS MATERIALIZED (
-    SELECT * FROM jsonb_to_recordset($4::jsonb) AS e(${recordType(AUCTION_FIELDS)})
+    SELECT * FROM ${rowsOf(AUCTION_FIELDS, '$4', 'e')}
   ), locked AS MATERIALIZED (
     SELECT a.id FROM outbid_auctions AS a JOIN expected AS e ON a.id = e.id
      WHERE ${columnsOf('a')} IS NOT DISTINCT FROM ${columnsOf('e')} ORDER BY a.id FOR UPDATE OF a
@@ -271,10 +275,10 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     const last = lastStates(changes);
     try {
       const { rows } = await db.query<{ id: string }>(WRITE_BATCH_AS_EXPECTED, [
-        asRecords(BID_FIELDS, changes.flatMap(recordsOf).map(bidParams)),
-        asRecords(AUCTION_FIELDS, last.map(auctionParams)),
+        asRows(changes.flatMap(recordsOf).map(bidParams)),
+        asRows(last.map(auctionParams)),
         outboxRows(changes.flatMap((c) => c.events)),
-        asRecords(AUCTION_FIELDS, expected.map(auctionParams)),
+        asRows(expected.map(auctionParams)),
       ]);
       const written = new Set(rows.map((r) => r.id));
       for (const state of last) if (written.has(state.id)) remember(state);
@@ -311,8 +315,8 @@ export function createSqlLedger(db: Db, name: string): Ledger {
         // The bids, the auctions' new states (one row per auction: the last the batch wrote) and the outbox entries
         // in one statement: each round trip to Postgres is a system call on both sides, and a batch has three writes.
         await tx.query(WRITE_BATCH, [
-          asRecords(BID_FIELDS, accepted.flatMap(recordsOf).map(bidParams)),
-          asRecords(AUCTION_FIELDS, lastStates(accepted).map(auctionParams)),
+          asRows(accepted.flatMap(recordsOf).map(bidParams)),
+          asRows(lastStates(accepted).map(auctionParams)),
           outboxRows(accepted.flatMap((c) => c.events)),
         ]);
       }
@@ -396,8 +400,8 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       // lock auctions in id order too, so the two never wait on each other in a circle (a deadlock was measured).
       const sorted = [...records].sort((a, b) => (a.auctionId < b.auctionId ? -1 : a.auctionId > b.auctionId ? 1 : 0));
       const { rows } = await db.query<{ bid_id: string }>(
-        `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS v(${recordType(BID_FIELDS)}) ON CONFLICT DO NOTHING RETURNING bid_id`,
-        [asRecords(BID_FIELDS, sorted.map(bidParams))],
+        `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM ${rowsOf(BID_FIELDS, '$1', 'v')} ON CONFLICT DO NOTHING RETURNING bid_id`,
+        [asRows(sorted.map(bidParams))],
       );
       // A keyed record not written: already there (a retry recorded it), or its key is another bid's. Only the
       // second is news, and it is rare, so this read happens only then.
