@@ -30,6 +30,9 @@
  *        Redis and Postgres, shared by all, keep running
  *        --profile: instead, run the redis+pg server under `node --cpu-prof` on the spread workload (or the first
  *        of --workloads) and summarise the profile (see cpuprofile-summary.ts).
+ *        --baseline=DIR: adds the setup `base`, the redis+pg server of another checkout (DIR, installed with pnpm
+ *        install), on its own database and Redis database, to measure a change against the code before it side by
+ *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,7 +51,7 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 const MAIN = join(ROOT, 'packages/server/src/main.ts');
 const PEER = join(import.meta.dirname, 'bids-peer.ts');
 const SECRET = 'bench-bids-secret-of-at-least-32-characters';
-const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded'] as const;
+const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'base'] as const;
 const ALL_WORKLOADS = ['hot', 'spread', 'open'] as const;
 type SetupName = (typeof ALL_SETUPS)[number];
 type Workload = (typeof ALL_WORKLOADS)[number];
@@ -58,6 +61,7 @@ const LABELS: Record<SetupName, string> = {
   'redis+pg': 'Outbid, REDIS_URL + DATABASE_URL',
   pg: 'Outbid, DATABASE_URL only',
   embedded: 'Outbid, embedded default (memory engine + PGlite)',
+  base: 'Outbid, REDIS_URL + DATABASE_URL, from --baseline',
 };
 
 const { values: flags } = parseArgs({
@@ -69,11 +73,12 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     auctions: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '1000' },
-    setups: { type: 'string', default: ALL_SETUPS.join(',') },
+    setups: { type: 'string', default: ALL_SETUPS.filter((s) => s !== 'base').join(',') },
     workloads: { type: 'string', default: ALL_WORKLOADS.join(',') },
     out: { type: 'string', default: join(ROOT, '.bench-results/bids.json') },
     profile: { type: 'boolean', default: false },
     isolate: { type: 'string', default: 'yes' },
+    baseline: { type: 'string' },
   },
 });
 const DURATION_MS = Number(flags.duration) * 1_000;
@@ -86,6 +91,10 @@ const AUCTIONS = Number(flags.auctions);
 const ISOLATE = flags.isolate !== 'no';
 const RATE = Number(flags.rate);
 const SETUPS = flags.setups!.split(',').map((s) => s.trim()) as SetupName[];
+/** Another checkout whose redis+pg server runs as the setup `base`. */
+const BASELINE = flags.baseline ? resolve(flags.baseline) : null;
+if (SETUPS.includes('base') !== (BASELINE !== null)) throw new Error('the setup base and --baseline=DIR go together');
+if (BASELINE) LABELS.base = `Outbid, REDIS_URL + DATABASE_URL, from ${BASELINE}`;
 const WORKLOADS = flags.workloads!.split(',').map((s) => s.trim()) as Workload[];
 for (const s of SETUPS) if (!ALL_SETUPS.includes(s)) throw new Error(`unknown setup ${s}; choose from ${ALL_SETUPS.join(', ')}`);
 for (const w of WORKLOADS) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; choose from ${ALL_WORKLOADS.join(', ')}`);
@@ -138,8 +147,8 @@ function outbidEnv(extra: Record<string, string>): Record<string, string> {
 }
 
 /** Spawns a node child and resolves once `ready(line)` returns a value for one of its stdout lines. */
-function spawnServer<T>(args: string[], env: Record<string, string>, ready: (line: string) => T | undefined, what: string): Promise<{ child: ChildProcess; info: T }> {
-  const child = spawn(process.execPath, args, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnServer<T>(args: string[], env: Record<string, string>, ready: (line: string) => T | undefined, what: string, cwd = ROOT): Promise<{ child: ChildProcess; info: T }> {
+  const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let tail = '';
   // BENCH_SERVER_LOGS=DIR keeps every server's output (pino JSON) in DIR/<what>.log, to see why a request failed.
@@ -215,6 +224,11 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
   } else if (name === 'redis+pg') {
     database = 'bench_outbid_redis_pg';
     started = await spawnServer(outbidArgs, outbidEnv({ REDIS_URL: services.redisUrl, DATABASE_URL: await services.pgCreate(database) }), listening, name);
+  } else if (name === 'base') {
+    database = 'bench_outbid_base';
+    // Redis database 1: its keys and scheduler queues apart from the redis+pg setup's.
+    const env = outbidEnv({ REDIS_URL: `${services.redisUrl}/1`, DATABASE_URL: await services.pgCreate(database) });
+    started = await spawnServer([...nodeFlags, '--import', 'tsx', '--conditions=@outbid/source', join(BASELINE!, 'packages/server/src/main.ts')], env, listening, name, BASELINE!);
   } else if (name === 'pg') {
     database = 'bench_outbid_pg';
     started = await spawnServer(outbidArgs, outbidEnv({ DATABASE_URL: await services.pgCreate(database) }), listening, name);
@@ -223,7 +237,7 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
     tempDirs.push(dataDir);
     started = await spawnServer(outbidArgs, outbidEnv({ OUTBID_DATA_DIR: dataDir }), listening, name);
   }
-  return { name, url: started.info.url, child: started.child, database, usesRedis: name === 'redis+pg', runsOn: started.info.runsOn };
+  return { name, url: started.info.url, child: started.child, database, usesRedis: name === 'redis+pg' || name === 'base', runsOn: started.info.runsOn };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -581,7 +595,10 @@ async function main() {
 
     // Counter attribution: each setup's counters from the start of one of its windows to the start of its next
     // window (or the settled end of the run) belong to the first window's workload.
-    const marks = new Map<SetupName, { at: Counters; since: number; pausedAt: number; m: Measurement } | null>();
+    const marks = new Map<SetupName, { at: Counters; since: number; pausedAt: number; m: Measurement; redisAfter?: Awaited<ReturnType<typeof redisCommandStats>> } | null>();
+    // Redis serves every setup: with two setups on it (base), its counters end with the window, when the next
+    // setup starts using it.
+    const sharedRedis = servers.filter((s) => s.usesRedis).length > 1;
     // Milliseconds each setup's server has spent paused while another was measured (see --isolate).
     const pausedMs = new Map<SetupName, number>(servers.map((s) => [s.name, 0]));
     const read = async (server: Server, pgTx: Map<string, number>, redis: { calls: number; evalsha: number; zrangebyscore: number }): Promise<Counters> => ({
@@ -651,6 +668,7 @@ async function main() {
       const net = (to: number, from: number, perSecond: number) => Math.max(0, to - from - (Number.isFinite(perSecond) ? perSecond * seconds : 0)) / d;
       if (Number.isFinite(now.pgTx)) open.m.pgTxPerDecision = net(now.pgTx, open.at.pgTx, bg.pgTx);
       if (Number.isFinite(now.redisCalls)) {
+        if (open.redisAfter) now = { ...now, redisCalls: open.redisAfter.calls, redisEvalsha: open.redisAfter.evalsha, redisZrangebyscore: open.redisAfter.zrangebyscore };
         const polls = (now.redisZrangebyscore - open.at.redisZrangebyscore) / 2;
         const poll = perPoll.get(name) ?? { calls: 0, evalsha: 0 };
         open.m.redisCallsPerDecision = Math.max(0, now.redisCalls - open.at.redisCalls - polls * poll.calls) / d;
@@ -674,15 +692,18 @@ async function main() {
           for (const other of others) other.child.kill('SIGSTOP');
           const pausedFrom = performance.now();
           let m: Measurement;
+          let redisAfter: Awaited<ReturnType<typeof redisCommandStats>> | undefined;
           try {
             m = await measure(target, workload, round);
           } finally {
+            // Read while the others are still paused (see sharedRedis).
+            if (sharedRedis && server.usesRedis) redisAfter = await redisCommandStats(redisMonitor);
             for (const other of others) {
               other.child.kill('SIGCONT');
               pausedMs.set(other.name, pausedMs.get(other.name)! + (performance.now() - pausedFrom));
             }
           }
-          marks.set(server.name, { at: counters, since, pausedAt: pausedMs.get(server.name)!, m });
+          marks.set(server.name, { at: counters, since, pausedAt: pausedMs.get(server.name)!, m, ...(redisAfter ? { redisAfter } : {}) });
           results.push(m);
           const errors = Object.entries(m.errors).map(([k, v]) => `${k} ×${v}`).join(', ');
           log(
@@ -794,6 +815,9 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   };
   if (summary['redis+pg'] && summary.peer) {
     lines.push(`\nOutbid redis+pg / peer decisions/s: hot ${ratio('redis+pg', 'peer', 'hot')}, spread ${ratio('redis+pg', 'peer', 'spread')}`);
+  }
+  if (summary['redis+pg'] && summary.base) {
+    lines.push(`Outbid redis+pg / base (${BASELINE}) decisions/s: hot ${ratio('redis+pg', 'base', 'hot')}, spread ${ratio('redis+pg', 'base', 'spread')}`);
   }
   // What the machine could do at all: with every core busy, at the CPU each decision cost in this run (the
   // generator's share included, as it is for every setup).
