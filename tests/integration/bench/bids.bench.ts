@@ -272,6 +272,57 @@ function machineJiffies(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+/** utime, stime (and, with `children`, the reaped children's cutime, cstime) of a process, in ms; NaN if gone. */
+function processCpuMs(pid: number, children = false): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+    return (ticks * 1_000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU of the shared services and of the generator, for the cost breakdown. Postgres: the postmaster with the
+ * children it has reaped, plus every live child (backends, WAL writer, checkpointer, autovacuum). Redis: its one
+ * process. Generator: this process. With --isolate only the measured setup uses Postgres and Redis in its window,
+ * but Postgres's background processes (checkpoints, autovacuum) also work off what earlier windows wrote.
+ */
+interface CpuSources {
+  postgresCpuMs(): number;
+  redisCpuMs(): number;
+}
+let cpuSources: CpuSources = { postgresCpuMs: () => NaN, redisCpuMs: () => NaN };
+const generatorCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1_000;
+};
+
+async function findCpuSources(monitor: pg.Client, redis: Redis): Promise<CpuSources> {
+  const { rows } = await monitor.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const backendStat = readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8');
+  const postmaster = Number(backendStat.slice(backendStat.lastIndexOf(')') + 2).split(' ')[1]); // ppid
+  const redisPid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
+  return {
+    postgresCpuMs() {
+      let total = processCpuMs(postmaster, true);
+      for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+          const f = readFileSync(`/proc/${entry}/stat`, 'utf8');
+          if (Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) total += processCpuMs(Number(entry));
+        } catch {
+          // exited meanwhile: its time is in the postmaster's reaped children's time
+        }
+      }
+      return total;
+    },
+    redisCpuMs: () => processCpuMs(redisPid),
+  };
+}
+
 async function pgTxByDatabase(monitor: pg.Client): Promise<Map<string, number>> {
   const { rows } = await monitor.query<{ datname: string; tx: string }>('SELECT datname, xact_commit + xact_rollback AS tx FROM pg_stat_database WHERE datname IS NOT NULL');
   return new Map(rows.map((r) => [r.datname, Number(r.tx)]));
@@ -316,6 +367,10 @@ interface Measurement {
   /** All cores busy during the window, in % of the machine (everything: generator, servers, databases, others). */
   machineBusyPercent: number;
   machineCpuMsPerDecision: number;
+  /** CPU per decision in the window of all Postgres processes, of redis-server and of the load generator. */
+  postgresCpuMsPerDecision: number;
+  redisCpuMsPerDecision: number;
+  generatorCpuMsPerDecision: number;
   /** 1-minute load average at the end of the window. */
   loadAverage: number;
   pgTxPerDecision?: number;
@@ -506,9 +561,12 @@ async function measure(target: Target, workload: Workload, round: number): Promi
   const end = measureFrom + DURATION_MS;
   let cpuAtFrom = NaN;
   let machineAtFrom = machineJiffies();
+  const servicesCpu = () => ({ postgres: cpuSources.postgresCpuMs(), redis: cpuSources.redisCpuMs(), generator: generatorCpuMs() });
+  let servicesAtFrom = servicesCpu();
   const cpuTimer = setTimeout(() => {
     cpuAtFrom = cpuMsOf(pid);
     machineAtFrom = machineJiffies();
+    servicesAtFrom = servicesCpu();
   }, WARMUP_MS);
   let offered: number | undefined;
   try {
@@ -520,6 +578,8 @@ async function measure(target: Target, workload: Workload, round: number): Promi
   }
   const cpuMs = cpuMsOf(pid) - cpuAtFrom;
   const machine = machineJiffies();
+  const servicesAtEnd = servicesCpu();
+  const perDecision = (key: 'postgres' | 'redis' | 'generator') => (servicesAtEnd[key] - servicesAtFrom[key]) / Math.max(1, t.decisions);
   const seconds = DURATION_MS / 1_000;
   const ms = (us: number) => us / 1_000;
   const busyShare = (machine.busy - machineAtFrom.busy) / Math.max(1, machine.total - machineAtFrom.total);
@@ -543,6 +603,9 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     serverCpuMsPerDecision: cpuMs / Math.max(1, t.decisions),
     machineBusyPercent: busyShare * 100,
     machineCpuMsPerDecision: (busyShare * availableParallelism() * seconds * 1_000) / Math.max(1, t.decisions),
+    postgresCpuMsPerDecision: perDecision('postgres'),
+    redisCpuMsPerDecision: perDecision('redis'),
+    generatorCpuMsPerDecision: perDecision('generator'),
     loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
 }
@@ -558,6 +621,7 @@ async function main() {
   const monitor = new pg.Client({ connectionString: pgServer.url });
   await monitor.connect();
   const redisMonitor = new Redis(redisServer.url);
+  cpuSources = await findCpuSources(monitor, redisMonitor);
   const servers: Server[] = [];
   const cleanup = async () => {
     stopping = true;
@@ -742,6 +806,9 @@ interface Summary {
   /** All cores busy during the window, in % of the machine (everything: generator, servers, databases, others). */
   machineBusyPercent: number;
   machineCpuMsPerDecision: number;
+  postgresCpuMsPerDecision: number;
+  redisCpuMsPerDecision: number;
+  generatorCpuMsPerDecision: number;
   /** 1-minute load average at the end of the window. */
   loadAverage: number;
   pgTxPerDecision?: number;
@@ -765,6 +832,9 @@ function summarise(ms: Measurement[]): Summary {
     serverCpuMsPerDecision: med((m) => m.serverCpuMsPerDecision),
     machineBusyPercent: med((m) => m.machineBusyPercent),
     machineCpuMsPerDecision: med((m) => m.machineCpuMsPerDecision),
+    postgresCpuMsPerDecision: med((m) => m.postgresCpuMsPerDecision),
+    redisCpuMsPerDecision: med((m) => m.redisCpuMsPerDecision),
+    generatorCpuMsPerDecision: med((m) => m.generatorCpuMsPerDecision),
     loadAverage: med((m) => m.loadAverage),
     ...(pick((m) => m.pgTxPerDecision) !== undefined ? { pgTxPerDecision: pick((m) => m.pgTxPerDecision) } : {}),
     ...(pick((m) => m.redisCallsPerDecision) !== undefined ? { redisCallsPerDecision: pick((m) => m.redisCallsPerDecision), redisEvalshaPerDecision: pick((m) => m.redisEvalshaPerDecision) } : {}),
@@ -806,6 +876,21 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
       : '–';
     lines.push(
       `| ${server.name} | ${server.runsOn} | ${server.database ? per((x) => x.pgTxPerDecision, 2, s) : '–'} | ${redis} | ${per((x) => x.serverCpuMsPerDecision, 2, s)} | ${per((x) => x.serverCpuPercent, 0, s)} | ${per((x) => x.machineCpuMsPerDecision, 2, s)} | ${per((x) => x.acceptedShare * 100, 0, s)}% |`,
+    );
+  }
+  // Where the machine's CPU went, per decision: the floor every setup pays (its HTTP server's share of the work and
+  // the generator) against what the ledger and the engine add. The rest is the kernel's own threads and anything
+  // else on the machine.
+  lines.push(
+    `\nMachine CPU ms per decision by process (hot / spread / open): the server, all Postgres processes, redis-server, the load generator (this process), and the rest of the machine.`,
+  );
+  lines.push('\n| setup | server | Postgres | Redis | generator | rest | machine |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  for (const server of servers) {
+    const s = summary[server.name]!;
+    const rest = (x: Summary) => x.machineCpuMsPerDecision - x.serverCpuMsPerDecision - x.postgresCpuMsPerDecision - x.redisCpuMsPerDecision - x.generatorCpuMsPerDecision;
+    lines.push(
+      `| ${server.name} | ${per((x) => x.serverCpuMsPerDecision, 2, s)} | ${per((x) => x.postgresCpuMsPerDecision, 2, s)} | ${per((x) => x.redisCpuMsPerDecision, 2, s)} | ${per((x) => x.generatorCpuMsPerDecision, 2, s)} | ${per(rest, 2, s)} | ${per((x) => x.machineCpuMsPerDecision, 2, s)} |`,
     );
   }
   const ratio = (a: SetupName, b: SetupName, w: Workload) => {
