@@ -295,6 +295,26 @@ interface CpuSources {
   redisCpuMs(): number;
 }
 let cpuSources: CpuSources = { postgresCpuMs: () => NaN, redisCpuMs: () => NaN };
+
+/**
+ * WAL written and checkpoints taken by the Postgres server (all databases): a checkpoint's flush makes every commit
+ * wait longer, so a slow window can be told from a slow setup. Postgres 15 keeps the counts in pg_stat_bgwriter.
+ */
+interface WalAndCheckpoints {
+  walBytes: number;
+  /** Checkpoints begun. */
+  checkpoints: number;
+  /** Time checkpoints spent in their final fsync phase (counted when a checkpoint ends). */
+  checkpointSyncMs: number;
+}
+let walAndCheckpoints: () => Promise<WalAndCheckpoints> = async () => ({ walBytes: NaN, checkpoints: NaN, checkpointSyncMs: NaN });
+const readWalAndCheckpoints = (monitor: pg.Client) => async (): Promise<WalAndCheckpoints> => {
+  const { rows } = await monitor.query<{ wal: string; checkpoints: string; sync: string }>(
+    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS wal, (checkpoints_timed + checkpoints_req)::text AS checkpoints,
+            checkpoint_sync_time::text AS sync FROM pg_stat_bgwriter`,
+  );
+  return { walBytes: Number(rows[0]!.wal), checkpoints: Number(rows[0]!.checkpoints), checkpointSyncMs: Number(rows[0]!.sync) };
+};
 const generatorCpuMs = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1_000;
@@ -371,6 +391,10 @@ interface Measurement {
   postgresCpuMsPerDecision: number;
   redisCpuMsPerDecision: number;
   generatorCpuMsPerDecision: number;
+  /** WAL bytes per decision; checkpoints begun, and checkpoint fsync time ended, in the window (warm-up included). */
+  walBytesPerDecision: number;
+  checkpoints: number;
+  checkpointSyncMs: number;
   /** 1-minute load average at the end of the window. */
   loadAverage: number;
   pgTxPerDecision?: number;
@@ -563,10 +587,13 @@ async function measure(target: Target, workload: Workload, round: number): Promi
   let machineAtFrom = machineJiffies();
   const servicesCpu = () => ({ postgres: cpuSources.postgresCpuMs(), redis: cpuSources.redisCpuMs(), generator: generatorCpuMs() });
   let servicesAtFrom = servicesCpu();
+  const walAtStart = await walAndCheckpoints();
+  let walAtFrom = walAtStart;
   const cpuTimer = setTimeout(() => {
     cpuAtFrom = cpuMsOf(pid);
     machineAtFrom = machineJiffies();
     servicesAtFrom = servicesCpu();
+    void walAndCheckpoints().then((w) => (walAtFrom = w));
   }, WARMUP_MS);
   let offered: number | undefined;
   try {
@@ -579,6 +606,7 @@ async function measure(target: Target, workload: Workload, round: number): Promi
   const cpuMs = cpuMsOf(pid) - cpuAtFrom;
   const machine = machineJiffies();
   const servicesAtEnd = servicesCpu();
+  const walAtEnd = await walAndCheckpoints();
   const perDecision = (key: 'postgres' | 'redis' | 'generator') => (servicesAtEnd[key] - servicesAtFrom[key]) / Math.max(1, t.decisions);
   const seconds = DURATION_MS / 1_000;
   const ms = (us: number) => us / 1_000;
@@ -606,6 +634,9 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     postgresCpuMsPerDecision: perDecision('postgres'),
     redisCpuMsPerDecision: perDecision('redis'),
     generatorCpuMsPerDecision: perDecision('generator'),
+    walBytesPerDecision: (walAtEnd.walBytes - walAtFrom.walBytes) / Math.max(1, t.decisions),
+    checkpoints: walAtEnd.checkpoints - walAtStart.checkpoints,
+    checkpointSyncMs: walAtEnd.checkpointSyncMs - walAtStart.checkpointSyncMs,
     loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
 }
@@ -622,6 +653,7 @@ async function main() {
   await monitor.connect();
   const redisMonitor = new Redis(redisServer.url);
   cpuSources = await findCpuSources(monitor, redisMonitor);
+  walAndCheckpoints = readWalAndCheckpoints(monitor);
   const servers: Server[] = [];
   const cleanup = async () => {
     stopping = true;
@@ -773,7 +805,8 @@ async function main() {
           log(
             `${String(results.length).padStart(3)}/${total} round ${round} ${workload.padEnd(6)} ${server.name.padEnd(9)}: ${fmt(m.decisionsPerSecond).padStart(6)} decisions/s` +
               `${m.offeredPerSecond !== undefined ? ` (offered ${fmt(m.offeredPerSecond)}/s)` : ''}, ${fmt((m.accepted / Math.max(1, m.decisions)) * 100)}% accepted, ` +
-              `p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, max ${fmt(m.maxMs)} ms, server CPU ${fmt(m.serverCpuPercent)}%, machine ${fmt(m.machineBusyPercent)}% busy, load ${fmt(m.loadAverage, 1)}${errors ? `, errors: ${errors}` : ''}`,
+              `p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, max ${fmt(m.maxMs)} ms, server CPU ${fmt(m.serverCpuPercent)}%, machine ${fmt(m.machineBusyPercent)}% busy, load ${fmt(m.loadAverage, 1)}` +
+              `${m.checkpoints > 0 || m.checkpointSyncMs > 0 ? `, Postgres checkpoint: ${m.checkpoints} begun, ${fmt(m.checkpointSyncMs)} ms of its fsync ended here` : ''}${errors ? `, errors: ${errors}` : ''}`,
           );
           await sleep(1_000);
         }
@@ -809,6 +842,7 @@ interface Summary {
   postgresCpuMsPerDecision: number;
   redisCpuMsPerDecision: number;
   generatorCpuMsPerDecision: number;
+  walBytesPerDecision: number;
   /** 1-minute load average at the end of the window. */
   loadAverage: number;
   pgTxPerDecision?: number;
@@ -835,6 +869,7 @@ function summarise(ms: Measurement[]): Summary {
     postgresCpuMsPerDecision: med((m) => m.postgresCpuMsPerDecision),
     redisCpuMsPerDecision: med((m) => m.redisCpuMsPerDecision),
     generatorCpuMsPerDecision: med((m) => m.generatorCpuMsPerDecision),
+    walBytesPerDecision: med((m) => m.walBytesPerDecision),
     loadAverage: med((m) => m.loadAverage),
     ...(pick((m) => m.pgTxPerDecision) !== undefined ? { pgTxPerDecision: pick((m) => m.pgTxPerDecision) } : {}),
     ...(pick((m) => m.redisCallsPerDecision) !== undefined ? { redisCallsPerDecision: pick((m) => m.redisCallsPerDecision), redisEvalshaPerDecision: pick((m) => m.redisEvalshaPerDecision) } : {}),
@@ -882,15 +917,15 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   // the generator) against what the ledger and the engine add. The rest is the kernel's own threads and anything
   // else on the machine.
   lines.push(
-    `\nMachine CPU ms per decision by process (hot / spread / open): the server, all Postgres processes, redis-server, the load generator (this process), and the rest of the machine.`,
+    `\nMachine CPU ms per decision by process (hot / spread / open): the server, all Postgres processes, redis-server, the load generator (this process), and the rest of the machine; and the Postgres WAL written per decision.`,
   );
-  lines.push('\n| setup | server | Postgres | Redis | generator | rest | machine |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  lines.push('\n| setup | server | Postgres | Redis | generator | rest | machine | WAL KB |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const server of servers) {
     const s = summary[server.name]!;
     const rest = (x: Summary) => x.machineCpuMsPerDecision - x.serverCpuMsPerDecision - x.postgresCpuMsPerDecision - x.redisCpuMsPerDecision - x.generatorCpuMsPerDecision;
     lines.push(
-      `| ${server.name} | ${per((x) => x.serverCpuMsPerDecision, 2, s)} | ${per((x) => x.postgresCpuMsPerDecision, 2, s)} | ${per((x) => x.redisCpuMsPerDecision, 2, s)} | ${per((x) => x.generatorCpuMsPerDecision, 2, s)} | ${per(rest, 2, s)} | ${per((x) => x.machineCpuMsPerDecision, 2, s)} |`,
+      `| ${server.name} | ${per((x) => x.serverCpuMsPerDecision, 2, s)} | ${per((x) => x.postgresCpuMsPerDecision, 2, s)} | ${per((x) => x.redisCpuMsPerDecision, 2, s)} | ${per((x) => x.generatorCpuMsPerDecision, 2, s)} | ${per(rest, 2, s)} | ${per((x) => x.machineCpuMsPerDecision, 2, s)} | ${per((x) => x.walBytesPerDecision / 1_024, 2, s)} |`,
     );
   }
   const ratio = (a: SetupName, b: SetupName, w: Workload) => {
