@@ -33,6 +33,9 @@
  *        --baseline=DIR: adds the setup `base`, the redis+pg server of another checkout (DIR, installed with pnpm
  *        install), on its own database and Redis database, to measure a change against the code before it side by
  *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base).
+ * Environment: BENCH_SERVER_LOGS=DIR keeps every server's output; BENCH_NODE_FLAGS (e.g. --trace-gc) go to each server.
+ * Also per window: CPU per decision of the server, of all Postgres processes, of redis-server and of the generator;
+ * Postgres WAL per decision; and any Postgres checkpoint begun or ending in it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -677,7 +680,8 @@ async function main() {
     if (flags.profile) return await profile(services, tokens, creatorToken);
 
     for (const name of SETUPS) {
-      const server = await startSetup(name, services);
+      // BENCH_NODE_FLAGS (e.g. --trace-gc, with BENCH_SERVER_LOGS=DIR to keep the output) go to every server's node.
+      const server = await startSetup(name, services, (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean));
       servers.push(server);
       log(`started ${name} (pid ${server.child.pid}, ${server.runsOn}) at ${server.url}`);
     }
