@@ -45,4 +45,48 @@ describe('failover engine', () => {
       await outbid.close();
     }
   });
+
+  it('a read that fails once (a timeout after the process was frozen) is asked again and does not switch; a write that fails does', async () => {
+    const primary = createMemoryEngine();
+    let failNext = 0;
+    const flaky = { ...primary } as BidEngine;
+    for (const key of ['now', 'getState', 'placeBid'] as const) {
+      const real = primary[key].bind(primary) as (...args: unknown[]) => Promise<unknown>;
+      (flaky as unknown as Record<string, unknown>)[key] = (...args: unknown[]) => (failNext-- > 0 ? Promise.reject(new Error('Command timed out')) : real(...args));
+    }
+    const switches: string[] = [];
+    const engine = createFailoverEngine({ primary: flaky, fallback: createMemoryEngine(), probeIntervalMs: 60_000, onSwitch: (to) => switches.push(to) });
+    try {
+      failNext = 1;
+      expect(typeof (await engine.now())).toBe('number');
+      failNext = 1;
+      expect(await engine.getState('nope')).toBeNull();
+      expect(switches).toEqual([]);
+      expect(engine.active()).toBe('primary');
+      // Twice in a row is an outage.
+      failNext = 2;
+      await engine.now();
+      expect(engine.active()).toBe('fallback');
+      expect(switches).toEqual(['fallback']);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('a bid whose call fails is not sent to the primary again: the fallback decides it', async () => {
+    const primary = createMemoryEngine();
+    let calls = 0;
+    const flaky = { ...primary, placeBid: (cmd: Parameters<BidEngine['placeBid']>[0]) => (calls++ === 0 ? Promise.reject(new Error('Command timed out')) : primary.placeBid(cmd)) } as BidEngine;
+    const engine = createFailoverEngine({ primary: flaky, fallback: createMemoryEngine(), probeIntervalMs: 60_000 });
+    const outbid = createOutbid({ engine, guardIntervalMs: 0 });
+    try {
+      const auction = await outbid.createAuction('seller', { postId: 'p', startAt: Date.now(), endAt: Date.now() + 60_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+      calls = 0;
+      expect((await outbid.placeBid({ auctionId: auction.id, bidderId: 'a', amount: 100, idempotencyKey: 'k' })).decision).toMatchObject({ status: 'accepted', version: 2 });
+      expect(calls).toBe(1);
+      expect(engine.active()).toBe('fallback');
+    } finally {
+      await outbid.close();
+    }
+  });
 });

@@ -19,7 +19,8 @@ export interface FailoverEngine extends BidEngine {
 
 /**
  * Decides with `primary` and, while it fails (connection refused, timeout: anything that is not an OutbidError),
- * with `fallback`; probes the primary and returns to it when it answers. Safe because neither engine is the
+ * with `fallback`; probes the primary and returns to it when it answers. A read (`now`, `getState`) is asked twice
+ * before the primary is given up, so one timeout after a frozen process does not switch. Safe because neither engine is the
  * record: every accept is fenced against the ledger, so an engine that missed decisions made by the other is
  * caught (`conflict`) and rebuilt before it can accept against stale state. To avoid that round trip, auctions
  * decided by one engine are dropped from the other when it takes over again.
@@ -66,10 +67,16 @@ export function createFailoverEngine(options: FailoverEngineOptions): FailoverEn
     }
   };
 
-  const route = async <T>(auctionId: string | null, call: (engine: BidEngine) => Promise<T>): Promise<T> => {
+  /**
+   * `retryRead`: a read (the clock, a state) that fails is asked once more before the primary is given up. A
+   * command timeout is also what a process frozen for longer than the timeout sees on waking (a stop signal, a VM
+   * pause): its timers run before it reads the replies already waiting. Switching then is not free: every auction
+   * the fallback decides is rebuilt on the way back. A write is not repeated: its outcome is unknown.
+   */
+  const route = async <T>(auctionId: string | null, call: (engine: BidEngine) => Promise<T>, retryRead = false): Promise<T> => {
     if (!onFallback) {
       try {
-        const result = await call(primary);
+        const result = await call(primary).catch((error: unknown) => (retryRead && isOutage(error) ? call(primary) : Promise.reject(error)));
         if (auctionId !== null) touchedOnPrimary.add(auctionId);
         return result;
       } catch (error) {
@@ -90,13 +97,13 @@ export function createFailoverEngine(options: FailoverEngineOptions): FailoverEn
     start: (id, mode) => route(id, (e) => e.start(id, mode)),
     end: (id, mode) => route(id, (e) => e.end(id, mode)),
     cancel: (id) => route(id, (e) => e.cancel(id)),
-    getState: (id) => route(null, (e) => e.getState(id)),
+    getState: (id) => route(null, (e) => e.getState(id), true),
     hydrate: (state, records) => route(state.id, (e) => e.hydrate(state, records)),
     async drop(id) {
       // Both copies go: whichever decides next must start from the ledger.
       await Promise.allSettled([primary.drop(id), fallback.drop(id)]);
     },
-    now: () => route(null, (e) => e.now()),
+    now: () => route(null, (e) => e.now(), true),
     async close() {
       closed = true;
       if (probe) clearInterval(probe);
