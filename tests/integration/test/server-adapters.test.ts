@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '@outbid/test-services';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { issueDevToken, startServer } from '@outbid/server';
@@ -59,5 +61,32 @@ it('with REDIS_URL and DATABASE_URL the server decides in Redis (Postgres failov
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
   } finally {
     await server.close();
+  }
+}, 60_000);
+
+it('a server starting on Redis logs no error: its scheduler waits for its connection before polling', async () => {
+  // Without the wait, the first poll of every shard failed ("Stream isn't writeable"), 16 error lines per start.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@outbid/source', resolve(import.meta.dirname, '../../../packages/server/src/main.ts')], {
+    env: { ...process.env, REDIS_URL: redis.url, DATABASE_URL: await pg.createDatabase('server_start_log'), PORT: '0', HOST: '127.0.0.1', OUTBID_JWT_SECRET: 'start-log-secret-of-32-characters!!!', OUTBID_LOG_LEVEL: 'info' },
+    cwd: resolve(import.meta.dirname, '../../..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    const listening = Date.now() + 30_000;
+    while (!out.includes('Outbid server listening')) {
+      if (child.exitCode !== null || Date.now() > listening) throw new Error(`server did not start: ${out.slice(-1_000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The scheduler polls every 100 ms: a second is ten polls of every shard.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const errors = out.split('\n').filter((line) => /"level":(50|60)/.test(line));
+    expect(errors).toEqual([]);
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
   }
 }, 60_000);
