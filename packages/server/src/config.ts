@@ -35,6 +35,7 @@ export const configSchema = z.object({
   OUTBID_TICK_MS: ms.default(1_000),
   OUTBID_FLUSH_MS: ms.default(50),
   OUTBID_GUARD_INTERVAL_MS: ms.default(2_000),
+  OUTBID_OUTBOX_RETENTION_MS: ms.default(86_400_000),
   OUTBID_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OUTBID_CDN_PURGE_URL_TEMPLATE: z.string().optional(),
   OUTBID_DEMO_DIR: z.string().optional(),

@@ -161,6 +161,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const outbid = createOutbid({
     ...ports,
     guardIntervalMs: config.OUTBID_GUARD_INTERVAL_MS,
+    outboxRetentionMs: config.OUTBID_OUTBOX_RETENTION_MS,
     // Viewers of this instance get its commits at once, on every bus (the gateway drops the bus's copy by version).
     // On the memory bus (no Kafka) the outbox relay is then off every viewer's path and gathers more per pass.
     localDelivery: true,

@@ -469,6 +469,15 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       // does not wait for the WAL flush: under a burst the relay then never queues behind the ledger's fsyncs.
       await db.exec(`BEGIN; SET LOCAL synchronous_commit TO OFF; ${markPublishedSql(positions)} COMMIT;`);
     },
+    async pruneOutbox(publishedBefore, limit) {
+      // Only the oldest `limit` rows are looked at, a primary-key range however large the table is.
+      const { rows } = await db.query(
+        `WITH oldest AS (SELECT position, published_at FROM outbid_outbox ORDER BY position LIMIT $2)
+         DELETE FROM outbid_outbox AS o USING oldest WHERE o.position = oldest.position AND oldest.published_at < $1 RETURNING o.position`,
+        [publishedBefore, limit],
+      );
+      return rows.length;
+    },
     async findDue(now, limit) {
       const { rows } = await db.query(
         `SELECT ${AUCTION_COLUMNS} FROM outbid_auctions

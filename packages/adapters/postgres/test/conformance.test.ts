@@ -9,18 +9,18 @@ const server = usePostgresServer();
 
 describeLedgerConformance('postgres', {
   create: () => createPostgresLedger({ connectionString: server.url }),
-  offers: { applyChanges: true, locks: true, relayOutbox: true },
+  offers: { applyChanges: true, locks: true, relayOutbox: true, pruneOutbox: true },
 });
 
 describeEngineConformance('postgres', {
   create: async () => createPostgresEngine({ connectionString: await server.createDatabase('engine') }),
 });
 
-describeLedgerConformance('pglite', { create: () => createPgliteLedger(), offers: { applyChanges: true } });
+describeLedgerConformance('pglite', { create: () => createPgliteLedger(), offers: { applyChanges: true, pruneOutbox: true } });
 
 const dir = mkdtempSync(join(tmpdir(), 'outbid-pglite-'));
 describeLedgerConformance('pglite', {
   create: () => createPgliteLedger({ dataDir: join(dir, 'conformance') }),
   teardown: async () => rmSync(dir, { recursive: true, force: true }),
-  offers: { applyChanges: true },
+  offers: { applyChanges: true, pruneOutbox: true },
 });

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid, type Outbid } from '@outbid/core';
-import { allAcceptedBids } from '@outbid/core/testing';
+import { allAcceptedBids, eventually } from '@outbid/core/testing';
 import { createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
 import { pgDb } from '../src/db.js';
 import { usePostgresServer } from './postgres-server.js';
@@ -48,6 +48,56 @@ describe('the outbox on Postgres', () => {
     } finally {
       await raw.end();
       await ledger.close();
+    }
+  });
+});
+
+describe('pruning the outbox on Postgres', () => {
+  const rows = async (raw: pg.Client) =>
+    (await raw.query<{ id: string }>('SELECT id FROM outbid_outbox ORDER BY position')).rows.map((r) => r.id);
+  const insert = (raw: pg.Client, id: string, publishedAt: number | null) =>
+    raw.query(`INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at, published_at) VALUES ($1, 'a-1', 'BidAccepted', '{}', 0, $2)`, [id, publishedAt]);
+
+  it('deletes entries published before the cutoff among the oldest `limit`; never one not published', async () => {
+    const url = await server.createDatabase('outbox_prune');
+    const ledger = await createPostgresLedger({ connectionString: url });
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      const now = Date.now();
+      await insert(raw, 'old-1', now - 7_200_000);
+      await insert(raw, 'never-published', null);
+      await insert(raw, 'old-2', now - 7_200_000);
+      await insert(raw, 'recent', now);
+      await insert(raw, 'old-3', now - 7_200_000);
+      // Only the oldest 3 are looked at: old-3 waits for the next call.
+      expect(await ledger.pruneOutbox!(now - 3_600_000, 3)).toBe(2);
+      expect(await rows(raw)).toEqual(['never-published', 'recent', 'old-3']);
+      expect(await ledger.pruneOutbox!(now - 3_600_000, 3)).toBe(1);
+      expect(await rows(raw)).toEqual(['never-published', 'recent']);
+      expect(await ledger.pruneOutbox!(now + 1, 3)).toBe(1);
+      expect(await rows(raw)).toEqual(['never-published']);
+    } finally {
+      await raw.end();
+      await ledger.close();
+    }
+  });
+
+  it('the service prunes what its relay published once the retention has passed', async () => {
+    const url = await server.createDatabase('outbox_prune_service');
+    const outbid = createOutbid({ ledger: await createPostgresLedger({ connectionString: url }), guardIntervalMs: 0, outboxRetentionMs: 1 });
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      const auction = await outbid.createAuction('seller', { postId: 'prune', startAt: Date.now(), endAt: Date.now() + 60_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+      await outbid.placeBid({ auctionId: auction.id, bidderId: 'b', amount: 100 });
+      await outbid.idle();
+      // Published (the relay ran), then deleted by the once-a-second prune.
+      await eventually(async () => expect(await rows(raw)).toEqual([]), 10_000);
+      expect(await outbid.getAuction(auction.id)).toMatchObject({ version: 2 });
+    } finally {
+      await raw.end();
+      await outbid.close();
     }
   });
 });

@@ -119,6 +119,13 @@ export interface Ledger {
    * entries stay unpublished (published again by the next call: at least once).
    */
   relayOutbox?(publish: (events: AuctionEvent[]) => Promise<void>, limit: number): Promise<number | null>;
+  /**
+   * Optional, for a ledger that keeps published entries (the memory ledger drops them at once): of the oldest
+   * `limit` entries, deletes those published before `publishedBefore` (epoch ms), and resolves with how many.
+   * Entries not published are kept whatever their age, so an outbox that another publisher reads (Debezium leaves
+   * every entry unpublished) is never pruned.
+   */
+  pruneOutbox?(publishedBefore: number, limit: number): Promise<number>;
   /** Throws when the ledger cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -37,6 +37,12 @@ export interface OutbidOptions {
    * a bid every 5 ms: p50 +15 ms), so it is not the default there.
    */
   relayCoalesceMs?: number;
+  /**
+   * How long published outbox entries are kept (a ledger with `pruneOutbox`, e.g. Postgres); older ones are deleted
+   * once a minute (or once per retention, if shorter, but at most once a second). Default 24 h; 0 keeps them all.
+   * Entries not published are always kept.
+   */
+  outboxRetentionMs?: number;
   /** Reconciler interval: compares the engine's copy of every open auction with the ledger. 0 (default) = off. */
   reconcileIntervalMs?: number;
   /**
@@ -143,6 +149,11 @@ export interface Outbid {
   rearmScheduler(): Promise<number>;
   /** One pass of the database guard: finalises every overdue auction. Returns how many it changed. */
   runGuard(): Promise<number>;
+  /**
+   * Deletes outbox entries published more than `retentionMs` ago (what `outboxRetentionMs` runs once a minute), a
+   * thousand at a time, at most 100 batches. Returns how many; 0 when the ledger keeps no published entries.
+   */
+  pruneOutbox(retentionMs: number): Promise<number>;
   /** The engine's authoritative time. */
   now(): Promise<number>;
   /** Resolves once this instance receives bus events (a Kafka consumer has joined its group). */

@@ -83,6 +83,15 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
   const guardIntervalMs = options.guardIntervalMs ?? 5_000;
   const guardTimer = guardIntervalMs > 0 ? setInterval(() => void track(upkeep.runGuard()), guardIntervalMs) : null;
   guardTimer?.unref?.();
+  const outboxRetentionMs = options.outboxRetentionMs ?? 24 * 60 * 60_000;
+  const pruneTimer =
+    outboxRetentionMs > 0 && ledger.pruneOutbox
+      ? setInterval(
+          () => void track(upkeep.pruneOutbox(outboxRetentionMs).catch((err: unknown) => log.error({ err }, 'outbox prune failed'))),
+          Math.min(60_000, Math.max(1_000, outboxRetentionMs)),
+        )
+      : null;
+  pruneTimer?.unref?.();
 
   return {
     engine,
@@ -118,6 +127,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
       if (closed) return;
       closed = true;
       if (guardTimer) clearInterval(guardTimer);
+      if (pruneTimer) clearInterval(pruneTimer);
       if (reconcileTimer) clearInterval(reconcileTimer);
       await bids.flushAudit();
       await Promise.all([...background]);

@@ -11,6 +11,8 @@ const GUARD_CONCURRENCY = 32;
 export interface Upkeep {
   /** One pass of the database guard: finalises every overdue auction. Returns how many it changed. */
   runGuard(): Promise<number>;
+  /** Deletes outbox entries published more than `retentionMs` ago, a bounded number per call. Returns how many. */
+  pruneOutbox(retentionMs: number): Promise<number>;
   /** One reconciler pass (all open auctions, or the given ones). Returns the ids it repaired. */
   reconcile(auctionIds?: string[]): Promise<string[]>;
   /** Arms the scheduler for every open auction in the ledger. Returns how many jobs it armed. */
@@ -127,7 +129,21 @@ export function createUpkeep(ctx: ServiceContext, runDueJob: (job: ScheduledJob)
     return armed;
   };
 
-  return { runGuard, reconcile, rearmScheduler };
+  const PRUNE_BATCH = 1_000;
+  const pruneOutbox = async (retentionMs: number): Promise<number> => {
+    if (!ledger.pruneOutbox || !(retentionMs >= 0)) return 0;
+    // The ledger stamps `published` with its process clock (Date.now()), so the cutoff is taken on the same kind.
+    const publishedBefore = Date.now() - retentionMs;
+    let pruned = 0;
+    for (let batch = 0; batch < 100 && !ctx.isClosed(); batch++) {
+      const n = await ledger.pruneOutbox(publishedBefore, PRUNE_BATCH);
+      pruned += n;
+      if (n < PRUNE_BATCH) break;
+    }
+    return pruned;
+  };
+
+  return { runGuard, reconcile, rearmScheduler, pruneOutbox };
 }
 
 /**

@@ -27,6 +27,8 @@ export interface LedgerSuiteOptions {
     locks?: boolean;
     /** `relayOutbox`: a whole relay pass under the relay lock, in the store's fewest round trips (needs `locks`). */
     relayOutbox?: boolean;
+    /** `pruneOutbox`: the ledger keeps published entries until they are pruned. */
+    pruneOutbox?: boolean;
   };
 }
 
@@ -49,6 +51,7 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
   const offersApplyChanges = options.offers?.applyChanges ?? false;
   const offersLocks = options.offers?.locks ?? false;
   const offersRelayOutbox = options.offers?.relayOutbox ?? false;
+  const offersPruneOutbox = options.offers?.pruneOutbox ?? false;
   describe(`Ledger conformance: ${name}`, () => {
     let ledger: Ledger;
     beforeAll(async () => {
@@ -77,11 +80,12 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(ledger.specificationVersion).toBe('v1');
     });
 
-    it('offers exactly the optional members it declares (applyChanges, withGuardLock, withRelayLock, relayOutbox)', () => {
+    it('offers exactly the optional members it declares (applyChanges, withGuardLock, withRelayLock, relayOutbox, pruneOutbox)', () => {
       expect(typeof ledger.applyChanges === 'function').toBe(offersApplyChanges);
       expect(typeof ledger.withGuardLock === 'function').toBe(offersLocks);
       expect(typeof ledger.withRelayLock === 'function').toBe(offersLocks);
       expect(typeof ledger.relayOutbox === 'function').toBe(offersRelayOutbox);
+      expect(typeof ledger.pruneOutbox === 'function').toBe(offersPruneOutbox);
     });
 
     it('.ping resolves while the ledger is reachable', async () => {
@@ -562,6 +566,19 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(due).toContain(toStart.id);
       expect(due).not.toContain(future.id);
       expect(due).not.toContain(closed.id);
+    });
+
+    it.skipIf(!offersPruneOutbox)('.pruneOutbox (optional) deletes entries published before the cutoff and keeps every one not published', async () => {
+      await created();
+      await drainOutbox();
+      await created();
+      const waiting = await ledger.readOutbox(1_000);
+      expect(waiting.length).toBeGreaterThan(0);
+      // Everything published so far was published before now: nothing before an hour ago.
+      expect(await ledger.pruneOutbox!(Date.now() - 3_600_000, 100_000)).toBe(0);
+      expect(await ledger.pruneOutbox!(Date.now() + 1, 100_000)).toBeGreaterThan(0);
+      expect(await ledger.pruneOutbox!(Date.now() + 1, 100_000)).toBe(0);
+      expect(await ledger.readOutbox(1_000)).toEqual(waiting);
     });
 
     it.skipIf(!offersRelayOutbox)('.relayOutbox (optional) hands out up to limit unpublished entries, oldest first, and marks them', async () => {
