@@ -20,10 +20,10 @@ export interface FailoverEngine extends BidEngine {
 /**
  * Decides with `primary` and, while it fails (connection refused, timeout: anything that is not an OutbidError),
  * with `fallback`; probes the primary and returns to it when it answers. A read (`now`, `getState`) is asked twice
- * before the primary is given up, so one timeout after a frozen process does not switch. Safe because neither engine is the
- * record: every accept is fenced against the ledger, so an engine that missed decisions made by the other is
- * caught (`conflict`) and rebuilt before it can accept against stale state. To avoid that round trip, auctions
- * decided by one engine are dropped from the other when it takes over again.
+ * before the primary is given up, so one timeout after a frozen process does not switch. Safe because neither
+ * engine is the record: every accept is fenced against the ledger, so an engine that missed decisions made by the
+ * other is caught (`conflict`) and rebuilt before it can accept against stale state. To avoid that round trip,
+ * auctions decided by one engine are dropped from the other when it takes over again.
  */
 export function createFailoverEngine(options: FailoverEngineOptions): FailoverEngine {
   const { primary, fallback } = options;
