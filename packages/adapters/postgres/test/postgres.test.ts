@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOutbid, type Outbid } from '@outbid/core';
+import { createOutbid, type Ledger, type Outbid } from '@outbid/core';
 import { allAcceptedBids, eventually } from '@outbid/core/testing';
 import { createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
 import { pgDb } from '../src/db.js';
@@ -22,13 +22,23 @@ describe('Postgres migrations', () => {
   });
 });
 
+/** A fresh database, its ledger (migrated) and a plain client on it for what the ledger does not show; both closed after `test`. */
+async function withLedgerAndClient(name: string, test: (ledger: Ledger, raw: pg.Client) => Promise<void>): Promise<void> {
+  const url = await server.createDatabase(name);
+  const ledger = await createPostgresLedger({ connectionString: url });
+  const raw = new pg.Client({ connectionString: url });
+  await raw.connect();
+  try {
+    await test(ledger, raw);
+  } finally {
+    await raw.end();
+    await ledger.close();
+  }
+}
+
 describe('the outbox on Postgres', () => {
   it('an entry marked published keeps its page, so the mark is logged without its payload again', async () => {
-    const url = await server.createDatabase('outbox_pages');
-    const ledger = await createPostgresLedger({ connectionString: url });
-    const raw = new pg.Client({ connectionString: url });
-    await raw.connect();
-    try {
+    await withLedgerAndClient('outbox_pages', async (ledger, raw) => {
       // 60 entries of about 1 KB, as a bid's event is: seven to a full page, three or four to a half-filled one.
       const payloads = Array.from({ length: 60 }, (_, i) => JSON.stringify({ eventId: `e-${i}`, padding: 'x'.repeat(1_000) }));
       await raw.query(
@@ -45,10 +55,7 @@ describe('the outbox on Postgres', () => {
       expect(await ledger.readOutbox(1_000)).toEqual([]);
       const after = await pages();
       for (const [id, page] of before) expect([id, after.get(id)]).toEqual([id, page]);
-    } finally {
-      await raw.end();
-      await ledger.close();
-    }
+    });
   });
 });
 
@@ -59,11 +66,7 @@ describe('pruning the outbox on Postgres', () => {
     raw.query(`INSERT INTO outbid_outbox (id, aggregateid, type, payload, created_at, published_at) VALUES ($1, 'a-1', 'BidAccepted', '{}', 0, $2)`, [id, publishedAt]);
 
   it('deletes entries published before the cutoff among the oldest `limit`; never one not published', async () => {
-    const url = await server.createDatabase('outbox_prune');
-    const ledger = await createPostgresLedger({ connectionString: url });
-    const raw = new pg.Client({ connectionString: url });
-    await raw.connect();
-    try {
+    await withLedgerAndClient('outbox_prune', async (ledger, raw) => {
       const now = Date.now();
       await insert(raw, 'old-1', now - 7_200_000);
       await insert(raw, 'never-published', null);
@@ -77,10 +80,7 @@ describe('pruning the outbox on Postgres', () => {
       expect(await rows(raw)).toEqual(['never-published', 'recent']);
       expect(await ledger.pruneOutbox!(now + 1, 3)).toBe(1);
       expect(await rows(raw)).toEqual(['never-published']);
-    } finally {
-      await raw.end();
-      await ledger.close();
-    }
+    });
   });
 
   it('the service prunes what its relay published once the retention has passed', async () => {
