@@ -32,9 +32,9 @@ export interface OutbidOptions {
    * While commits keep coming, the relay waits this long before its next pass, so one pass publishes many of them.
    * Default 50 ms with the memory bus and `localDelivery` on (this process's listeners got the events at commit; the
    * relay only feeds other instances sharing that in-process bus), else 10 ms: the relay is how listeners — here, or
-   * on other instances through Kafka — get events. At 1,000 bids/s on the reference server (`pnpm bench bids`, open loop) 50 ms made 46 passes
-   * a second instead of 177; through Kafka it would delay other instances' viewers (`pnpm bench kafka-latency` with
-   * a bid every 5 ms: p50 +15 ms), so it is not the default there.
+   * on other instances through Kafka — get events. At 1,000 bids/s on the reference server (`pnpm bench bids`, open
+   * loop) 50 ms made 46 passes a second instead of 177; through Kafka it would delay other instances' viewers
+   * (`pnpm bench kafka-latency` with a bid every 5 ms: p50 +15 ms), so it is not the default there.
    */
   relayCoalesceMs?: number;
   /**
