@@ -214,7 +214,8 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
     }
     return undefined;
   };
-  const outbidArgs = [...nodeFlags, '--import', 'tsx', '--conditions=@outbid/source', MAIN];
+  const outbidArgsFor = (main: string) => [...nodeFlags, '--import', 'tsx', '--conditions=@outbid/source', main];
+  const outbidArgs = outbidArgsFor(MAIN);
   let database: string | null = null;
   let started: { child: ChildProcess; info: { url: string; runsOn: string } };
   if (name === 'bare' || name === 'peer') {
@@ -231,7 +232,7 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
     database = 'bench_outbid_base';
     // Redis database 1: its keys and scheduler queues apart from the redis+pg setup's.
     const env = outbidEnv({ REDIS_URL: `${services.redisUrl}/1`, DATABASE_URL: await services.pgCreate(database) });
-    started = await spawnServer([...nodeFlags, '--import', 'tsx', '--conditions=@outbid/source', join(BASELINE!, 'packages/server/src/main.ts')], env, listening, name, BASELINE!);
+    started = await spawnServer(outbidArgsFor(join(BASELINE!, 'packages/server/src/main.ts')), env, listening, name, BASELINE!);
   } else if (name === 'pg') {
     database = 'bench_outbid_pg';
     started = await spawnServer(outbidArgs, outbidEnv({ DATABASE_URL: await services.pgCreate(database) }), listening, name);
@@ -257,15 +258,20 @@ interface Counters {
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-function cpuMsOf(pid: number): number {
+/** The fields of /proc/PID/stat after the command name (ppid is [1], utime [11], stime [12]); null once it is gone. */
+function procStat(pid: number | string): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS; // utime + stime
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return NaN;
+    return null;
   }
 }
+
+/** utime + stime in ms (with `children`, also the reaped children's cutime + cstime); NaN for a process gone. */
+const cpuMsOfStat = (fields: string[] | null, children = false): number =>
+  fields ? ((Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0)) * 1_000) / CLOCK_TICKS : NaN;
+const cpuMsOf = (pid: number, children = false) => cpuMsOfStat(procStat(pid), children);
 
 /** Busy and total jiffies of all cores (/proc/stat), to show how much else ran on the machine. */
 function machineJiffies(): { busy: number; total: number } {
@@ -273,18 +279,6 @@ function machineJiffies(): { busy: number; total: number } {
   const total = fields.reduce((a, b) => a + b, 0);
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
   return { busy: total - idle, total };
-}
-
-/** utime, stime (and, with `children`, the reaped children's cutime, cstime) of a process, in ms; NaN if gone. */
-function processCpuMs(pid: number, children = false): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
-    return (ticks * 1_000) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
 }
 
 /**
@@ -325,24 +319,20 @@ const generatorCpuMs = () => {
 
 async function findCpuSources(monitor: pg.Client, redis: Redis): Promise<CpuSources> {
   const { rows } = await monitor.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  const backendStat = readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8');
-  const postmaster = Number(backendStat.slice(backendStat.lastIndexOf(')') + 2).split(' ')[1]); // ppid
+  const postmaster = Number(procStat(rows[0]!.pid)?.[1]); // the monitor's backend's parent
   const redisPid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
   return {
     postgresCpuMs() {
-      let total = processCpuMs(postmaster, true);
+      let total = cpuMsOf(postmaster, true);
       for (const entry of readdirSync('/proc')) {
         if (!/^\d+$/.test(entry)) continue;
-        try {
-          const f = readFileSync(`/proc/${entry}/stat`, 'utf8');
-          if (Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) total += processCpuMs(Number(entry));
-        } catch {
-          // exited meanwhile: its time is in the postmaster's reaped children's time
-        }
+        // A child that exited meanwhile (null) is in the postmaster's reaped children's time.
+        const fields = procStat(entry);
+        if (fields && Number(fields[1]) === postmaster) total += cpuMsOfStat(fields);
       }
       return total;
     },
-    redisCpuMs: () => processCpuMs(redisPid),
+    redisCpuMs: () => cpuMsOf(redisPid),
   };
 }
 
