@@ -133,17 +133,21 @@ const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCT
 /**
  * A fenced batch in one statement and one round trip, for when this ledger knows each auction's recorded state
  * (`expected`, $4: the rows as it last wrote or locked them) and has judged the batch against it. Each auction's
- * row is locked (in id order, like the locked path) only if every column still equals the expected row, and only
- * then are its state, bids and outbox rows written: per auction all or nothing. Returns the ids written; an
- * auction missing from them was changed behind this ledger's back and goes the locked way. A key another bid
- * already holds breaks the unique index and fails the whole statement, which then writes nothing.
+ * row is locked, in id order like the locked path, and only if every column of it still equals the expected row
+ * are its state, bids and outbox rows written: per auction all or nothing. Returns the ids written; an auction
+ * missing from them was changed behind this ledger's back and goes the locked way. A key another bid already holds
+ * breaks the unique index and fails the whole statement, which then writes nothing.
+ *
+ * Each row is found through the primary key, one lookup per expected row (the LATERAL subquery with its own
+ * FOR UPDATE is never flattened into a join). A plain join let the planner, which counts 100 rows for any
+ * jsonb_array_elements, hash the whole auctions table on every batch: a cost that grew with every auction ever held.
  */
 const columnsOf = (alias: string) => `(${AUCTION_FIELDS.map(([name]) => `${alias}.${name}`).join(', ')})`;
 const WRITE_BATCH_AS_EXPECTED = `WITH expected AS MATERIALIZED (
-    SELECT * FROM ${rowsOf(AUCTION_FIELDS, '$4', 'e')}
+    SELECT * FROM ${rowsOf(AUCTION_FIELDS, '$4', 'e')} ORDER BY id
   ), locked AS MATERIALIZED (
-    SELECT a.id FROM outbid_auctions AS a JOIN expected AS e ON a.id = e.id
-     WHERE ${columnsOf('a')} IS NOT DISTINCT FROM ${columnsOf('e')} ORDER BY a.id FOR UPDATE OF a
+    SELECT a.id FROM expected AS e CROSS JOIN LATERAL (SELECT * FROM outbid_auctions AS r WHERE r.id = e.id FOR UPDATE) AS a
+     WHERE ${columnsOf('a')} IS NOT DISTINCT FROM ${columnsOf('e')}
   ), auctions AS (${UPDATE_AUCTIONS('a.id IN (SELECT id FROM locked)')} RETURNING a.id),
   bids AS (${INSERT_BIDS('v.auction_id IN (SELECT id FROM auctions)')}),
   outbox AS (${INSERT_OUTBOX_ROWS('$3', "e->>'aggregateid' IN (SELECT id FROM auctions)")})

@@ -11,13 +11,15 @@ import { usePostgresServer } from './postgres-server.js';
 const server = usePostgresServer();
 const NOW = Date.UTC(2030, 0, 1);
 
-/** A Db that counts what goes to the database: single statements, and transactions (BEGIN … COMMIT). */
+/** A Db that counts what goes to the database: single statements, and transactions (BEGIN … COMMIT); it keeps the last statement. */
 function counted(db: Db) {
   const counts = { statements: 0, transactions: 0 };
+  let last: { sql: string; params: unknown[] } | null = null;
   const wrapped: Db = {
     ...db,
     query: (sql, params) => {
       counts.statements++;
+      last = { sql, params: params ?? [] };
       return db.query(sql, params);
     },
     exec: (sql) => db.exec(sql),
@@ -33,7 +35,7 @@ function counted(db: Db) {
     counts.transactions = 0;
     return taken;
   };
-  return { db: wrapped, take };
+  return { db: wrapped, take, lastStatement: () => last };
 }
 
 interface Store {
@@ -41,6 +43,8 @@ interface Store {
   a: Ledger;
   b: Ledger;
   take(): { statements: number; transactions: number };
+  /** The last single statement `a` sent. */
+  lastStatement(): { sql: string; params: unknown[] } | null;
   raw(sql: string, params: unknown[]): Promise<unknown>;
   close(): Promise<void>;
 }
@@ -55,6 +59,7 @@ const stores: Record<string, () => Promise<Store>> = {
       a: createSqlLedger(a.db, 'postgres'),
       b: createSqlLedger(pgDb(pools[1]!, false), 'postgres'),
       take: a.take,
+      lastStatement: a.lastStatement,
       raw: (sql, params) => pools[1]!.query(sql, params),
       close: async () => {
         await Promise.all(pools.map((p) => p.end()));
@@ -69,6 +74,7 @@ const stores: Record<string, () => Promise<Store>> = {
       a: createSqlLedger(a.db, 'pglite'),
       b: createSqlLedger(pgliteDb(instance, false), 'pglite'),
       take: a.take,
+      lastStatement: a.lastStatement,
       raw: (sql, params) => instance.query(sql, params),
       close: () => instance.close(),
     };
@@ -163,6 +169,27 @@ describe.each(Object.keys(stores))('the one-statement batch write on %s', (kind)
     expect(await store.a.applyChange(retry)).toEqual({ ok: false, reason: 'duplicate_key', existing: audited });
     expect(store.take()).toEqual({ statements: 1, transactions: 1 });
     expect(await store.a.getAuction(state.id)).toEqual(v2.state);
+  });
+
+  it('finds each auction of a batch by its key, never by reading the whole table', async () => {
+    // Enough auctions that a scan of the table costs more than a few lookups by key, even to the planner.
+    const states = [];
+    for (let i = 0; i < 300; i++) states.push(await created(store.a));
+    await store.raw('ANALYZE outbid_auctions', []);
+    const changes = states.slice(0, 10).map((state, i) => acceptedChange(state, `b${i}`, 1_000, NOW));
+    expect(await store.a.applyChanges!(changes)).toEqual(changes.map(() => ({ ok: true })));
+    const statement = store.lastStatement()!;
+    expect(statement.sql).toContain('FOR UPDATE');
+    // The same statement, planned again on the same data (in a transaction rolled back: EXPLAIN plans, never runs it).
+    await store.raw('BEGIN', []);
+    try {
+      const plan = (await store.raw(`EXPLAIN ${statement.sql}`, statement.params)) as { rows: Array<Record<string, string>> };
+      const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
+      expect(text).toContain('Index Scan using outbid_auctions_pkey');
+      expect(text).not.toContain('Seq Scan on outbid_auctions');
+    } finally {
+      await store.raw('ROLLBACK', []);
+    }
   });
 
   it('two changes of one batch with the same key never both go in one statement', async () => {
