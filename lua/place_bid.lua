@@ -25,9 +25,10 @@
                                            a fresh decision. bidKind is what the new version stands for:
                                            'bid' | 'proxy' (the leader's maximum answered, or lifted the price to
                                            the reserve) | 'maximum' (the leader raised a maximum, price unchanged)
-                                           | 'buy_now'; '' when nothing changed. stateFlat (HGETALL of the new
-                                           state) follows whenever bidKind is not '': every accept, and the
-                                           OUTBID_BY_PROXY rejection (the leader's automatic bid is a new version).
+                                           | 'buy_now'; '' when nothing changed. stateFlat (the new state hash
+                                           as field, value pairs) follows whenever bidKind is not '': every
+                                           accept, and the OUTBID_BY_PROXY rejection (the leader's automatic bid
+                                           is a new version).
   decisionFields = status, reason ('' for none), bidId, minNextBid, auctionStatus, currentPrice,
                    currentWinnerId ('' for none), version, endAt, extended ('1'/'0'), decidedAt,
                    amount, maxAmount ('' for none), reserveMet, buyNowAvailable ('' for null, else '1'/'0')
@@ -43,7 +44,7 @@ local bidder, amount_arg, bid_id, field, fingerprint = ARGV[1], ARGV[2], ARGV[3]
 local ttl = tonumber(ARGV[6])
 local max_arg, buy_now, retention = ARGV[7], ARGV[8] == '1', ARGV[9]
 
-local s = load_state(state_key)
+local s, read = load_state(state_key)
 if not s then return { 'H' } end
 local now = now_ms()
 local rule = cjson.decode(s.increment)
@@ -220,11 +221,17 @@ else
   end
 end
 
+-- The fields a new version changes, as written to the hash.
+local written = nil
 if kind ~= '' then
-  rcall('HSET', state_key, 'status', s.status, 'currentPrice', fmt(s.currentPrice), 'currentWinnerId', s.currentWinnerId,
+  written = { 'status', s.status, 'currentPrice', fmt(s.currentPrice), 'currentWinnerId', s.currentWinnerId,
     'version', fmt(s.version), 'bidCount', fmt(s.bidCount), 'effectiveEndAt', fmt(s.effectiveEndAt),
-    'extensionCount', fmt(s.extensionCount), 'leaderMax', fmt_null(s.leaderMax))
-  if kind == 'buy_now' then rcall('HSET', state_key, 'closedAt', s.closedAt) end
+    'extensionCount', fmt(s.extensionCount), 'leaderMax', fmt_null(s.leaderMax) }
+  if kind == 'buy_now' then
+    written[#written + 1] = 'closedAt'
+    written[#written + 1] = s.closedAt
+  end
+  rcall('HSET', state_key, unpack(written))
 end
 
 -- Store the answer (never for invalid input: the corrected retry must run) for as long as a retry can come.
@@ -239,9 +246,28 @@ end
 
 local reply = { 'D', fmt(previous_end), kind }
 for i = 1, #result do reply[#reply + 1] = result[i] end
-if kind ~= '' then
-  local flat = rcall('HGETALL', state_key)
-  for i = 1, #flat do reply[#reply + 1] = flat[i] end
+if written then
+  -- The new state: the hash as read with the written fields replaced (no second HGETALL), and any written field
+  -- the hash did not have yet (leaderMax in a hash from before proxy bids) after it.
+  local new_value = {}
+  for i = 1, #written, 2 do new_value[written[i]] = written[i + 1] end
+  for i = 1, #read, 2 do
+    local name = read[i]
+    local value = new_value[name]
+    reply[#reply + 1] = name
+    if value then
+      reply[#reply + 1] = value
+      new_value[name] = nil
+    else
+      reply[#reply + 1] = read[i + 1]
+    end
+  end
+  for i = 1, #written, 2 do
+    if new_value[written[i]] then
+      reply[#reply + 1] = written[i]
+      reply[#reply + 1] = written[i + 1]
+    end
+  end
 end
 -- Bought now: sealed, like end.lua (its end job is cancelled, so nothing else would expire it).
 if kind == 'buy_now' then expire_sealed(state_key, idem_key, retention) end

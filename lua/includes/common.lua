@@ -7,9 +7,11 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Integers up to 10^15 are exact in Lua doubles; format them without exponent notation.
+-- Integers up to 10^15 are exact in Lua doubles; format them without exponent notation. '%d' (a C long here)
+-- rather than '%.0f': every number formatted is a whole one, and the integer path skips C's float formatting,
+-- which was a visible share of the script's time.
 local function fmt(n)
-  return string.format('%.0f', n)
+  return string.format('%d', n)
 end
 
 local function is_null(v)
@@ -23,13 +25,14 @@ local NUMERIC = {
   'startAt', 'endAt', 'effectiveEndAt', 'startPrice', 'currentPrice', 'version', 'bidCount', 'extensionCount', 'createdAt',
   'reservePrice', 'buyNowPrice', 'leaderMax',
 }
+-- Also returns the hash as read (HGETALL's field, value list), for a reply that carries the state.
 local function load_state(key)
   local flat = rcall('HGETALL', key)
   if #flat == 0 then return nil end
   local s = {}
   for i = 1, #flat, 2 do s[flat[i]] = flat[i + 1] end
   for _, f in ipairs(NUMERIC) do s[f] = tonumber(s[f]) end
-  return s
+  return s, flat
 end
 
 -- The increment that applies at `price` (fixed or tiered by current price), as core's incrementAt.
