@@ -35,7 +35,8 @@
  *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base).
  * Environment: BENCH_SERVER_LOGS=DIR keeps every server's output; BENCH_NODE_FLAGS (e.g. --trace-gc) go to each server.
  * Also per window: CPU per decision of the server, of all Postgres processes, of redis-server and of the generator;
- * Postgres WAL per decision; and any Postgres checkpoint begun or ending in it.
+ * Postgres WAL per decision; any Postgres checkpoint begun or ending in it; and the latency of accepted and of
+ * refused answers apart (only an accepted bid waits for its ledger commit).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -375,6 +376,11 @@ interface Measurement {
   p99Ms: number;
   p999Ms: number;
   maxMs: number;
+  /** The same split by answer: accepted (201) and refused (409). A hot auction refuses most bids without a ledger write. */
+  acceptedP50Ms: number;
+  acceptedP99Ms: number;
+  refusedP50Ms: number;
+  refusedP99Ms: number;
   serverCpuPercent: number;
   serverCpuMsPerDecision: number;
   /** All cores busy during the window, in % of the machine (everything: generator, servers, databases, others). */
@@ -433,6 +439,8 @@ const step = () => 1 + Math.floor(Math.random() * 3); // 1..3 increments of 1
 
 interface Tally {
   hist: Histogram;
+  acceptedHist: Histogram;
+  refusedHist: Histogram;
   decisions: number;
   all: number;
   accepted: number;
@@ -441,7 +449,7 @@ interface Tally {
 }
 
 function tally(): Tally {
-  return { hist: newHistogram(), decisions: 0, all: 0, accepted: 0, rejected: 0, errors: {} };
+  return { hist: newHistogram(), acceptedHist: newHistogram(), refusedHist: newHistogram(), decisions: 0, all: 0, accepted: 0, rejected: 0, errors: {} };
 }
 
 function record(t: Tally, status: number | string, latencyUs: number, counted: boolean) {
@@ -452,7 +460,9 @@ function record(t: Tally, status: number | string, latencyUs: number, counted: b
     t.decisions++;
     if (status === 201) t.accepted++;
     else t.rejected++;
-    t.hist.recordValue(Math.max(1, Math.min(Math.round(latencyUs), 300_000_000)));
+    const us = Math.max(1, Math.min(Math.round(latencyUs), 300_000_000));
+    t.hist.recordValue(us);
+    (status === 201 ? t.acceptedHist : t.refusedHist).recordValue(us);
   } else {
     const key = typeof status === 'number' ? `http ${status}` : status;
     t.errors[key] = (t.errors[key] ?? 0) + 1;
@@ -620,6 +630,10 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     p99Ms: ms(t.hist.getValueAtPercentile(99)),
     p999Ms: ms(t.hist.getValueAtPercentile(99.9)),
     maxMs: ms(t.hist.maxValue),
+    acceptedP50Ms: ms(t.acceptedHist.getValueAtPercentile(50)),
+    acceptedP99Ms: ms(t.acceptedHist.getValueAtPercentile(99)),
+    refusedP50Ms: ms(t.refusedHist.getValueAtPercentile(50)),
+    refusedP99Ms: ms(t.refusedHist.getValueAtPercentile(99)),
     serverCpuPercent: (cpuMs / (performance.now() - measureFrom)) * 100,
     serverCpuMsPerDecision: cpuMs / Math.max(1, t.decisions),
     machineBusyPercent: busyShare * 100,
@@ -799,7 +813,7 @@ async function main() {
           log(
             `${String(results.length).padStart(3)}/${total} round ${round} ${workload.padEnd(6)} ${server.name.padEnd(9)}: ${fmt(m.decisionsPerSecond).padStart(6)} decisions/s` +
               `${m.offeredPerSecond !== undefined ? ` (offered ${fmt(m.offeredPerSecond)}/s)` : ''}, ${fmt((m.accepted / Math.max(1, m.decisions)) * 100)}% accepted, ` +
-              `p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, max ${fmt(m.maxMs)} ms, server CPU ${fmt(m.serverCpuPercent)}%, machine ${fmt(m.machineBusyPercent)}% busy, load ${fmt(m.loadAverage, 1)}` +
+              `p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, max ${fmt(m.maxMs)} ms (accepted p50 / p99 ${fmt(m.acceptedP50Ms, 1)} / ${fmt(m.acceptedP99Ms, 1)} ms, refused ${fmt(m.refusedP50Ms, 1)} / ${fmt(m.refusedP99Ms, 1)} ms), server CPU ${fmt(m.serverCpuPercent)}%, machine ${fmt(m.machineBusyPercent)}% busy, load ${fmt(m.loadAverage, 1)}` +
               `${m.checkpoints > 0 || m.checkpointSyncMs > 0 ? `, Postgres checkpoint: ${m.checkpoints} begun, ${fmt(m.checkpointSyncMs)} ms of its fsync ended here` : ''}${errors ? `, errors: ${errors}` : ''}`,
           );
           await sleep(1_000);
@@ -827,6 +841,10 @@ interface Summary {
   p99Ms: number;
   p999Ms: number;
   maxMs: number;
+  acceptedP50Ms: number;
+  acceptedP99Ms: number;
+  refusedP50Ms: number;
+  refusedP99Ms: number;
   errors: number;
   serverCpuPercent: number;
   serverCpuMsPerDecision: number;
@@ -855,6 +873,10 @@ function summarise(ms: Measurement[]): Summary {
     p99Ms: med((m) => m.p99Ms),
     p999Ms: med((m) => m.p999Ms),
     maxMs: med((m) => m.maxMs),
+    acceptedP50Ms: med((m) => m.acceptedP50Ms),
+    acceptedP99Ms: med((m) => m.acceptedP99Ms),
+    refusedP50Ms: med((m) => m.refusedP50Ms),
+    refusedP99Ms: med((m) => m.refusedP99Ms),
     errors: med((m) => Object.values(m.errors).reduce((a, b) => a + b, 0)),
     serverCpuPercent: med((m) => m.serverCpuPercent),
     serverCpuMsPerDecision: med((m) => m.serverCpuMsPerDecision),
@@ -920,6 +942,16 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
     const rest = (x: Summary) => x.machineCpuMsPerDecision - x.serverCpuMsPerDecision - x.postgresCpuMsPerDecision - x.redisCpuMsPerDecision - x.generatorCpuMsPerDecision;
     lines.push(
       `| ${server.name} | ${per((x) => x.serverCpuMsPerDecision, 2, s)} | ${per((x) => x.postgresCpuMsPerDecision, 2, s)} | ${per((x) => x.redisCpuMsPerDecision, 2, s)} | ${per((x) => x.generatorCpuMsPerDecision, 2, s)} | ${per(rest, 2, s)} | ${per((x) => x.machineCpuMsPerDecision, 2, s)} | ${per((x) => x.walBytesPerDecision / 1_024, 2, s)} |`,
+    );
+  }
+  // A hot auction refuses most bids straight from the engine; the accepted ones also wait for their ledger commit.
+  lines.push(`\nLatency by answer (hot / spread / open), ms: p50 / p99 of the accepted (201) and of the refused (409) answers.`);
+  lines.push('\n| setup | accepted p50 | accepted p99 | refused p50 | refused p99 |');
+  lines.push('|---|---:|---:|---:|---:|');
+  for (const server of servers) {
+    const s = summary[server.name]!;
+    lines.push(
+      `| ${server.name} | ${per((x) => x.acceptedP50Ms, 1, s)} | ${per((x) => x.acceptedP99Ms, 1, s)} | ${per((x) => x.refusedP50Ms, 1, s)} | ${per((x) => x.refusedP99Ms, 1, s)} |`,
     );
   }
   const ratio = (a: SetupName, b: SetupName, w: Workload) => {
