@@ -630,10 +630,11 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     p99Ms: ms(t.hist.getValueAtPercentile(99)),
     p999Ms: ms(t.hist.getValueAtPercentile(99.9)),
     maxMs: ms(t.hist.maxValue),
-    acceptedP50Ms: ms(t.acceptedHist.getValueAtPercentile(50)),
-    acceptedP99Ms: ms(t.acceptedHist.getValueAtPercentile(99)),
-    refusedP50Ms: ms(t.refusedHist.getValueAtPercentile(50)),
-    refusedP99Ms: ms(t.refusedHist.getValueAtPercentile(99)),
+    // NaN (printed '–') when no answer of that kind came, as with the bare route, which refuses nothing.
+    acceptedP50Ms: t.accepted > 0 ? ms(t.acceptedHist.getValueAtPercentile(50)) : NaN,
+    acceptedP99Ms: t.accepted > 0 ? ms(t.acceptedHist.getValueAtPercentile(99)) : NaN,
+    refusedP50Ms: t.rejected > 0 ? ms(t.refusedHist.getValueAtPercentile(50)) : NaN,
+    refusedP99Ms: t.rejected > 0 ? ms(t.refusedHist.getValueAtPercentile(99)) : NaN,
     serverCpuPercent: (cpuMs / (performance.now() - measureFrom)) * 100,
     serverCpuMsPerDecision: cpuMs / Math.max(1, t.decisions),
     machineBusyPercent: busyShare * 100,
@@ -914,7 +915,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
     );
   }
   lines.push(
-    `\nCost per decision (hot / spread / open): Postgres transactions of the setup's database and Redis commands (of them EVALSHA), both net of the idle background (Postgres: idle rate × time; Redis: the scheduler polls, counted); server CPU ms; machine CPU ms (all ${availableParallelism()} cores: generator, server, Redis, Postgres, anything else); accepted share.`,
+    `\nCost per decision (${WORKLOADS.join(' / ')}): Postgres transactions of the setup's database and Redis commands (of them EVALSHA), both net of the idle background (Postgres: idle rate × time; Redis: the scheduler polls, counted); server CPU ms; machine CPU ms (all ${availableParallelism()} cores: generator, server, Redis, Postgres, anything else); accepted share.`,
   );
   lines.push('\n| setup | runs on | Postgres tx | Redis commands (EVALSHA) | server CPU ms | server CPU % | machine CPU ms | accepted |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
@@ -933,7 +934,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   // the generator) against what the ledger and the engine add. The rest is the kernel's own threads and anything
   // else on the machine.
   lines.push(
-    `\nMachine CPU ms per decision by process (hot / spread / open): the server, all Postgres processes, redis-server, the load generator (this process), and the rest of the machine; and the Postgres WAL written per decision.`,
+    `\nMachine CPU ms per decision by process (${WORKLOADS.join(' / ')}): the server, all Postgres processes, redis-server, the load generator (this process), and the rest of the machine; and the Postgres WAL written per decision.`,
   );
   lines.push('\n| setup | server | Postgres | Redis | generator | rest | machine | WAL KB |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -945,7 +946,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
     );
   }
   // A hot auction refuses most bids straight from the engine; the accepted ones also wait for their ledger commit.
-  lines.push(`\nLatency by answer (hot / spread / open), ms: p50 / p99 of the accepted (201) and of the refused (409) answers.`);
+  lines.push(`\nLatency by answer (${WORKLOADS.join(' / ')}), ms: p50 / p99 of the accepted (201) and of the refused (409) answers.`);
   lines.push('\n| setup | accepted p50 | accepted p99 | refused p50 | refused p99 |');
   lines.push('|---|---:|---:|---:|---:|');
   for (const server of servers) {
