@@ -23,24 +23,19 @@ const RETRY_MAX_MS = 5_000;
 const keyOf = (b: BidRecord) => `${b.auctionId}\u0000${b.bidderId}\u0000${b.idempotencyKey}`;
 
 /**
- * The audit trail of bids that were not accepted, written by group commit: up to `maxInFlight` writes at once
- * (default 2, as for accepted bids), and everything that arrives while they run goes into the next (no fixed wait
- * on an idle system). A keyed refusal is answered only once written, so a second write in flight keeps refusals
- * from queueing behind one slow commit. A failed batch is written record by record, so one bad record never takes
- * the others down. A record whose bidder waits for it is then answered with the failure (its bidder retries with
- * the same key, and that retry records it); one nobody waits for is retried with backoff while the ledger is
- * unreachable (no other write starts meanwhile), and dropped (logged) if the ledger answers pings but refuses it.
+ * The audit trail of bids that were not accepted, written by group commit: one write in flight, everything that
+ * arrives meanwhile goes into the next (no fixed wait on an idle system). A failed batch is written record by
+ * record, so one bad record never takes the others down. A record whose bidder waits for it is then answered with
+ * the failure (its bidder retries with the same key, and that retry records it); one nobody waits for is retried
+ * with backoff while the ledger is unreachable, and dropped (logged) if the ledger answers pings but refuses it.
  */
-export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: number; maxInFlight?: number } = {}): AuditWriter {
+export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: number } = {}): AuditWriter {
   const { ledger, log } = ctx;
   const maxBatch = options.maxBatch ?? 500;
-  const maxInFlight = options.maxInFlight ?? 2;
   let queue: Waiting[] = [];
-  const writes = new Set<Promise<void>>();
+  let writing: Promise<void> | null = null;
   let scheduled = false;
   let retryDelay = 0;
-  /** A write is waiting out its backoff: the ledger looked unreachable, so no other write starts meanwhile. */
-  let backingOff = false;
 
   const write = async (batch: Waiting[]): Promise<Waiting[]> => {
     try {
@@ -75,46 +70,38 @@ export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: num
     }
   };
 
-  /** Writes one batch from the head of the queue; what fails and nobody waits for goes back to the head. */
-  const writeNext = async (): Promise<void> => {
-    const batch = queue.slice(0, maxBatch);
-    queue = queue.slice(batch.length);
-    const failed = await write(batch);
-    if (failed.length === 0) {
-      retryDelay = 0;
-      return;
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      const failed = await write(batch);
+      if (failed.length > 0) {
+        queue = [...failed, ...queue];
+        if (ctx.isClosed()) {
+          log.error({ count: queue.length }, 'audit records not written before close');
+          queue = [];
+          return;
+        }
+        retryDelay = Math.min(RETRY_MAX_MS, retryDelay === 0 ? 100 : retryDelay * 2);
+        log.warn({ count: failed.length, retryInMs: retryDelay }, 'audit records not written; retrying');
+        await new Promise((r) => setTimeout(r, retryDelay).unref?.());
+      } else retryDelay = 0;
     }
-    queue = [...failed, ...queue];
-    if (ctx.isClosed()) {
-      log.error({ count: queue.length }, 'audit records not written before close');
-      queue = [];
-      return;
-    }
-    retryDelay = Math.min(RETRY_MAX_MS, retryDelay === 0 ? 100 : retryDelay * 2);
-    log.warn({ count: failed.length, retryInMs: retryDelay }, 'audit records not written; retrying');
-    backingOff = true;
-    await new Promise((r) => setTimeout(r, retryDelay).unref?.());
-    backingOff = false;
   };
 
-  /** Starts writes while records wait and a slot is free. */
-  const pump = () => {
-    while (queue.length > 0 && writes.size < maxInFlight && !backingOff) {
-      const written: Promise<void> = ctx.track(writeNext()).finally(() => {
-        writes.delete(written);
-        if (queue.length > 0) kick();
-      });
-      writes.add(written);
-    }
-  };
+  const startDrain = () =>
+    (writing = ctx.track(drain()).finally(() => {
+      writing = null;
+      if (queue.length > 0) kick();
+    }));
 
   const kick = () => {
-    if (scheduled) return;
+    if (writing || scheduled) return;
     scheduled = true;
     // After this turn's I/O callbacks: every record decided in it joins the batch.
     setImmediate(() => {
       scheduled = false;
-      pump();
+      if (!writing) startDrain();
     });
   };
 
@@ -130,11 +117,8 @@ export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: num
       kick();
     },
     async flush() {
-      // Until nothing waits: what is queued now, and what a failed write puts back (retried, or dropped on close).
-      while (queue.length > 0 || writes.size > 0) {
-        pump();
-        await Promise.all(writes);
-      }
+      if (writing) await writing;
+      if (queue.length > 0) await startDrain();
     },
   };
 }
