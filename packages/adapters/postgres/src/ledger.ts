@@ -139,8 +139,10 @@ const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCT
  * breaks the unique index and fails the whole statement, which then writes nothing.
  *
  * Each row is found through the primary key, one lookup per expected row (the LATERAL subquery with its own
- * FOR UPDATE is never flattened into a join). A plain join let the planner, which counts 100 rows for any
- * jsonb_array_elements, hash the whole auctions table on every batch: a cost that grew with every auction ever held.
+ * FOR UPDATE is never flattened into a join), and the expected rows are sorted, so the locks come in id order. A
+ * row that no longer matches is locked too, and is left as it is. A plain join let the planner, which counts 100
+ * rows for any jsonb_array_elements, hash the whole auctions table on every batch: a cost that grew with every
+ * auction ever held.
  */
 const columnsOf = (alias: string) => `(${AUCTION_FIELDS.map(([name]) => `${alias}.${name}`).join(', ')})`;
 const WRITE_BATCH_AS_EXPECTED = `WITH expected AS MATERIALIZED (
