@@ -156,6 +156,21 @@ describe('data written before proxy bids existed', () => {
     expect(await engine.placeBid(bidCommand(state.id, 'b1', 1_000))).toMatchObject({ bidKind: 'bid', decision: { status: 'accepted', reserveMet: null, buyNowAvailable: null } });
   });
 
+  it('an accept on such a hash answers with the state as stored, the field it lacked included', async () => {
+    const now = await engine.now();
+    const state = auctionFixture(now);
+    const key = `outbid:{a:${state.id}}:state`;
+    const fields = Object.entries({ ...state, increment: JSON.stringify(state.increment), softClose: '', currentWinnerId: '', closedAt: '' }).filter(
+      ([f]) => f !== 'leaderMax',
+    );
+    await server.client().hset(key, Object.fromEntries(fields.map(([f, v]) => [f, v === null ? '' : String(v)])));
+    // A maximum: the new version holds a leaderMax, a field the hash did not have, so the reply must add it.
+    const command: PlaceBidCommand = { auctionId: state.id, bidderId: 'b1', amount: null, maxAmount: 5_000, bidId: 'bid-max', idempotencyKey: 'k-max', fingerprint: bidFingerprint({ amount: null, maxAmount: 5_000 }) };
+    const placed = await engine.placeBid(command);
+    expect(placed).toMatchObject({ bidKind: 'bid', state: { leaderMax: 5_000, currentWinnerId: 'b1', version: state.version + 1 } });
+    expect(placed.kind === 'decided' && placed.state).toEqual(await engine.getState(state.id));
+  });
+
   it('an answer stored with the 11 old fields replays as it was first given (amount from the request, no new fields)', async () => {
     const now = await engine.now();
     const state = auctionFixture(now);
