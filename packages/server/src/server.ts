@@ -72,20 +72,16 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
       enableAutoPipelining: true,
     });
     redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection problem'));
-    /** Without an offline queue a command sent before the connection is ready fails: wait for it. */
-    const ready = (connection: Redis) =>
-      new Promise<void>((resolve, reject) => {
-        if (connection.status === 'ready') return resolve();
-        const timer = setTimeout(() => {
-          connection.disconnect();
-          reject(new Error(`Cannot reach Redis at REDIS_URL (${config.REDIS_URL}) within 10 s.`));
-        }, 10_000);
-        connection.once('ready', () => {
-          clearTimeout(timer);
-          resolve();
-        });
+    await new Promise<void>((ready, failed) => {
+      const timer = setTimeout(() => {
+        redis.disconnect();
+        failed(new Error(`Cannot reach Redis at REDIS_URL (${config.REDIS_URL}) within 10 s.`));
+      }, 10_000);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        ready();
       });
-    await ready(redis);
+    });
     const redisEngine = await createRedisEngine({ redis, quitOnClose: true });
     adapters.engine = config.DATABASE_URL
       ? createFailoverEngine({
@@ -104,10 +100,9 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
       fallback: createMemoryRateLimiter({ ratePerSecond: config.OUTBID_BID_RATE_PER_SECOND, burst: config.OUTBID_BID_BURST }),
       onError: (err) => logger.debug({ err: err instanceof Error ? err.message : err }, 'shared rate limit unavailable; counting in this process'),
     });
-    // The scheduler's own connection, ready before its first poll.
+    // The scheduler's own connection (it waits for it to be ready before its first poll).
     const schedulerRedis = redis.duplicate();
     schedulerRedis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection problem (scheduler)'));
-    await ready(schedulerRedis);
     adapters.scheduler = await createRedisScheduler({ redis: schedulerRedis, logger });
   }
   if (config.KAFKA_BROKERS) {

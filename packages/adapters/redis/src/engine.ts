@@ -10,6 +10,7 @@ import {
   type TransitionMode,
 } from '@outbid/core';
 import type { Cluster, Redis } from 'ioredis';
+import { whenReady } from './connection.js';
 import { DECISION_FIELDS, decisionFromFields, decisionToFields, idempotencyField, pack, stateFromFields, stateToFields, unpack } from './codec.js';
 import {
   decodeReply,
@@ -107,19 +108,6 @@ const transitionDecoders: ReplyDecoders<TransitionReplyCode, undefined, EngineTr
 
 /** One place that turns a transition script's reply into the port's result. */
 const transitionResult = (reply: ScriptArg[]): EngineTransitionResult => decodeReply('a transition script', transitionDecoders, reply.map(String), undefined);
-
-/** Waits for the connection (clients without an offline queue refuse commands until then), at most 10 s. */
-async function whenReady(redis: Redis | Cluster): Promise<void> {
-  if (redis.status === 'ready') return;
-  if (redis.status === 'wait') await redis.connect();
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('Redis did not become ready within 10 s.')), 10_000);
-    redis.once('ready', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 /** Refuses to run on a Redis that could silently evict auction state or lacks what the scripts need. */
 async function checkServers(redis: Redis | Cluster): Promise<void> {

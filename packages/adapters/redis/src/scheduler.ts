@@ -7,6 +7,7 @@ import {
   type Scheduler,
 } from '@outbid/core';
 import type { Cluster, Redis } from 'ioredis';
+import { whenReady } from './connection.js';
 import { registerScripts } from './scripts.js';
 
 export interface RedisSchedulerOptions {
@@ -52,6 +53,7 @@ export async function createRedisScheduler(options: RedisSchedulerOptions): Prom
   const claimAheadMs = options.claimAheadMs ?? pollMs;
   const retryDelayMs = options.retryDelayMs ?? 1_000;
   const log = options.logger ?? { warn: () => {}, error: () => {} };
+  await whenReady(redis);
   const call = registerScripts(redis, ['schedule_claim', 'schedule_ack']);
   const keys = (shard: number) => [`${prefix}:{sched:${shard}}:due`, `${prefix}:{sched:${shard}}:lease`] as const;
   const member = (auctionId: string, kind: JobKind) => `${kind}|${auctionId}`;
