@@ -143,27 +143,24 @@ describe('proxy bids, reserve and Buy It Now', () => {
 });
 
 describe('data written before proxy bids existed', () => {
-  it('a state hash without the new fields reads them as null and takes bids', async () => {
-    const now = await engine.now();
-    const state = auctionFixture(now);
-    const key = `outbid:{a:${state.id}}:state`;
+  /** A fresh auction's state hash as written before proxy bids existed: without the `missing` fields. */
+  const writeOldHash = async (missing: string[]) => {
+    const state = auctionFixture(await engine.now());
     const fields = Object.entries({ ...state, increment: JSON.stringify(state.increment), softClose: '', currentWinnerId: '', closedAt: '' }).filter(
-      ([f]) => !['reservePrice', 'buyNowPrice', 'buyNowPolicy', 'leaderMax'].includes(f),
+      ([f]) => !missing.includes(f),
     );
-    const client = server.client();
-    await client.hset(key, Object.fromEntries(fields.map(([f, v]) => [f, String(v)])));
+    await server.client().hset(`outbid:{a:${state.id}}:state`, Object.fromEntries(fields.map(([f, v]) => [f, v === null ? '' : String(v)])));
+    return state;
+  };
+
+  it('a state hash without the new fields reads them as null and takes bids', async () => {
+    const state = await writeOldHash(['reservePrice', 'buyNowPrice', 'buyNowPolicy', 'leaderMax']);
     expect(await engine.getState(state.id)).toEqual(state);
     expect(await engine.placeBid(bidCommand(state.id, 'b1', 1_000))).toMatchObject({ bidKind: 'bid', decision: { status: 'accepted', reserveMet: null, buyNowAvailable: null } });
   });
 
   it('an accept on such a hash answers with the state as stored, the field it lacked included', async () => {
-    const now = await engine.now();
-    const state = auctionFixture(now);
-    const key = `outbid:{a:${state.id}}:state`;
-    const fields = Object.entries({ ...state, increment: JSON.stringify(state.increment), softClose: '', currentWinnerId: '', closedAt: '' }).filter(
-      ([f]) => f !== 'leaderMax',
-    );
-    await server.client().hset(key, Object.fromEntries(fields.map(([f, v]) => [f, v === null ? '' : String(v)])));
+    const state = await writeOldHash(['leaderMax']);
     // A maximum: the new version holds a leaderMax, a field the hash did not have, so the reply must add it.
     const command: PlaceBidCommand = { auctionId: state.id, bidderId: 'b1', amount: null, maxAmount: 5_000, bidId: 'bid-max', idempotencyKey: 'k-max', fingerprint: bidFingerprint({ amount: null, maxAmount: 5_000 }) };
     const placed = await engine.placeBid(command);
