@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 const benches = {
   core: ['packages/core/bench/memory-engine.bench.ts'],
   redis: ['packages/adapters/redis/bench/place-bid.bench.ts'],
+  ledger: ['packages/adapters/postgres/bench/ledger.bench.ts'],
   ends: ['tests/integration/bench/ends.bench.ts'],
   bids: ['tests/integration/bench/bids.bench.ts'],
   'kafka-latency': ['tests/integration/bench/kafka-latency.bench.ts'],

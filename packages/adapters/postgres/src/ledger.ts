@@ -121,9 +121,15 @@ async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void
 /** The bid records of $1 (a JSON array), only those passing `where` if given. */
 const INSERT_BIDS = (where = '') =>
   `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM ${rowsOf(BID_FIELDS, '$1', 'v')} ${where && `WHERE ${where}`}`;
-/** Each auction row set to its state in $2 (a JSON array), only those passing `where` if given. */
+/**
+ * Each auction row set to its state in $2 (a JSON array), only those passing `where` if given. The rows are found
+ * through the primary key, by the array of their ids: joined to the JSON rows alone, the planner (which counts 100
+ * rows for any jsonb_array_elements) hashes the whole auctions table instead, a cost that grows with every auction
+ * the table holds.
+ */
 const UPDATE_AUCTIONS = (where = '') => `UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
-      FROM ${rowsOf(AUCTION_FIELDS, '$2', 'v')} WHERE a.id = v.id ${where && `AND ${where}`}`;
+      FROM ${rowsOf(AUCTION_FIELDS, '$2', 'v')}
+     WHERE a.id = ANY(ARRAY(SELECT r->>0 FROM jsonb_array_elements($2::jsonb) AS r)) AND a.id = v.id ${where && `AND ${where}`}`;
 /**
  * A fenced batch's writes as one statement: $1 the bid records, $2 the auctions' states, $3 the outbox entries
  * (JSON arrays; any may be empty). Data-modifying CTEs all run, on different tables, in one round trip.
@@ -187,19 +193,29 @@ function judge(recorded: AuctionState | undefined, change: LedgerChange, existin
 }
 
 const keySlot = (auctionId: string, bidderId: string, key: string) => JSON.stringify([auctionId, bidderId, key]);
+/**
+ * The bids holding the keys in $1 (a JSON array of `[auctionId, bidderId, key]`), one lookup in the key's index per
+ * key: `LIMIT 1` (a key has one holder) keeps the subquery from being flattened into a join, which the planner,
+ * counting 100 rows for any JSON array, would run as a hash over the whole bids table.
+ */
+const BIDS_HOLDING_KEYS = `SELECT b.* FROM jsonb_array_elements($1::jsonb) AS k
+  CROSS JOIN LATERAL (SELECT ${BID_COLUMNS} FROM outbid_bids
+                       WHERE auction_id = k->>0 AND bidder_id = k->>1 AND idempotency_key = k->>2 LIMIT 1) AS b`;
+const heldKeys = (records: readonly BidRecord[]) => JSON.stringify(records.map((r) => [r.auctionId, r.bidderId, r.idempotencyKey]));
 
 /** The bids already holding the idempotency keys of these changes (bids and triggers), in one query. */
 async function existingKeys(tx: Queryable, changes: readonly LedgerChange[]): Promise<Map<string, BidRecord>> {
-  const keyed = changes.flatMap(recordsOf).flatMap((r) => (r.idempotencyKey !== null ? [{ a: r.auctionId, b: r.bidderId, k: r.idempotencyKey }] : []));
+  const keyed = changes.flatMap(recordsOf).filter((r) => r.idempotencyKey !== null);
   const found = new Map<string, BidRecord>();
   if (keyed.length === 0) return found;
   const { rows } =
     keyed.length === 1
-      ? await tx.query(`SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND bidder_id = $2 AND idempotency_key = $3`, [keyed[0]!.a, keyed[0]!.b, keyed[0]!.k])
-      : await tx.query(
-    `SELECT ${BID_COLUMNS} FROM outbid_bids WHERE (auction_id, bidder_id, idempotency_key) IN (SELECT a, b, k FROM jsonb_to_recordset($1::jsonb) AS v(a text, b text, k text))`,
-    [JSON.stringify(keyed)],
-  );
+      ? await tx.query(`SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND bidder_id = $2 AND idempotency_key = $3`, [
+          keyed[0]!.auctionId,
+          keyed[0]!.bidderId,
+          keyed[0]!.idempotencyKey,
+        ])
+      : await tx.query(BIDS_HOLDING_KEYS, [heldKeys(keyed)]);
   for (const row of rows) {
     const bid = toBid(row);
     found.set(keySlot(bid.auctionId, bid.bidderId, bid.idempotencyKey!), bid);
@@ -414,11 +430,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       const written = new Set(rows.map((r) => r.bid_id));
       const missed = sorted.filter((r) => r.idempotencyKey !== null && !written.has(r.bidId));
       if (missed.length === 0) return [];
-      const held = await db.query(
-        `SELECT ${BID_COLUMNS} FROM outbid_bids b JOIN jsonb_to_recordset($1::jsonb) AS k(auction_id text, bidder_id text, idempotency_key text)
-           USING (auction_id, bidder_id, idempotency_key)`,
-        [JSON.stringify(missed.map((r) => ({ auction_id: r.auctionId, bidder_id: r.bidderId, idempotency_key: r.idempotencyKey })))],
-      );
+      const held = await db.query(BIDS_HOLDING_KEYS, [heldKeys(missed)]);
       const missedIds = new Set(missed.map((r) => r.bidId));
       return held.rows.map(toBid).filter((b) => !missedIds.has(b.bidId));
     },

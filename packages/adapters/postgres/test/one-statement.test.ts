@@ -11,10 +11,19 @@ import { usePostgresServer } from './postgres-server.js';
 const server = usePostgresServer();
 const NOW = Date.UTC(2030, 0, 1);
 
-/** A Db that counts what goes to the database: single statements, and transactions (BEGIN … COMMIT); it keeps the last statement. */
+interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * A Db that counts what goes to the database: single statements, and transactions (BEGIN … COMMIT); it keeps the
+ * last single statement, and every statement sent in the last transaction.
+ */
 function counted(db: Db) {
   const counts = { statements: 0, transactions: 0 };
-  let last: { sql: string; params: unknown[] } | null = null;
+  let last: Statement | null = null;
+  let lastTransaction: Statement[] = [];
   const wrapped: Db = {
     ...db,
     query: (sql, params) => {
@@ -25,7 +34,16 @@ function counted(db: Db) {
     exec: (sql) => db.exec(sql),
     transaction: (fn) => {
       counts.transactions++;
-      return db.transaction(fn);
+      lastTransaction = [];
+      return db.transaction((tx) =>
+        fn({
+          query: (sql, params) => {
+            lastTransaction.push({ sql, params: params ?? [] });
+            return tx.query(sql, params);
+          },
+          exec: (sql) => tx.exec(sql),
+        }),
+      );
     },
     close: () => db.close(),
   };
@@ -35,7 +53,7 @@ function counted(db: Db) {
     counts.transactions = 0;
     return taken;
   };
-  return { db: wrapped, take, lastStatement: () => last };
+  return { db: wrapped, take, lastStatement: () => last, lastTransaction: () => lastTransaction };
 }
 
 interface Store {
@@ -44,7 +62,9 @@ interface Store {
   b: Ledger;
   take(): { statements: number; transactions: number };
   /** The last single statement `a` sent. */
-  lastStatement(): { sql: string; params: unknown[] } | null;
+  lastStatement(): Statement | null;
+  /** The statements of the last transaction `a` ran. */
+  lastTransaction(): Statement[];
   raw(sql: string, params: unknown[]): Promise<unknown>;
   close(): Promise<void>;
 }
@@ -60,6 +80,7 @@ const stores: Record<string, () => Promise<Store>> = {
       b: createSqlLedger(pgDb(pools[1]!, false), 'postgres'),
       take: a.take,
       lastStatement: a.lastStatement,
+      lastTransaction: a.lastTransaction,
       raw: (sql, params) => pools[1]!.query(sql, params),
       close: async () => {
         await Promise.all(pools.map((p) => p.end()));
@@ -75,6 +96,7 @@ const stores: Record<string, () => Promise<Store>> = {
       b: createSqlLedger(pgliteDb(instance, false), 'pglite'),
       take: a.take,
       lastStatement: a.lastStatement,
+      lastTransaction: a.lastTransaction,
       raw: (sql, params) => instance.query(sql, params),
       close: () => instance.close(),
     };
@@ -171,25 +193,61 @@ describe.each(Object.keys(stores))('the one-statement batch write on %s', (kind)
     expect(await store.a.getAuction(state.id)).toEqual(v2.state);
   });
 
-  it('finds each auction of a batch by its key, never by reading the whole table', async () => {
-    // Enough auctions that a scan of the table costs more than a few lookups by key, even to the planner.
+  /** The plan of a statement `a` sent, made again on the same data (EXPLAIN plans it, never runs it). */
+  const planOf = async (statement: Statement) => {
+    const plan = (await store.raw(`EXPLAIN ${statement.sql}`, statement.params)) as { rows: Array<Record<string, string>> };
+    return plan.rows.map((row) => row['QUERY PLAN']).join('\n');
+  };
+  // Enough auctions, and bids, that a scan of a table costs more than a few lookups by key, even to the planner.
+  const manyAuctions = async () => {
     const states = [];
     for (let i = 0; i < 300; i++) states.push(await created(store.a));
     await store.raw('ANALYZE outbid_auctions', []);
+    return states;
+  };
+
+  it('finds each auction of a batch by its key, never by reading the whole table', async () => {
+    const states = await manyAuctions();
     const changes = states.slice(0, 10).map((state, i) => acceptedChange(state, `b${i}`, 1_000, NOW));
     expect(await store.a.applyChanges!(changes)).toEqual(changes.map(() => ({ ok: true })));
     const statement = store.lastStatement()!;
     expect(statement.sql).toContain('FOR UPDATE');
-    // The same statement, planned again on the same data (in a transaction rolled back: EXPLAIN plans, never runs it).
-    await store.raw('BEGIN', []);
-    try {
-      const plan = (await store.raw(`EXPLAIN ${statement.sql}`, statement.params)) as { rows: Array<Record<string, string>> };
-      const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
-      expect(text).toContain('Index Scan using outbid_auctions_pkey');
-      expect(text).not.toContain('Seq Scan on outbid_auctions');
-    } finally {
-      await store.raw('ROLLBACK', []);
+    const plan = await planOf(statement);
+    expect(plan).toContain('Index Scan using outbid_auctions_pkey');
+    expect(plan).not.toContain('Seq Scan on outbid_auctions');
+  });
+
+  it('the locked way too finds each auction and each held key by its key, never by reading a whole table', async () => {
+    const states = (await manyAuctions()).slice(0, 10);
+    // Bids on every auction, so that reading outbid_bids whole costs more than a few lookups by key.
+    const refused = (await manyAuctions()).flatMap((state) =>
+      Array.from({ length: 10 }, (_, i): BidRecord => ({ ...acceptedChange(state, `r${i}`, 900, NOW).bid, status: 'rejected', reason: 'BID_TOO_LOW', version: null })),
+    );
+    await store.a.recordAudit(refused);
+    await store.raw('ANALYZE outbid_bids', []);
+    // Another instance moves the ten auctions on: `a` no longer knows their rows and must lock and read them.
+    const moved = [];
+    for (const [i, state] of states.entries()) {
+      const theirs = acceptedChange(state, `t${i}`, 1_000, NOW);
+      expect(await store.b.applyChange(theirs)).toEqual({ ok: true });
+      moved.push(theirs.state);
     }
+    const changes = moved.map((state, i) => acceptedChange(state, `b${i}`, 1_100, NOW + 1));
+    store.take();
+    expect(await store.a.applyChanges!(changes)).toEqual(changes.map(() => ({ ok: true })));
+    expect(store.take()).toEqual({ statements: 0, transactions: 1 });
+    const statements = store.lastTransaction().filter((s) => s.params.length > 0);
+    // The rows locked and read, the held keys looked up, the batch written.
+    expect(statements).toHaveLength(3);
+    for (const statement of statements) {
+      const plan = await planOf(statement);
+      expect(plan, statement.sql).not.toMatch(/Seq Scan on outbid_(auctions|bids)/);
+    }
+    // A retry of two refused bids: their keys are held, and the lookup of who holds them goes by key too.
+    const byId = (a: BidRecord, b: BidRecord) => (a.bidId < b.bidId ? -1 : 1);
+    const holders = await store.a.recordAudit(refused.slice(0, 2).map((r) => ({ ...r, bidId: `${r.bidId}-again` })));
+    expect(holders?.sort(byId)).toEqual(refused.slice(0, 2).sort(byId));
+    expect(await planOf(store.lastStatement()!)).not.toMatch(/Seq Scan on outbid_bids/);
   });
 
   it('two changes of one batch with the same key never both go in one statement', async () => {

@@ -1,0 +1,164 @@
+/**
+ * `pnpm bench ledger`: the Postgres ledger's batch write on a table of many auctions and many bids, on a local
+ * Postgres server it starts (fsync on). Two ways a batch is written, timed per batch of B auctions, one keyed bid on
+ * each:
+ * - known: the ledger wrote the auctions' last states itself, so the batch is one statement (the usual case of one
+ *   instance);
+ * - locked: another ledger (another instance) moved each auction first, so the batch locks and reads the rows, looks
+ *   up the held keys and then writes: the way after a restart, with several instances, or on a held key.
+ * With `--baseline=DIR` (a checkout of another commit, `pnpm install`ed), that checkout's ledger runs too, on a
+ * database of its own filled alike, its rounds alternated with this one's; ratios are of medians from the one run.
+ *
+ *   pnpm bench ledger [--auctions=10000] [--bids=100000] [--batch=10] [--batches=200] [--rounds=3] [--baseline=DIR]
+ *
+ * Prints progress, then per code and way the median of the rounds' median and p99 batch times.
+ */
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import type { AuctionState, BidRecord, Ledger, LedgerChange } from '@outbid/core';
+import { acceptedChange, auctionFixture } from '@outbid/core/testing';
+import { startPostgres } from '../../../../tools/test-services/src/index.js';
+import { pgDb } from '../src/db.js';
+import { createSqlLedger as createCurrentLedger } from '../src/ledger.js';
+import { migrate } from '../src/migrations.js';
+
+const { values } = parseArgs({
+  options: {
+    auctions: { type: 'string', default: '10000' },
+    bids: { type: 'string', default: '100000' },
+    batch: { type: 'string', default: '10' },
+    batches: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '3' },
+    baseline: { type: 'string' },
+  },
+});
+const AUCTIONS = Number(values.auctions);
+const BIDS = Number(values.bids);
+const BATCH = Number(values.batch);
+const BATCHES = Number(values.batches);
+const ROUNDS = Number(values.rounds);
+const NOW = Date.UTC(2030, 0, 1);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+type CreateLedger = typeof createCurrentLedger;
+const codes: Array<{ name: string; createLedger: CreateLedger }> = [{ name: 'this checkout', createLedger: createCurrentLedger }];
+if (values.baseline) {
+  const dir = resolve(values.baseline);
+  const baseline = (await import(join(dir, 'packages/adapters/postgres/src/ledger.ts'))) as { createSqlLedger: CreateLedger };
+  codes.push({ name: `baseline (${dir})`, createLedger: baseline.createSqlLedger });
+}
+
+const server = await startPostgres();
+const pools: pg.Pool[] = [];
+interface Subject {
+  name: string;
+  /** The ledger that is timed, and another instance's ledger on the same database. */
+  mine: Ledger;
+  theirs: Ledger;
+  /** Each auction's state as last written, by either ledger. */
+  states: AuctionState[];
+}
+
+/** A database of AUCTIONS auctions and BIDS refused keyed bids spread over them, as a long-running server holds. */
+async function fill(name: string, database: string, createLedger: CreateLedger): Promise<Subject> {
+  const url = await server.createDatabase(database);
+  const [a, b] = [new pg.Pool({ connectionString: url, max: 4 }), new pg.Pool({ connectionString: url, max: 4 })];
+  pools.push(a, b);
+  await migrate(pgDb(a, false));
+  const mine = createLedger(pgDb(a, false), 'postgres');
+  const theirs = createLedger(pgDb(b, false), 'postgres');
+  const states: AuctionState[] = [];
+  for (let i = 0; i < AUCTIONS; i += 8) {
+    const created = Array.from({ length: Math.min(8, AUCTIONS - i) }, () => auctionFixture(NOW, { endAt: NOW + 86_400_000 }));
+    // The other instance created them: the timed ledger knows none of them yet.
+    await Promise.all(created.map((state) => theirs.createAuction(state, [])));
+    states.push(...created);
+    if (states.length % 2_000 < 8) log(`  ${name}: ${fmt(states.length)} of ${fmt(AUCTIONS)} auctions`);
+  }
+  for (let i = 0; i < BIDS; i += 1_000) {
+    const refused = Array.from({ length: Math.min(1_000, BIDS - i) }, (_, j): BidRecord => {
+      const state = states[(i + j) % states.length]!;
+      return { ...acceptedChange(state, `r${i + j}`, 900, NOW).bid, status: 'rejected', reason: 'BID_TOO_LOW', version: null };
+    });
+    await theirs.recordAudit(refused);
+    if ((i + 1_000) % 20_000 === 0) log(`  ${name}: ${fmt(i + 1_000)} of ${fmt(BIDS)} bids`);
+  }
+  await a.query('ANALYZE');
+  return { name, mine, theirs, states };
+}
+
+const pick = (subject: Subject) => {
+  const at = Math.floor(Math.random() * (subject.states.length - BATCH));
+  return Array.from({ length: BATCH }, (_, i) => at + i);
+};
+
+/** BATCHES batches the given way; the batch times in ms. */
+async function run(subject: Subject, way: 'known' | 'locked'): Promise<number[]> {
+  const times: number[] = [];
+  for (let n = 0; n < BATCHES; n++) {
+    const slots = pick(subject);
+    if (way === 'locked') {
+      for (const slot of slots) {
+        const moved = acceptedChange(subject.states[slot]!, 'other', subject.states[slot]!.currentPrice + 100, NOW);
+        const result = await subject.theirs.applyChange(moved);
+        if (!result.ok) throw new Error(`the other instance's write failed: ${JSON.stringify(result)}`);
+        subject.states[slot] = moved.state;
+      }
+    } else {
+      // The timed ledger's own write first, untimed: afterwards it knows each row as written.
+      const own = slots.map((slot) => acceptedChange(subject.states[slot]!, 'warm', subject.states[slot]!.currentPrice + 100, NOW));
+      const results = await subject.mine.applyChanges!(own);
+      slots.forEach((slot, i) => {
+        if (!results[i]!.ok) throw new Error(`a warm-up write failed: ${JSON.stringify(results[i])}`);
+        subject.states[slot] = own[i]!.state;
+      });
+    }
+    const changes: LedgerChange[] = slots.map((slot) => acceptedChange(subject.states[slot]!, 'timed', subject.states[slot]!.currentPrice + 100, NOW));
+    const started = performance.now();
+    const results = await subject.mine.applyChanges!(changes);
+    times.push(performance.now() - started);
+    results.forEach((result, i) => {
+      if (!result.ok) throw new Error(`a timed write failed: ${JSON.stringify(result)}`);
+      subject.states[slots[i]!] = changes[i]!.state;
+    });
+  }
+  return times.sort((x, y) => x - y);
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
+
+try {
+  log(`Postgres ledger batch write: ${fmt(AUCTIONS)} auctions, ${fmt(BIDS)} bids, batches of ${BATCH} auctions, ${BATCHES} batches per way and round, ${ROUNDS} rounds, node ${process.version}`);
+  const subjects: Subject[] = [];
+  for (const [i, code] of codes.entries()) subjects.push(await fill(code.name, `ledger_bench_${i}`, code.createLedger));
+  const results = new Map<string, { p50: number[]; p99: number[] }>();
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const way of ['known', 'locked'] as const) {
+      for (const subject of subjects) {
+        const times = await run(subject, way);
+        const key = `${subject.name}\u0000${way}`;
+        const entry = results.get(key) ?? { p50: [], p99: [] };
+        entry.p50.push(quantile(times, 0.5));
+        entry.p99.push(quantile(times, 0.99));
+        results.set(key, entry);
+        log(`  round ${r + 1}/${ROUNDS}, ${way}, ${subject.name}: p50 ${quantile(times, 0.5).toFixed(2)} ms, p99 ${quantile(times, 0.99).toFixed(2)} ms`);
+      }
+    }
+  }
+  console.log(`\n${fmt(AUCTIONS)} auctions, ${fmt(BIDS)} bids; one batch = ${BATCH} auctions, one keyed bid each. Medians of ${ROUNDS} rounds.\n`);
+  console.log(`| code | way | batch p50 | batch p99 |${codes.length > 1 ? ' p50 vs baseline |' : ''}\n|---|---|---:|---:|${codes.length > 1 ? '---:|' : ''}`);
+  for (const way of ['known', 'locked'] as const) {
+    const base = codes.length > 1 ? median(results.get(`${subjects[1]!.name}\u0000${way}`)!.p50) : NaN;
+    for (const subject of subjects) {
+      const entry = results.get(`${subject.name}\u0000${way}`)!;
+      const ratio = codes.length > 1 ? ` ${(median(entry.p50) / base).toFixed(2)}× |` : '';
+      console.log(`| ${subject.name} | ${way} | ${median(entry.p50).toFixed(2)} ms | ${median(entry.p99).toFixed(2)} ms |${ratio}`);
+    }
+  }
+} finally {
+  await Promise.all(pools.map((pool) => pool.end()));
+  await server.stop();
+}
