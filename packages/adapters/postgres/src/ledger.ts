@@ -122,19 +122,18 @@ async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void
 const INSERT_BIDS = (where = '') =>
   `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM ${rowsOf(BID_FIELDS, '$1', 'v')} ${where && `WHERE ${where}`}`;
 /**
- * Each auction row set to its state in $2 (a JSON array), only those passing `where` if given. The rows are found
- * through the primary key, by the array of their ids: joined to the JSON rows alone, the planner (which counts 100
- * rows for any jsonb_array_elements) hashes the whole auctions table instead, a cost that grows with every auction
- * the table holds.
+ * Each auction row set to its state in $2 (a JSON array), only those passing `where`. The condition must name the
+ * rows some other way than by the JSON rows alone: joined only to them, the planner (which counts 100 rows for any
+ * jsonb_array_elements) hashes the whole auctions table, a cost that grows with every auction the table holds.
  */
-const UPDATE_AUCTIONS = (where = '') => `UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
-      FROM ${rowsOf(AUCTION_FIELDS, '$2', 'v')}
-     WHERE a.id = ANY(ARRAY(SELECT r->>0 FROM jsonb_array_elements($2::jsonb) AS r)) AND a.id = v.id ${where && `AND ${where}`}`;
+const UPDATE_AUCTIONS = (where: string) => `UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
+      FROM ${rowsOf(AUCTION_FIELDS, '$2', 'v')} WHERE a.id = v.id AND ${where}`;
 /**
  * A fenced batch's writes as one statement: $1 the bid records, $2 the auctions' states, $3 the outbox entries
- * (JSON arrays; any may be empty). Data-modifying CTEs all run, on different tables, in one round trip.
+ * (JSON arrays; any may be empty), $4 the auctions' ids (a text array: each row found through the primary key).
+ * Data-modifying CTEs all run, on different tables, in one round trip.
  */
-const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCTIONS()}) ${INSERT_OUTBOX_ROWS('$3')}`;
+const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCTIONS('a.id = ANY($4::text[])')}) ${INSERT_OUTBOX_ROWS('$3')}`;
 
 /**
  * A fenced batch in one statement and one round trip, for when this ledger knows each auction's recorded state
@@ -336,10 +335,12 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       if (accepted.length > 0) {
         // The bids, the auctions' new states (one row per auction: the last the batch wrote) and the outbox entries
         // in one statement: each round trip to Postgres is a system call on both sides, and a batch has three writes.
+        const last = lastStates(accepted);
         await tx.query(WRITE_BATCH, [
           asRows(accepted.flatMap(recordsOf).map(bidParams)),
-          asRows(lastStates(accepted).map(auctionParams)),
+          asRows(last.map(auctionParams)),
           outboxRows(accepted.flatMap((c) => c.events)),
+          last.map((state) => state.id),
         ]);
       }
       return { verdicts, recorded: current };
