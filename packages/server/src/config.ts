@@ -13,6 +13,8 @@ export const configSchema = z.object({
   /** Default 0.0.0.0, or 127.0.0.1 in dev mode (an open token endpoint must not face a network by accident). */
   HOST: z.string().optional(),
   OUTBID_DATA_DIR: z.string().default('./.outbid'),
+  /** The embedded PGlite ledger runs in a worker thread of its own, off the event loop that answers requests. */
+  OUTBID_PGLITE_THREAD: bool.default(true),
   REDIS_URL: z.string().url().optional(),
   DATABASE_URL: z.string().url().optional(),
   KAFKA_BROKERS: list.optional(),

@@ -53,9 +53,9 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
   } else {
     const dataDir = resolve(config.OUTBID_DATA_DIR);
     mkdirSync(dataDir, { recursive: true });
-    ledger = await createPgliteLedger({ dataDir });
+    ledger = await createPgliteLedger({ dataDir, thread: config.OUTBID_PGLITE_THREAD });
     logger.info(
-      { dataDir, durability: 'process crash' },
+      { dataDir, durability: 'process crash', thread: config.OUTBID_PGLITE_THREAD },
       'embedded PGlite ledger: committed bids survive the server process dying, not the machine losing power (PGlite cannot fsync); set DATABASE_URL for a Postgres ledger that does',
     );
   }

@@ -6,9 +6,20 @@ import { startServer } from '../src/index.js';
 
 const SECRET = 'restart-test-secret-at-least-32-characters';
 
-it('the embedded default keeps auctions and bid history across a restart, and ends auctions after it', async () => {
+it.each([
+  ['in a worker thread (the default)', 'true'],
+  ['on the event loop', 'false'],
+])('the embedded default keeps auctions and bid history across a restart, and ends auctions after it: PGlite %s', async (_, thread) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'outbid-restart-'));
-  const env = { OUTBID_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', OUTBID_JWT_SECRET: SECRET, OUTBID_LOG_LEVEL: 'silent', OUTBID_GUARD_INTERVAL_MS: '500' };
+  const env = {
+    OUTBID_DATA_DIR: dataDir,
+    OUTBID_PGLITE_THREAD: thread,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OUTBID_JWT_SECRET: SECRET,
+    OUTBID_LOG_LEVEL: 'silent',
+    OUTBID_GUARD_INTERVAL_MS: '500',
+  };
   const { issueDevToken } = await import('../src/index.js');
   const seller = await issueDevToken(SECRET, 'seller', ['creator']);
   const alice = await issueDevToken(SECRET, 'alice', ['bidder']);

@@ -9,6 +9,7 @@
  *   redis+pg  the Outbid server with REDIS_URL + DATABASE_URL
  *   pg        the Outbid server with DATABASE_URL only
  *   embedded  the Outbid server's default: memory engine + PGlite in a temporary OUTBID_DATA_DIR
+ *   embedded-inline  the same with PGlite on the server's event loop (OUTBID_PGLITE_THREAD=false); not run unless named
  * Outbid servers authenticate with HS256 JWTs (OUTBID_JWT_SECRET) and run with the per-user rate limit lifted.
  *
  * Workloads, interleaved round by round (the setup order rotates each round):
@@ -24,7 +25,7 @@
  * commandstats), and the server process's CPU per decision.
  *
  * Flags: --duration=S (10) --warmup=S (1, unrecorded, before every window) --prewarm=S (3, each setup once before round 1) --rounds=N (3) --connections=N (64) --auctions=N (1000) --rate=N (1000)
- *        --setups=bare,peer,redis+pg,pg,embedded --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
+ *        --setups=bare,peer,redis+pg,pg,embedded[,embedded-inline] --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
  *        --isolate=yes|no (yes): while a setup is measured the other setups' servers are paused (SIGSTOP, then SIGCONT),
  *        so their background work (scheduler and relay polls, idle-time garbage collection) stays out of its window;
  *        Redis and Postgres, shared by all, keep running
@@ -55,7 +56,7 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 const MAIN = join(ROOT, 'packages/server/src/main.ts');
 const PEER = join(import.meta.dirname, 'bids-peer.ts');
 const SECRET = 'bench-bids-secret-of-at-least-32-characters';
-const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'base'] as const;
+const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'embedded-inline', 'base'] as const;
 const ALL_WORKLOADS = ['hot', 'spread', 'open'] as const;
 type SetupName = (typeof ALL_SETUPS)[number];
 type Workload = (typeof ALL_WORKLOADS)[number];
@@ -65,6 +66,7 @@ const LABELS: Record<SetupName, string> = {
   'redis+pg': 'Outbid, REDIS_URL + DATABASE_URL',
   pg: 'Outbid, DATABASE_URL only',
   embedded: 'Outbid, embedded default (memory engine + PGlite)',
+  'embedded-inline': 'Outbid, embedded, PGlite on the event loop (OUTBID_PGLITE_THREAD=false)',
   base: 'Outbid, REDIS_URL + DATABASE_URL, from --baseline',
 };
 
@@ -77,7 +79,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     auctions: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '1000' },
-    setups: { type: 'string', default: ALL_SETUPS.filter((s) => s !== 'base').join(',') },
+    setups: { type: 'string', default: ALL_SETUPS.filter((s) => s !== 'base' && s !== 'embedded-inline').join(',') },
     workloads: { type: 'string', default: ALL_WORKLOADS.join(',') },
     out: { type: 'string', default: join(ROOT, '.bench-results/bids.json') },
     profile: { type: 'boolean', default: false },
@@ -240,7 +242,8 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
   } else {
     const dataDir = mkdtempSync(join(tmpdir(), 'outbid-bench-embedded-'));
     tempDirs.push(dataDir);
-    started = await spawnServer(outbidArgs, outbidEnv({ OUTBID_DATA_DIR: dataDir }), listening, name);
+    const env = outbidEnv({ OUTBID_DATA_DIR: dataDir, ...(name === 'embedded-inline' ? { OUTBID_PGLITE_THREAD: 'false' } : {}) });
+    started = await spawnServer(outbidArgs, env, listening, name);
   }
   return { name, url: started.info.url, child: started.child, database, usesRedis: name === 'redis+pg' || name === 'base', runsOn: started.info.runsOn };
 }

@@ -36,3 +36,15 @@ describe.each(packages)('%s is publishable', (dir) => {
     expect(attw.status, attw.output).toBe(0);
   }, 180_000);
 });
+
+// Runs after the builds above. The worker thread's script is not part of the bundle: it must be in `dist` beside it,
+// and found from both formats (`import.meta.url` is shimmed in the CJS build).
+it('@outbid/postgres runs PGlite in a worker thread from its build, as ESM and as CJS', () => {
+  const dist = join(root, 'packages/adapters/postgres/dist');
+  const open = (load: string) =>
+    `${load}.then(async ({ createPgliteLedger }) => { const l = await createPgliteLedger({ thread: true }); await l.ping(); await l.close(); console.log('ok'); })`;
+  const esm = run(dist, process.execPath, ['--input-type=module', '-e', open(`import(${JSON.stringify(join(dist, 'index.js'))})`)]);
+  expect(esm, esm.output).toMatchObject({ status: 0, output: expect.stringMatching(/^ok\n/) });
+  const cjs = run(dist, process.execPath, ['-e', open(`Promise.resolve(require(${JSON.stringify(join(dist, 'index.cjs'))}))`)]);
+  expect(cjs, cjs.output).toMatchObject({ status: 0, output: expect.stringMatching(/^ok\n/) });
+}, 120_000);

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { pgDb, pgliteDb } from './db.js';
 import { createSqlEngine } from './engine.js';
 import { createSqlLedger } from './ledger.js';
+import { pgliteThreadDb } from './pglite-thread.js';
 import { migrate } from './migrations.js';
 
 export { MIGRATIONS, migrate } from './migrations.js';
@@ -43,15 +44,27 @@ export async function createPostgresLedger(options: PostgresLedgerOptions): Prom
 export interface PgliteLedgerOptions {
   /** A directory to keep the database in; omitted = in memory. */
   dataDir?: string;
-  /** Your own PGlite instance; it is not closed by `close()`. */
+  /** Your own PGlite instance; it is not closed by `close()`. It runs where you made it (`thread` is ignored). */
   pglite?: PGlite;
+  /**
+   * Run PGlite in a worker thread of its own (default false). Postgres in WebAssembly is CPU work: on the calling
+   * thread, every statement holds up the event loop that answers requests. Same files, same durability.
+   */
+  thread?: boolean;
 }
 
 /** The ledger on embedded PGlite (Postgres in WebAssembly): the embedded default, no server needed. */
 export async function createPgliteLedger(options: PgliteLedgerOptions = {}): Promise<Ledger> {
-  const instance = options.pglite ?? (options.dataDir ? new PGlite(options.dataDir) : new PGlite());
-  const db = pgliteDb(instance, !options.pglite);
-  await migrate(db);
+  let db;
+  if (options.pglite) db = pgliteDb(options.pglite, false);
+  else if (options.thread) db = pgliteThreadDb(options.dataDir);
+  else db = pgliteDb(options.dataDir ? new PGlite(options.dataDir) : new PGlite(), true);
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
   return createSqlLedger(db, 'pglite');
 }
 
