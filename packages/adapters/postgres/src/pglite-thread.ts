@@ -87,6 +87,8 @@ export function pgliteThreadDb(dataDir?: string): Db {
       } finally {
         closed = true;
         await worker.terminate();
+        // Anything still waiting (sent while closing) will never be answered.
+        failAll(new Error('The PGlite ledger is closed.'));
       }
     },
   };

@@ -69,6 +69,16 @@ describe('PGlite in a worker thread', () => {
     await other.close();
     await expect(other.query('SELECT 1')).rejects.toThrow('The PGlite ledger is closed.');
   }, 60_000);
+
+  it('a statement sent before close is answered; one sent while it closes fails, never hangs', async () => {
+    const other = pgliteThreadDb();
+    const before = other.query<{ one: number }>('SELECT 1 AS one');
+    const closing = other.close();
+    const during = other.query('SELECT 1');
+    await closing;
+    expect((await before).rows).toEqual([{ one: 1 }]);
+    await expect(during).rejects.toThrow();
+  }, 60_000);
 });
 
 it('a ledger left open does not keep the process alive, and a process waiting on the thread is not cut short', () => {
