@@ -1,6 +1,6 @@
 /**
  * `pnpm bench ledger`: the Postgres ledger's batch write on a table of many auctions and many bids, on a local
- * Postgres server it starts (fsync on). Two ways a batch is written, timed per batch of B auctions, one keyed bid on
+ * Postgres server it starts (fsync on), or with `--pglite` on PGlite in a temporary directory. Two ways a batch is written, timed per batch of B auctions, one keyed bid on
  * each:
  * - known: the ledger wrote the auctions' last states itself, so the batch is one statement (the usual case of one
  *   instance);
@@ -9,17 +9,20 @@
  * With `--baseline=DIR` (a checkout of another commit, `pnpm install`ed), that checkout's ledger runs too, on a
  * database of its own filled alike, its rounds alternated with this one's; ratios are of medians from the one run.
  *
- *   pnpm bench ledger [--auctions=10000] [--bids=100000] [--batch=10] [--batches=200] [--rounds=3] [--baseline=DIR]
+ *   pnpm bench ledger [--auctions=10000] [--bids=100000] [--batch=10] [--batches=200] [--rounds=3] [--baseline=DIR] [--pglite]
  *
  * Prints progress, then per code and way the median of the rounds' median and p99 batch times.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import type { AuctionState, BidRecord, Ledger, LedgerChange } from '@outbid/core';
 import { acceptedChange, auctionFixture } from '@outbid/core/testing';
 import { startPostgres } from '../../../../tools/test-services/src/index.js';
-import { pgDb } from '../src/db.js';
+import { pgDb, pgliteDb } from '../src/db.js';
 import { createSqlLedger as createCurrentLedger } from '../src/ledger.js';
 import { migrate } from '../src/migrations.js';
 
@@ -31,8 +34,11 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '3' },
     baseline: { type: 'string' },
+    pglite: { type: 'boolean', default: false },
   },
 });
+/** PGlite instead of the Postgres server: one instance in a temporary directory per code, both ledgers on it. */
+const PGLITE = values.pglite === true;
 const AUCTIONS = Number(values.auctions);
 const BIDS = Number(values.bids);
 const BATCH = Number(values.batch);
@@ -50,8 +56,10 @@ if (values.baseline) {
   codes.push({ name: `baseline (${dir})`, createLedger: baseline.createSqlLedger });
 }
 
-const server = await startPostgres();
+const server = PGLITE ? null : await startPostgres();
 const pools: pg.Pool[] = [];
+const pglites: PGlite[] = [];
+const tempDir = mkdtempSync(join(tmpdir(), 'outbid-ledger-bench-'));
 interface Subject {
   name: string;
   /** The ledger that is timed, and another instance's ledger on the same database. */
@@ -63,12 +71,25 @@ interface Subject {
 
 /** A database of AUCTIONS auctions and BIDS refused keyed bids spread over them, as a long-running server holds. */
 async function fill(name: string, database: string, createLedger: CreateLedger): Promise<Subject> {
-  const url = await server.createDatabase(database);
-  const [a, b] = [new pg.Pool({ connectionString: url, max: 4 }), new pg.Pool({ connectionString: url, max: 4 })];
-  pools.push(a, b);
-  await migrate(pgDb(a, false));
-  const mine = createLedger(pgDb(a, false), 'postgres');
-  const theirs = createLedger(pgDb(b, false), 'postgres');
+  let mine: Ledger;
+  let theirs: Ledger;
+  let analyze: () => Promise<unknown>;
+  if (server) {
+    const url = await server.createDatabase(database);
+    const [a, b] = [new pg.Pool({ connectionString: url, max: 4 }), new pg.Pool({ connectionString: url, max: 4 })];
+    pools.push(a, b);
+    await migrate(pgDb(a, false));
+    mine = createLedger(pgDb(a, false), 'postgres');
+    theirs = createLedger(pgDb(b, false), 'postgres');
+    analyze = () => a.query('ANALYZE');
+  } else {
+    const instance = new PGlite(join(tempDir, database));
+    pglites.push(instance);
+    await migrate(pgliteDb(instance, false));
+    mine = createLedger(pgliteDb(instance, false), 'pglite');
+    theirs = createLedger(pgliteDb(instance, false), 'pglite');
+    analyze = () => instance.query('ANALYZE');
+  }
   const states: AuctionState[] = [];
   for (let i = 0; i < AUCTIONS; i += 8) {
     const created = Array.from({ length: Math.min(8, AUCTIONS - i) }, () => auctionFixture(NOW, { endAt: NOW + 86_400_000 }));
@@ -85,7 +106,7 @@ async function fill(name: string, database: string, createLedger: CreateLedger):
     await theirs.recordAudit(refused);
     if ((i + 1_000) % 20_000 === 0) log(`  ${name}: ${fmt(i + 1_000)} of ${fmt(BIDS)} bids`);
   }
-  await a.query('ANALYZE');
+  await analyze();
   return { name, mine, theirs, states };
 }
 
@@ -131,7 +152,7 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.len
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 
 try {
-  log(`Postgres ledger batch write: ${fmt(AUCTIONS)} auctions, ${fmt(BIDS)} bids, batches of ${BATCH} auctions, ${BATCHES} batches per way and round, ${ROUNDS} rounds, node ${process.version}`);
+  log(`${PGLITE ? 'PGlite' : 'Postgres'} ledger batch write: ${fmt(AUCTIONS)} auctions, ${fmt(BIDS)} bids, batches of ${BATCH} auctions, ${BATCHES} batches per way and round, ${ROUNDS} rounds, node ${process.version}`);
   const subjects: Subject[] = [];
   for (const [i, code] of codes.entries()) subjects.push(await fill(code.name, `ledger_bench_${i}`, code.createLedger));
   const results = new Map<string, { p50: number[]; p99: number[] }>();
@@ -160,5 +181,7 @@ try {
   }
 } finally {
   await Promise.all(pools.map((pool) => pool.end()));
-  await server.stop();
+  await Promise.all(pglites.map((instance) => instance.close()));
+  await server?.stop();
+  rmSync(tempDir, { recursive: true, force: true });
 }

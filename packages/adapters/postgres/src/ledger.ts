@@ -16,6 +16,7 @@ import {
   type LedgerChange,
 } from '@outbid/core';
 import { uniqueViolation, type Db, type Queryable } from './db.js';
+import { createStatementRunner, type TextRowsStatement } from './plan-cache.js';
 
 /** Column → type, in the order of {@link auctionParams} and {@link bidParams} (the types cast the values of batch rows). */
 const AUCTION_FIELDS = [
@@ -160,6 +161,16 @@ const WRITE_BATCH_AS_EXPECTED = `WITH expected AS MATERIALIZED (
   outbox AS (${INSERT_OUTBOX_ROWS('$3', "e->>'aggregateid' IN (SELECT id FROM auctions)")})
   SELECT id FROM auctions`;
 
+/** The one-statement write, run with a plan kept for the session (see createStatementRunner). */
+export const BATCH_AS_EXPECTED: TextRowsStatement = { name: 'outbid_write_batch_as_expected', sql: WRITE_BATCH_AS_EXPECTED, params: 4, column: 'id' };
+/** Audit records in one statement ($1, a JSON array); returns the ids of those written (a held key writes nothing). */
+export const RECORD_AUDIT: TextRowsStatement = {
+  name: 'outbid_record_audit',
+  sql: `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM ${rowsOf(BID_FIELDS, '$1', 'v')} ON CONFLICT DO NOTHING RETURNING bid_id`,
+  params: 1,
+  column: 'bid_id',
+};
+
 /** Unpublished outbox entries, oldest first (the limit follows). */
 const READ_UNPUBLISHED = 'SELECT position, payload FROM outbid_outbox WHERE published_at IS NULL ORDER BY position LIMIT';
 const toOutboxEntry = (r: Row) => ({ position: num(r.position), event: JSON.parse(r.payload as string) as AuctionEvent });
@@ -254,6 +265,7 @@ const KNOWN_AUCTIONS_MAX = 10_000;
 
 /** The ledger on any {@link Db}: the same SQL for a pg pool and for PGlite. */
 export function createSqlLedger(db: Db, name: string): Ledger {
+  const run = createStatementRunner(db);
   /**
    * Each auction's state as this ledger last wrote, locked or created it, the most recent few thousand. It only
    * decides whether a batch may take the one-statement write; that statement checks every column against the
@@ -295,7 +307,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
   const writeAsExpected = async (changes: readonly LedgerChange[], expected: AuctionState[]): Promise<Set<string> | null> => {
     const last = lastStates(changes);
     try {
-      const { rows } = await db.query<{ id: string }>(WRITE_BATCH_AS_EXPECTED, [
+      const { rows } = await run<{ id: string }>(BATCH_AS_EXPECTED, [
         asRows(changes.flatMap(recordsOf).map(bidParams)),
         asRows(last.map(auctionParams)),
         outboxRows(changes.flatMap((c) => c.events)),
@@ -422,10 +434,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       // One statement, rows in auction order: each insert takes a key-share lock on its auction, and fenced writes
       // lock auctions in id order too, so the two never wait on each other in a circle (a deadlock was measured).
       const sorted = [...records].sort((a, b) => (a.auctionId < b.auctionId ? -1 : a.auctionId > b.auctionId ? 1 : 0));
-      const { rows } = await db.query<{ bid_id: string }>(
-        `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM ${rowsOf(BID_FIELDS, '$1', 'v')} ON CONFLICT DO NOTHING RETURNING bid_id`,
-        [asRows(sorted.map(bidParams))],
-      );
+      const { rows } = await run<{ bid_id: string }>(RECORD_AUDIT, [asRows(sorted.map(bidParams))]);
       // A keyed record not written: already there (a retry recorded it), or its key is another bid's. Only the
       // second is news, and it is rare, so this read happens only then.
       const written = new Set(rows.map((r) => r.bid_id));

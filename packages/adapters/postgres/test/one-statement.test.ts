@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuctionState, BidRecord, Ledger } from '@outbid/core';
 import { acceptedChange, auctionFixture } from '@outbid/core/testing';
 import { pgDb, pgliteDb, type Db } from '../src/db.js';
-import { createSqlLedger } from '../src/ledger.js';
+import { BATCH_AS_EXPECTED, createSqlLedger, RECORD_AUDIT } from '../src/ledger.js';
+import { callOf } from '../src/plan-cache.js';
 import { migrate } from '../src/migrations.js';
 import { usePostgresServer } from './postgres-server.js';
 
@@ -193,9 +194,11 @@ describe.each(Object.keys(stores))('the one-statement batch write on %s', (kind)
     expect(await store.a.getAuction(state.id)).toEqual(v2.state);
   });
 
+  /** The statement itself, for the call of its function that PGlite is sent instead (see createStatementRunner). */
+  const unwrapped = (sql: string) => [BATCH_AS_EXPECTED, RECORD_AUDIT].find((s) => callOf(s) === sql)?.sql ?? sql;
   /** The plan of a statement `a` sent, made again on the same data (EXPLAIN plans it, never runs it). */
   const planOf = async (statement: Statement) => {
-    const plan = (await store.raw(`EXPLAIN ${statement.sql}`, statement.params)) as { rows: Array<Record<string, string>> };
+    const plan = (await store.raw(`EXPLAIN ${unwrapped(statement.sql)}`, statement.params)) as { rows: Array<Record<string, string>> };
     return plan.rows.map((row) => row['QUERY PLAN']).join('\n');
   };
   // Enough auctions, and bids, that a scan of a table costs more than a few lookups by key, even to the planner.
@@ -211,7 +214,7 @@ describe.each(Object.keys(stores))('the one-statement batch write on %s', (kind)
     const changes = states.slice(0, 10).map((state, i) => acceptedChange(state, `b${i}`, 1_000, NOW));
     expect(await store.a.applyChanges!(changes)).toEqual(changes.map(() => ({ ok: true })));
     const statement = store.lastStatement()!;
-    expect(statement.sql).toContain('FOR UPDATE');
+    expect(unwrapped(statement.sql)).toContain('FOR UPDATE');
     const plan = await planOf(statement);
     expect(plan).toContain('Index Scan using outbid_auctions_pkey');
     expect(plan).not.toContain('Seq Scan on outbid_auctions');
@@ -248,6 +251,19 @@ describe.each(Object.keys(stores))('the one-statement batch write on %s', (kind)
     const holders = await store.a.recordAudit(refused.slice(0, 2).map((r) => ({ ...r, bidId: `${r.bidId}-again` })));
     expect(holders?.sort(byId)).toEqual(refused.slice(0, 2).sort(byId));
     expect(await planOf(store.lastStatement()!)).not.toMatch(/Seq Scan on outbid_bids/);
+  });
+
+  it('the one-statement write and the audit insert keep their plans: PGlite is sent calls of session functions', async () => {
+    const state = await created(store.a);
+    const v2 = acceptedChange(state, 'b1', 1_000, NOW);
+    expect(await store.a.applyChange(v2)).toEqual({ ok: true });
+    const written = store.lastStatement()!.sql;
+    const refused: BidRecord = { ...acceptedChange(v2.state, 'b2', 900, NOW + 1).bid, status: 'rejected', reason: 'BID_TOO_LOW', version: null };
+    expect(await store.a.recordAudit([refused])).toEqual([]);
+    const audited = store.lastStatement()!.sql;
+    if (kind === 'pglite') expect([written, audited]).toEqual([callOf(BATCH_AS_EXPECTED), callOf(RECORD_AUDIT)]);
+    else expect([written, audited]).toEqual([BATCH_AS_EXPECTED.sql, RECORD_AUDIT.sql]); // named prepared statements
+    expect((await store.a.listBids(state.id, { include: 'all', limit: 10 })).items).toEqual([refused, v2.bid]);
   });
 
   it('two changes of one batch with the same key never both go in one statement', async () => {
