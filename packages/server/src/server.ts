@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createFailoverEngine, createHttpPurger, createOutbid, startEngineUpdater, type BidEngine, type EventBus, type Ledger, type Outbid, type RateLimiter, type Scheduler } from '@outbid/core';
-import { createRedisEngine, createRedisRateLimiter, createRedisScheduler } from '@outbid/redis';
+import { createRedisEngine, createRedisRateLimiter, createRedisScheduler, whenReady } from '@outbid/redis';
 import { Redis } from 'ioredis';
 import { createPgliteLedger, createPostgresEngine, createPostgresLedger } from '@outbid/postgres';
 import { pino, type Logger } from 'pino';
@@ -72,15 +72,10 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
       enableAutoPipelining: true,
     });
     redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection problem'));
-    await new Promise<void>((ready, failed) => {
-      const timer = setTimeout(() => {
-        redis.disconnect();
-        failed(new Error(`Cannot reach Redis at REDIS_URL (${config.REDIS_URL}) within 10 s.`));
-      }, 10_000);
-      redis.once('ready', () => {
-        clearTimeout(timer);
-        ready();
-      });
+    // The adapter's own wait (10 s); a server that cannot reach Redis stops retrying and says which URL it tried.
+    await whenReady(redis).catch((error: unknown) => {
+      redis.disconnect();
+      throw new Error(`Cannot reach Redis at REDIS_URL (${config.REDIS_URL}) within 10 s.`, { cause: error });
     });
     const redisEngine = await createRedisEngine({ redis, quitOnClose: true });
     adapters.engine = config.DATABASE_URL
