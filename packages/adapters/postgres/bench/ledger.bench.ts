@@ -5,13 +5,15 @@
  * - known: the ledger wrote the auctions' last states itself, so the batch is one statement (the usual case of one
  *   instance);
  * - locked: another ledger (another instance) moved each auction first, so the batch locks and reads the rows, looks
- *   up the held keys and then writes: the way after a restart, with several instances, or on a held key.
+ *   up the held keys and then writes: the way after a restart, with several instances, or on a held key;
+ * - audit (Postgres server only): one refused bid recorded (recordAudit), timed, while the timed ledger writes bids of
+ *   the same auction one after another, as a hot auction's refusals are recorded while its accepted bids commit.
  * With `--baseline=DIR` (a checkout of another commit, `pnpm install`ed), that checkout's ledger runs too, on a
  * database of its own filled alike, its rounds alternated with this one's; ratios are of medians from the one run.
  *
  *   pnpm bench ledger [--auctions=10000] [--bids=100000] [--batch=10] [--batches=200] [--rounds=3] [--baseline=DIR] [--pglite]
  *
- * Prints progress, then per code and way the median of the rounds' median and p99 batch times.
+ * Prints progress, then per code and way the median of the rounds' median and p99 times.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -148,6 +150,37 @@ async function run(subject: Subject, way: 'known' | 'locked'): Promise<number[]>
   return times.sort((x, y) => x - y);
 }
 
+/**
+ * BATCHES refused bids of one auction recorded one after another by the other ledger, while the timed ledger writes
+ * accepted bids of that auction back to back; the recording times in ms.
+ */
+async function runAudit(subject: Subject): Promise<number[]> {
+  const slot = pick(subject)[0]!;
+  let writing = true;
+  const writer = (async () => {
+    // Two bidders taking turns: a leader never outbids itself.
+    for (let n = 0; writing; n++) {
+      const change = acceptedChange(subject.states[slot]!, `hot-${n % 2}`, subject.states[slot]!.currentPrice + 100, NOW);
+      const [result] = await subject.mine.applyChanges!([change]);
+      if (!result!.ok) throw new Error(`a bid write failed: ${JSON.stringify(result)}`);
+      subject.states[slot] = change.state;
+    }
+  })();
+  const times: number[] = [];
+  try {
+    for (let n = 0; n < BATCHES; n++) {
+      const refused: BidRecord = { ...acceptedChange(subject.states[slot]!, `audit-${n}`, 900, NOW).bid, status: 'rejected', reason: 'BID_TOO_LOW', version: null };
+      const started = performance.now();
+      await subject.theirs.recordAudit([refused]);
+      times.push(performance.now() - started);
+    }
+  } finally {
+    writing = false;
+    await writer;
+  }
+  return times.sort((x, y) => x - y);
+}
+
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 
@@ -156,10 +189,11 @@ try {
   const subjects: Subject[] = [];
   for (const [i, code] of codes.entries()) subjects.push(await fill(code.name, `ledger_bench_${i}`, code.createLedger));
   const results = new Map<string, { p50: number[]; p99: number[] }>();
+  const ways = PGLITE ? (['known', 'locked'] as const) : (['known', 'locked', 'audit'] as const);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const way of ['known', 'locked'] as const) {
+    for (const way of ways) {
       for (const subject of subjects) {
-        const times = await run(subject, way);
+        const times = way === 'audit' ? await runAudit(subject) : await run(subject, way);
         const key = `${subject.name}\u0000${way}`;
         const entry = results.get(key) ?? { p50: [], p99: [] };
         entry.p50.push(quantile(times, 0.5));
@@ -169,9 +203,9 @@ try {
       }
     }
   }
-  console.log(`\n${fmt(AUCTIONS)} auctions, ${fmt(BIDS)} bids; one batch = ${BATCH} auctions, one keyed bid each. Medians of ${ROUNDS} rounds.\n`);
-  console.log(`| code | way | batch p50 | batch p99 |${codes.length > 1 ? ' p50 vs baseline |' : ''}\n|---|---|---:|---:|${codes.length > 1 ? '---:|' : ''}`);
-  for (const way of ['known', 'locked'] as const) {
+  console.log(`\n${fmt(AUCTIONS)} auctions, ${fmt(BIDS)} bids; known and locked: one batch of ${BATCH} auctions, one keyed bid each${PGLITE ? '' : '; audit: one refused bid recorded while bids of its auction are written'}. Medians of ${ROUNDS} rounds.\n`);
+  console.log(`| code | way | p50 | p99 |${codes.length > 1 ? ' p50 vs baseline |' : ''}\n|---|---|---:|---:|${codes.length > 1 ? '---:|' : ''}`);
+  for (const way of ways) {
     const base = codes.length > 1 ? median(results.get(`${subjects[1]!.name}\u0000${way}`)!.p50) : NaN;
     for (const subject of subjects) {
       const entry = results.get(`${subject.name}\u0000${way}`)!;
