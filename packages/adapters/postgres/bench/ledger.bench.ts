@@ -157,6 +157,7 @@ async function run(subject: Subject, way: 'known' | 'locked'): Promise<number[]>
 async function runAudit(subject: Subject): Promise<number[]> {
   const slot = pick(subject)[0]!;
   let writing = true;
+  let failure: unknown = null;
   const writer = (async () => {
     // Two bidders taking turns: a leader never outbids itself.
     for (let n = 0; writing; n++) {
@@ -165,10 +166,14 @@ async function runAudit(subject: Subject): Promise<number[]> {
       if (!result!.ok) throw new Error(`a bid write failed: ${JSON.stringify(result)}`);
       subject.states[slot] = change.state;
     }
-  })();
+  })().catch((error: unknown) => {
+    // Kept until the timed loop ends, so the bench still stops the Postgres server it started.
+    failure = error;
+    writing = false;
+  });
   const times: number[] = [];
   try {
-    for (let n = 0; n < BATCHES; n++) {
+    for (let n = 0; n < BATCHES && writing; n++) {
       const refused: BidRecord = { ...acceptedChange(subject.states[slot]!, `audit-${n}`, 900, NOW).bid, status: 'rejected', reason: 'BID_TOO_LOW', version: null };
       const started = performance.now();
       await subject.theirs.recordAudit([refused]);
@@ -178,6 +183,7 @@ async function runAudit(subject: Subject): Promise<number[]> {
     writing = false;
     await writer;
   }
+  if (failure) throw failure;
   return times.sort((x, y) => x - y);
 }
 
