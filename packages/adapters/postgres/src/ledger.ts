@@ -145,27 +145,16 @@ const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCT
  * breaks the unique index and fails the whole statement, which then writes nothing.
  *
  * Each row is found through the primary key, one lookup per expected row (the LATERAL subquery with its own
- * row lock is never flattened into a join), and the expected rows are sorted, so the locks come in id order. A
+ * FOR UPDATE is never flattened into a join), and the expected rows are sorted, so the locks come in id order. A
  * row that no longer matches is locked too, and is left as it is. A plain join let the planner, which counts 100
  * rows for any jsonb_array_elements, hash the whole auctions table on every batch: a cost that grew with every
  * auction ever held.
  */
-/**
- * How a write locks the auction rows it judges against. Not FOR UPDATE: that lock also waits for, and holds up,
- * the FOR KEY SHARE lock each new bid row's foreign-key check takes on its auction, so every refusal recorded for
- * a hot auction (recordAudit) queued behind the bid write in flight, commit and fsync included. FOR NO KEY UPDATE
- * still excludes every other write of the auction's row (two batches never judge the same row at once); the
- * writes never change an auction's id, so the foreign keys need nothing stronger. A key recorded meanwhile by
- * such a concurrent insert is caught by the unique index: see writeLocked.
- */
-const AUCTION_ROW_LOCK = 'FOR NO KEY UPDATE';
-/** The unique index of idempotency keys (migration 1). */
-const IDEMPOTENCY_INDEX = 'outbid_bids_idempotency';
 const columnsOf = (alias: string) => `(${AUCTION_FIELDS.map(([name]) => `${alias}.${name}`).join(', ')})`;
 const WRITE_BATCH_AS_EXPECTED = `WITH expected AS MATERIALIZED (
     SELECT * FROM ${rowsOf(AUCTION_FIELDS, '$4', 'e')} ORDER BY id
   ), locked AS MATERIALIZED (
-    SELECT a.id FROM expected AS e CROSS JOIN LATERAL (SELECT * FROM outbid_auctions AS r WHERE r.id = e.id ${AUCTION_ROW_LOCK}) AS a
+    SELECT a.id FROM expected AS e CROSS JOIN LATERAL (SELECT * FROM outbid_auctions AS r WHERE r.id = e.id FOR UPDATE) AS a
      WHERE ${columnsOf('a')} IS NOT DISTINCT FROM ${columnsOf('e')}
   ), auctions AS (${UPDATE_AUCTIONS('a.id IN (SELECT id FROM locked)')} RETURNING a.id),
   bids AS (${INSERT_BIDS('v.auction_id IN (SELECT id FROM auctions)')}),
@@ -334,24 +323,11 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     }
   };
 
-  /**
-   * The exact way: the auctions' rows locked and read, every change judged against them and the keys held. The
-   * row lock does not hold up audit records (see AUCTION_ROW_LOCK), so one may take a key after the keys were read;
-   * the unique index then fails the transaction, which writes nothing, and the next attempt reads that key too.
-   */
-  const writeLocked = async (changes: readonly LedgerChange[], attempts = 3): Promise<ApplyResult[]> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await writeLockedOnce(changes);
-      } catch (error) {
-        if (attempt >= attempts || !uniqueViolation(error)?.includes(IDEMPOTENCY_INDEX)) throw error;
-      }
-    }
-  };
-  const writeLockedOnce = async (changes: readonly LedgerChange[]): Promise<ApplyResult[]> => {
+  /** The exact way: the auctions' rows locked and read, every change judged against them and the keys held. */
+  const writeLocked = async (changes: readonly LedgerChange[]): Promise<ApplyResult[]> => {
     const { verdicts, recorded } = await db.transaction(async (tx) => {
       // Rows locked in id order, so two batches (or a batch and a single write) never deadlock.
-      const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = ANY($1::text[]) ORDER BY id ${AUCTION_ROW_LOCK}`, [
+      const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [
         [...new Set(changes.map((c) => c.state.id))],
       ]);
       // Each change is judged against the auction as the batch has left it so far (consecutive versions of a hot

@@ -214,7 +214,7 @@ describe.each(Object.keys(stores))('the one-statement batch write on %s', (kind)
     const changes = states.slice(0, 10).map((state, i) => acceptedChange(state, `b${i}`, 1_000, NOW));
     expect(await store.a.applyChanges!(changes)).toEqual(changes.map(() => ({ ok: true })));
     const statement = store.lastStatement()!;
-    expect(unwrapped(statement.sql)).toContain('FOR NO KEY UPDATE');
+    expect(unwrapped(statement.sql)).toContain('FOR UPDATE');
     const plan = await planOf(statement);
     expect(plan).toContain('Index Scan using outbid_auctions_pkey');
     expect(plan).not.toContain('Seq Scan on outbid_auctions');
