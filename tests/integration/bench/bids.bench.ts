@@ -35,6 +35,7 @@
  *        install), on its own database and Redis database, to measure a change against the code before it side by
  *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base).
  * Environment: BENCH_SERVER_LOGS=DIR keeps every server's output; BENCH_NODE_FLAGS (e.g. --trace-gc) go to each server.
+ * At the end, issue 14's targets judged on the medians (bids-targets.ts).
  * Also per window: CPU per decision of the server, of all Postgres processes, of redis-server and of the generator;
  * Postgres WAL per decision; any Postgres checkpoint begun or ending in it; and the latency of accepted and of
  * refused answers apart (only an accepted bid waits for its ledger commit).
@@ -50,6 +51,7 @@ import pg from 'pg';
 import { Pool } from 'undici';
 import { issueDevToken } from '@outbid/server';
 import { startPostgres, startRedis } from '@outbid/test-services';
+import { issue14Targets, targetsTable } from './bids-targets.js';
 import { summariseProfile } from './cpuprofile-summary.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -980,6 +982,8 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   if (summary['redis+pg'] && summary.bare) {
     lines.push(`Outbid redis+pg / bare route: hot ${ratio('redis+pg', 'bare', 'hot')}, spread ${ratio('redis+pg', 'bare', 'spread')}`);
   }
+  const targets = issue14Targets(summary);
+  lines.push(`\nIssue 14's targets, judged on this run's medians ("not run": a setup or workload it needs was not in this run):\n\n${targetsTable(targets)}`);
   console.log(lines.join('\n'));
   const out = resolve(flags.out!);
   mkdirSync(resolve(out, '..'), { recursive: true });
@@ -996,6 +1000,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
         options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS, isolate: ISOLATE },
         servers: servers.map((s) => ({ name: s.name, label: LABELS[s.name], runsOn: s.runsOn })),
         summary,
+        targets,
         measurements: results,
       },
       null,

@@ -1,0 +1,57 @@
+/**
+ * Issue 14's targets, judged from one run of `pnpm bench bids` (medians of its rounds): each target with what this
+ * run measured and whether it held. A target whose setups or workloads were not run is `null` (not judged).
+ */
+
+/** What the targets read of one setup's summary of one workload. */
+export interface TargetInputs {
+  decisionsPerSecond: number;
+  p99Ms: number;
+}
+export type TargetSummary = Partial<Record<string, Partial<Record<'hot' | 'spread' | 'open', TargetInputs>>>>;
+
+export interface TargetVerdict {
+  target: string;
+  /** What was measured, in words and numbers; '–' when not run. */
+  measured: string;
+  held: boolean | null;
+}
+
+const ratio = (x: number, y: number) => `${(x / y).toFixed(3)}×`;
+
+export function issue14Targets(summary: TargetSummary): TargetVerdict[] {
+  const get = (setup: string, w: 'hot' | 'spread' | 'open') => summary[setup]?.[w];
+  const verdicts: TargetVerdict[] = [];
+  /** `outbid` against `other` by `pick`: held when the ratio is at least (or, `atMost`, at most) `limit`. */
+  const compare = (target: string, outbid: TargetInputs | undefined, other: TargetInputs | undefined, pick: 'rate' | 'p99', limit: number, atMost = false) => {
+    if (!outbid || !other) return verdicts.push({ target, measured: '–', held: null });
+    const [x, y] = pick === 'rate' ? [outbid.decisionsPerSecond, other.decisionsPerSecond] : [outbid.p99Ms, other.p99Ms];
+    const unit = pick === 'rate' ? '/s' : ' ms';
+    const shown = (v: number) => (pick === 'rate' ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+    const r = x / y;
+    verdicts.push({ target, measured: `${shown(x)} vs ${shown(y)}${unit} (${ratio(x, y)})`, held: atMost ? r <= limit : r >= limit });
+  };
+  compare('Redis + Postgres, hot: ≥ 1.5× the peer', get('redis+pg', 'hot'), get('peer', 'hot'), 'rate', 1.5);
+  compare('Redis + Postgres, 1,000 auctions: ≥ 2× the peer', get('redis+pg', 'spread'), get('peer', 'spread'), 'rate', 2);
+  compare('Redis + Postgres, hot: ≥ 50% of the bare route', get('redis+pg', 'hot'), get('bare', 'hot'), 'rate', 0.5);
+  compare('Redis + Postgres, 1,000 auctions: ≥ 50% of the bare route', get('redis+pg', 'spread'), get('bare', 'spread'), 'rate', 0.5);
+  compare("Redis + Postgres, hot: p99 at most half the peer's", get('redis+pg', 'hot'), get('peer', 'hot'), 'p99', 0.5, true);
+  compare("Redis + Postgres, 1,000 auctions: p99 at most half the peer's", get('redis+pg', 'spread'), get('peer', 'spread'), 'p99', 0.5, true);
+  const open = get('redis+pg', 'open');
+  verdicts.push(
+    open
+      ? { target: 'Redis + Postgres, open loop: p99 ≤ 20 ms', measured: `${open.p99Ms.toFixed(1)} ms`, held: open.p99Ms <= 20 }
+      : { target: 'Redis + Postgres, open loop: p99 ≤ 20 ms', measured: '–', held: null },
+  );
+  compare("Embedded, hot: at least the peer's decisions/s", get('embedded', 'hot'), get('peer', 'hot'), 'rate', 1);
+  compare("Embedded, 1,000 auctions: at least the peer's decisions/s", get('embedded', 'spread'), get('peer', 'spread'), 'rate', 1);
+  compare("Embedded, hot: p99 no worse than the peer's", get('embedded', 'hot'), get('peer', 'hot'), 'p99', 1, true);
+  compare("Embedded, 1,000 auctions: p99 no worse than the peer's", get('embedded', 'spread'), get('peer', 'spread'), 'p99', 1, true);
+  return verdicts;
+}
+
+/** The verdicts as a Markdown table. */
+export function targetsTable(verdicts: TargetVerdict[]): string {
+  const rows = verdicts.map((v) => `| ${v.target} | ${v.measured} | ${v.held === null ? 'not run' : v.held ? 'held' : 'missed'} |`);
+  return ['| target | measured | |', '|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,58 @@
+/** How `pnpm bench bids` judges issue 14's targets from a run's medians (no services: plain numbers). */
+import { describe, expect, it } from 'vitest';
+import { issue14Targets, targetsTable, type TargetSummary } from '../bench/bids-targets.js';
+
+const at = (decisionsPerSecond: number, p99Ms: number) => ({ decisionsPerSecond, p99Ms });
+const held = (summary: TargetSummary) => Object.fromEntries(issue14Targets(summary).map((v) => [v.target, v.held]));
+
+describe("issue 14's targets from a bench run", () => {
+  const run: TargetSummary = {
+    bare: { hot: at(6_400, 23), spread: at(6_100, 23) },
+    peer: { hot: at(2_000, 54), spread: at(1_800, 65) },
+    'redis+pg': { hot: at(4_800, 27), spread: at(3_200, 36), open: at(1_000, 19.9) },
+    embedded: { hot: at(4_600, 33), spread: at(3_300, 66) },
+  };
+
+  it('judges each target by its own ratio and direction', () => {
+    expect(held(run)).toEqual({
+      'Redis + Postgres, hot: ≥ 1.5× the peer': true,
+      'Redis + Postgres, 1,000 auctions: ≥ 2× the peer': false,
+      'Redis + Postgres, hot: ≥ 50% of the bare route': true,
+      'Redis + Postgres, 1,000 auctions: ≥ 50% of the bare route': true,
+      "Redis + Postgres, hot: p99 at most half the peer's": true,
+      "Redis + Postgres, 1,000 auctions: p99 at most half the peer's": false,
+      'Redis + Postgres, open loop: p99 ≤ 20 ms': true,
+      "Embedded, hot: at least the peer's decisions/s": true,
+      "Embedded, 1,000 auctions: at least the peer's decisions/s": true,
+      "Embedded, hot: p99 no worse than the peer's": true,
+      "Embedded, 1,000 auctions: p99 no worse than the peer's": false,
+    });
+  });
+
+  it('holds a target met exactly, and misses one just past its limit', () => {
+    const edge = held({ peer: { hot: at(2_000, 50) }, 'redis+pg': { hot: at(3_000, 25), open: at(1_000, 20) } });
+    expect(edge['Redis + Postgres, hot: ≥ 1.5× the peer']).toBe(true);
+    expect(edge["Redis + Postgres, hot: p99 at most half the peer's"]).toBe(true);
+    expect(edge['Redis + Postgres, open loop: p99 ≤ 20 ms']).toBe(true);
+    const past = held({ peer: { hot: at(2_000, 50) }, 'redis+pg': { hot: at(2_999, 25.1), open: at(1_000, 20.1) } });
+    expect(past['Redis + Postgres, hot: ≥ 1.5× the peer']).toBe(false);
+    expect(past["Redis + Postgres, hot: p99 at most half the peer's"]).toBe(false);
+    expect(past['Redis + Postgres, open loop: p99 ≤ 20 ms']).toBe(false);
+  });
+
+  it('leaves a target unjudged when its setup or workload was not run, and says so in the table', () => {
+    const partial: TargetSummary = { peer: { hot: at(2_000, 54) }, 'redis+pg': { hot: at(4_800, 27) } };
+    const verdicts = issue14Targets(partial);
+    expect(verdicts.find((v) => v.target.includes('≥ 50% of the bare route'))).toMatchObject({ measured: '–', held: null });
+    expect(verdicts.find((v) => v.target.includes('open loop'))).toMatchObject({ measured: '–', held: null });
+    expect(verdicts.find((v) => v.target === 'Redis + Postgres, hot: ≥ 1.5× the peer')).toEqual({
+      target: 'Redis + Postgres, hot: ≥ 1.5× the peer',
+      measured: '4,800 vs 2,000/s (2.400×)',
+      held: true,
+    });
+    const table = targetsTable(verdicts);
+    expect(table).toContain('| Redis + Postgres, hot: ≥ 1.5× the peer | 4,800 vs 2,000/s (2.400×) | held |');
+    expect(table).toContain('| Redis + Postgres, open loop: p99 ≤ 20 ms | – | not run |');
+    expect(table).toContain("| Redis + Postgres, hot: p99 at most half the peer's | 27.0 vs 54.0 ms (0.500×) | held |");
+  });
+});
