@@ -265,6 +265,25 @@ describe('shared rate limiter', () => {
   });
 });
 
+describe('whenReady', () => {
+  it('a lazy client is ready once connected (its ready event has passed by then); an eager one when it says so', async () => {
+    const { whenReady } = await import('../src/index.js');
+    const lazy = new Redis(server.url, { lazyConnect: true });
+    const eager = new Redis(server.url);
+    try {
+      // Before the fix the lazy client waited for a second 'ready' that never came, and failed after 10 s.
+      await whenReady(lazy);
+      await whenReady(eager);
+      expect([lazy.status, eager.status]).toEqual(['ready', 'ready']);
+      expect(lazy.listenerCount('ready')).toBe(0);
+      expect(eager.listenerCount('ready')).toBe(0);
+    } finally {
+      lazy.disconnect();
+      eager.disconnect();
+    }
+  });
+});
+
 describe('hydrate', () => {
   it('takes a long auction: 150,000 keyed records in one hydrate, each answered again on retry', async () => {
     const now = await engine.now();
