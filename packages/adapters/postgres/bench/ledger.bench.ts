@@ -1,7 +1,7 @@
 /**
  * `pnpm bench ledger`: the Postgres ledger's batch write on a table of many auctions and many bids, on a local
- * Postgres server it starts (fsync on), or with `--pglite` on PGlite in a temporary directory. Two ways a batch is written, timed per batch of B auctions, one keyed bid on
- * each:
+ * Postgres server it starts (fsync on), or with `--pglite` on PGlite in a temporary directory. Two ways a batch is
+ * written, timed per batch of B auctions, one keyed bid on each, and a third way that times a refused bid's record:
  * - known: the ledger wrote the auctions' last states itself, so the batch is one statement (the usual case of one
  *   instance);
  * - locked: another ledger (another instance) moved each auction first, so the batch locks and reads the rows, looks
@@ -71,6 +71,14 @@ interface Subject {
   states: AuctionState[];
 }
 
+/** A keyed bid of `bidderId` on `state` refused as too low: a record for `recordAudit`. */
+const refusedBid = (state: AuctionState, bidderId: string): BidRecord => ({
+  ...acceptedChange(state, bidderId, 900, NOW).bid,
+  status: 'rejected',
+  reason: 'BID_TOO_LOW',
+  version: null,
+});
+
 /** A database of AUCTIONS auctions and BIDS refused keyed bids spread over them, as a long-running server holds. */
 async function fill(name: string, database: string, createLedger: CreateLedger): Promise<Subject> {
   let mine: Ledger;
@@ -103,7 +111,7 @@ async function fill(name: string, database: string, createLedger: CreateLedger):
   for (let i = 0; i < BIDS; i += 1_000) {
     const refused = Array.from({ length: Math.min(1_000, BIDS - i) }, (_, j): BidRecord => {
       const state = states[(i + j) % states.length]!;
-      return { ...acceptedChange(state, `r${i + j}`, 900, NOW).bid, status: 'rejected', reason: 'BID_TOO_LOW', version: null };
+      return refusedBid(state, `r${i + j}`);
     });
     await theirs.recordAudit(refused);
     if ((i + 1_000) % 20_000 === 0) log(`  ${name}: ${fmt(i + 1_000)} of ${fmt(BIDS)} bids`);
@@ -174,7 +182,7 @@ async function runAudit(subject: Subject): Promise<number[]> {
   const times: number[] = [];
   try {
     for (let n = 0; n < BATCHES && writing; n++) {
-      const refused: BidRecord = { ...acceptedChange(subject.states[slot]!, `audit-${n}`, 900, NOW).bid, status: 'rejected', reason: 'BID_TOO_LOW', version: null };
+      const refused = refusedBid(subject.states[slot]!, `audit-${n}`);
       const started = performance.now();
       await subject.theirs.recordAudit([refused]);
       times.push(performance.now() - started);
