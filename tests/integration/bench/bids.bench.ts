@@ -38,7 +38,9 @@
  * At the end, issue 14's targets judged on the medians (bids-targets.ts).
  * Also per window: CPU per decision of the server, of all Postgres processes, of redis-server and of the generator;
  * Postgres WAL per decision; any Postgres checkpoint begun or ending in it; and the latency of accepted and of
- * refused answers apart (only an accepted bid waits for its ledger commit).
+ * refused answers apart (only an accepted bid waits for its ledger commit). And what else loaded the machine in
+ * the window, when anything did: the checkpointer's writes, autovacuum workers, Redis's AOF rewrites, the hypervisor's steal; and the
+ * disks' writes and cache flushes (each durable commit waits for a flush: their mean time is a durable answer's floor).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -279,12 +281,38 @@ const cpuMsOfStat = (fields: string[] | null, children = false): number =>
   fields ? ((Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0)) * 1_000) / CLOCK_TICKS : NaN;
 const cpuMsOf = (pid: number, children = false) => cpuMsOfStat(procStat(pid), children);
 
-/** Busy and total jiffies of all cores (/proc/stat), to show how much else ran on the machine. */
-function machineJiffies(): { busy: number; total: number } {
+/**
+ * Busy, stolen and total jiffies of all cores (/proc/stat), to show how much else ran on the machine. Steal is time
+ * the hypervisor gave this VM's cores to another guest: counted as busy (the cores were not ours to use), and shown
+ * apart so a noisy neighbour can be told from a slower setup.
+ */
+function machineJiffies(): { busy: number; steal: number; total: number } {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const total = fields.reduce((a, b) => a + b, 0);
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
-  return { busy: total - idle, total };
+  return { busy: total - idle, steal: fields[7] ?? 0, total };
+}
+
+/**
+ * Writes and cache flushes of the machine's disks (/sys/block/<disk>/stat; loop, RAM and zram devices left out). A
+ * flush is what an fsync asks of the disk: every durable commit (a Postgres COMMIT, or Redis's AOF once a
+ * second) waits for one, so their mean time is the floor of a durable answer's latency in that window.
+ */
+function diskStats(): { sectorsWritten: number; flushes: number; flushMs: number } {
+  const sum = { sectorsWritten: 0, flushes: 0, flushMs: 0 };
+  let devices: string[] = [];
+  try {
+    devices = readdirSync('/sys/block').filter((d) => !/^(loop|ram|zram)/.test(d));
+  } catch {
+    return { sectorsWritten: NaN, flushes: NaN, flushMs: NaN }; // not Linux, or no sysfs
+  }
+  for (const device of devices) {
+    const f = readFileSync(`/sys/block/${device}/stat`, 'utf8').trim().split(/\s+/).map(Number);
+    sum.sectorsWritten += f[6] ?? 0;
+    sum.flushes += f[15] ?? 0; // kernels before 5.5 have no flush fields: 0
+    sum.flushMs += f[16] ?? 0;
+  }
+  return sum;
 }
 
 /**
@@ -309,14 +337,46 @@ interface WalAndCheckpoints {
   checkpoints: number;
   /** Time checkpoints spent in their final fsync phase (counted when a checkpoint ends). */
   checkpointSyncMs: number;
+  /**
+   * Buffers the checkpointer wrote. A checkpoint spreads its writes over most of checkpoint_timeout (5 min), so
+   * one begun in an earlier window may still be writing, and its I/O beside every commit's WAL fsync, in this one.
+   */
+  checkpointBuffers: number;
 }
-let walAndCheckpoints: () => Promise<WalAndCheckpoints> = async () => ({ walBytes: NaN, checkpoints: NaN, checkpointSyncMs: NaN });
+let walAndCheckpoints: () => Promise<WalAndCheckpoints> = async () => ({ walBytes: NaN, checkpoints: NaN, checkpointSyncMs: NaN, checkpointBuffers: NaN });
 const readWalAndCheckpoints = (monitor: pg.Client) => async (): Promise<WalAndCheckpoints> => {
-  const { rows } = await monitor.query<{ wal: string; checkpoints: string; sync: string }>(
+  const { rows } = await monitor.query<{ wal: string; checkpoints: string; sync: string; buffers: string }>(
     `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS wal, (checkpoints_timed + checkpoints_req)::text AS checkpoints,
-            checkpoint_sync_time::text AS sync FROM pg_stat_bgwriter`,
+            checkpoint_sync_time::text AS sync, buffers_checkpoint::text AS buffers FROM pg_stat_bgwriter`,
   );
-  return { walBytes: Number(rows[0]!.wal), checkpoints: Number(rows[0]!.checkpoints), checkpointSyncMs: Number(rows[0]!.sync) };
+  const r = rows[0]!;
+  return { walBytes: Number(r.wal), checkpoints: Number(r.checkpoints), checkpointSyncMs: Number(r.sync), checkpointBuffers: Number(r.buffers) };
+};
+/**
+ * Redis's forks (each AOF rewrite forks a child, which copies the whole dataset: the fork stalls Redis, and the child
+ * takes CPU on this small machine), and whether a rewrite is running. A hot auction's idempotency records grow the
+ * AOF, so rewrites come in the windows after it.
+ */
+interface RedisForks {
+  forks: number;
+  latestForkMs: number;
+  rewriting: boolean;
+}
+let redisForks: () => Promise<RedisForks> = async () => ({ forks: NaN, latestForkMs: NaN, rewriting: false });
+const readRedisForks = (redis: Redis) => async (): Promise<RedisForks> => {
+  const info = await redis.info();
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+  return { forks: field('total_forks'), latestForkMs: field('latest_fork_usec') / 1_000, rewriting: field('aof_rewrite_in_progress') === 1 };
+};
+
+/**
+ * Autovacuum workers running now, in any database: they work off the rows earlier windows wrote (every setup's
+ * tables are insert-heavy), with I/O and CPU the measured setup then shares.
+ */
+let autovacuumWorkers: () => Promise<number> = async () => NaN;
+const readAutovacuumWorkers = (monitor: pg.Client) => async (): Promise<number> => {
+  const { rows } = await monitor.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`);
+  return Number(rows[0]!.n);
 };
 const generatorCpuMs = () => {
   const { user, system } = process.cpuUsage();
@@ -399,6 +459,20 @@ interface Measurement {
   walBytesPerDecision: number;
   checkpoints: number;
   checkpointSyncMs: number;
+  /** Buffers the checkpointer wrote in the measured window (8 KB each), whichever checkpoint they belong to. */
+  checkpointBuffersWritten: number;
+  /** Autovacuum workers seen in once-a-second samples of the measured window, summed: about worker-seconds. */
+  autovacuumWorkerSeconds: number;
+  /** Machine time stolen by the hypervisor in the measured window, in % of all cores' time. */
+  stealPercent: number;
+  /** Redis forks (AOF rewrites) begun in the window, warm-up included, the last one's stall; a rewrite running at its start or end. */
+  redisForks: number;
+  redisLatestForkMs: number;
+  redisRewriting: boolean;
+  /** The disks in the measured window: MB written, cache flushes per second, and their mean time. */
+  diskWrittenMb: number;
+  diskFlushesPerSecond: number;
+  diskFlushMeanMs: number;
   /** 1-minute load average at the end of the window. */
   loadAverage: number;
   pgTxPerDecision?: number;
@@ -593,15 +667,24 @@ async function measure(target: Target, workload: Workload, round: number): Promi
   const end = measureFrom + DURATION_MS;
   let cpuAtFrom = NaN;
   let machineAtFrom = machineJiffies();
+  let diskAtFrom = diskStats();
   const servicesCpu = () => ({ postgres: cpuSources.postgresCpuMs(), redis: cpuSources.redisCpuMs(), generator: generatorCpuMs() });
   let servicesAtFrom = servicesCpu();
   const walAtStart = await walAndCheckpoints();
+  const forksAtStart = await redisForks();
   let walAtFrom = walAtStart;
   const cpuTimer = setTimeout(() => {
     cpuAtFrom = cpuMsOf(pid);
     machineAtFrom = machineJiffies();
+    diskAtFrom = diskStats();
     servicesAtFrom = servicesCpu();
     void walAndCheckpoints().then((w) => (walAtFrom = w));
+  }, WARMUP_MS);
+  // Once a second in the measured window (the first sample a second after it opens).
+  const autovacuumSamples: Promise<number>[] = [];
+  let sampler: ReturnType<typeof setInterval> | undefined;
+  const samplerStart = setTimeout(() => {
+    sampler = setInterval(() => autovacuumSamples.push(autovacuumWorkers().catch(() => NaN)), 1_000);
   }, WARMUP_MS);
   let offered: number | undefined;
   try {
@@ -609,12 +692,17 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     else await closedLoop(pool, target, workload, t, measureFrom, end);
   } finally {
     clearTimeout(cpuTimer);
+    clearTimeout(samplerStart);
+    clearInterval(sampler);
     await pool.close();
   }
+  const autovacuumWorkerSeconds = (await Promise.all(autovacuumSamples)).reduce((a, b) => a + b, 0);
   const cpuMs = cpuMsOf(pid) - cpuAtFrom;
   const machine = machineJiffies();
+  const disk = diskStats();
   const servicesAtEnd = servicesCpu();
   const walAtEnd = await walAndCheckpoints();
+  const forksAtEnd = await redisForks();
   const perDecision = (key: 'postgres' | 'redis' | 'generator') => (servicesAtEnd[key] - servicesAtFrom[key]) / Math.max(1, t.decisions);
   const seconds = DURATION_MS / 1_000;
   const ms = (us: number) => us / 1_000;
@@ -650,8 +738,32 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     walBytesPerDecision: (walAtEnd.walBytes - walAtFrom.walBytes) / Math.max(1, t.decisions),
     checkpoints: walAtEnd.checkpoints - walAtStart.checkpoints,
     checkpointSyncMs: walAtEnd.checkpointSyncMs - walAtStart.checkpointSyncMs,
+    checkpointBuffersWritten: walAtEnd.checkpointBuffers - walAtFrom.checkpointBuffers,
+    autovacuumWorkerSeconds,
+    stealPercent: ((machine.steal - machineAtFrom.steal) / Math.max(1, machine.total - machineAtFrom.total)) * 100,
+    redisForks: forksAtEnd.forks - forksAtStart.forks,
+    redisLatestForkMs: forksAtEnd.latestForkMs,
+    redisRewriting: forksAtStart.rewriting || forksAtEnd.rewriting,
+    diskWrittenMb: ((disk.sectorsWritten - diskAtFrom.sectorsWritten) * 512) / 1_048_576,
+    diskFlushesPerSecond: (disk.flushes - diskAtFrom.flushes) / seconds,
+    diskFlushMeanMs: disk.flushes > diskAtFrom.flushes ? (disk.flushMs - diskAtFrom.flushMs) / (disk.flushes - diskAtFrom.flushes) : NaN,
     loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
+}
+
+/**
+ * What else loaded the machine in a window, when anything did: the checkpointer's writes (of a checkpoint begun
+ * here or earlier), autovacuum workers, Redis's AOF rewrites, and time stolen by the hypervisor. A tail of a window with these is not
+ * the setup's alone.
+ */
+function backgroundNote(m: Measurement): string {
+  const parts: string[] = [];
+  if (m.checkpointBuffersWritten > 0) parts.push(`checkpointer wrote ${fmt((m.checkpointBuffersWritten * 8) / 1_024, 1)} MB`);
+  if (m.autovacuumWorkerSeconds > 0) parts.push(`autovacuum ${fmt(m.autovacuumWorkerSeconds)} worker-s`);
+  if (m.redisForks > 0) parts.push(`Redis forked ${m.redisForks}× (AOF rewrite; the last fork stalled it ${fmt(m.redisLatestForkMs, 1)} ms)`);
+  else if (m.redisRewriting) parts.push('a Redis AOF rewrite running');
+  if (m.stealPercent >= 0.05) parts.push(`steal ${fmt(m.stealPercent, 1)}%`);
+  return parts.length > 0 ? `; in the window: ${parts.join(', ')}` : '';
 }
 
 async function main() {
@@ -667,6 +779,8 @@ async function main() {
   const redisMonitor = new Redis(redisServer.url);
   cpuSources = await findCpuSources(monitor, redisMonitor);
   walAndCheckpoints = readWalAndCheckpoints(monitor);
+  autovacuumWorkers = readAutovacuumWorkers(monitor);
+  redisForks = readRedisForks(redisMonitor);
   const servers: Server[] = [];
   const cleanup = async () => {
     stopping = true;
@@ -820,7 +934,8 @@ async function main() {
             `${String(results.length).padStart(3)}/${total} round ${round} ${workload.padEnd(6)} ${server.name.padEnd(9)}: ${fmt(m.decisionsPerSecond).padStart(6)} decisions/s` +
               `${m.offeredPerSecond !== undefined ? ` (offered ${fmt(m.offeredPerSecond)}/s)` : ''}, ${fmt((m.accepted / Math.max(1, m.decisions)) * 100)}% accepted, ` +
               `p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, max ${fmt(m.maxMs)} ms (accepted p50 / p99 ${fmt(m.acceptedP50Ms, 1)} / ${fmt(m.acceptedP99Ms, 1)} ms, refused ${fmt(m.refusedP50Ms, 1)} / ${fmt(m.refusedP99Ms, 1)} ms), server CPU ${fmt(m.serverCpuPercent)}%, machine ${fmt(m.machineBusyPercent)}% busy, load ${fmt(m.loadAverage, 1)}` +
-              `${m.checkpoints > 0 || m.checkpointSyncMs > 0 ? `, Postgres checkpoint: ${m.checkpoints} begun, ${fmt(m.checkpointSyncMs)} ms of its fsync ended here` : ''}${errors ? `, errors: ${errors}` : ''}`,
+              `${m.checkpoints > 0 || m.checkpointSyncMs > 0 ? `, Postgres checkpoint: ${m.checkpoints} begun, ${fmt(m.checkpointSyncMs)} ms of its fsync ended here` : ''}` +
+              `, disk ${fmt(m.diskWrittenMb)} MB written, ${fmt(m.diskFlushesPerSecond)} flushes/s at ${fmt(m.diskFlushMeanMs, 2)} ms${backgroundNote(m)}${errors ? `, errors: ${errors}` : ''}`,
           );
           await sleep(1_000);
         }
