@@ -7,6 +7,8 @@
 export interface TargetInputs {
   decisionsPerSecond: number;
   p99Ms: number;
+  /** When given, a p99 comparison also says how much of it is the tail's shape (see {@link tailShape}). */
+  meanMs?: number;
 }
 export type TargetSummary = Partial<Record<string, Partial<Record<'hot' | 'spread' | 'open', TargetInputs>>>>;
 
@@ -19,6 +21,23 @@ export interface TargetVerdict {
 
 const ratio = (x: number, y: number) => `${(x / y).toFixed(3)}×`;
 
+/**
+ * A p99 against another's, split in two: p99 / mean is the tail's shape, and the ratio of the p99s is the ratio of the
+ * shapes times the ratio of the means. So a p99 at most `limit` × the other's needs a mean at most `limit` × (their
+ * shape / ours) × theirs. In a closed loop the mean is the connections over the decisions/s (Little's law), so a
+ * lower mean means more decisions/s, and the text says how many more that is.
+ */
+export function tailShape(outbid: TargetInputs, other: TargetInputs, limit: number): string | null {
+  if (outbid.meanMs === undefined || other.meanMs === undefined || !(outbid.meanMs > 0) || !(other.meanMs > 0)) return null;
+  const ours = outbid.p99Ms / outbid.meanMs;
+  const theirs = other.p99Ms / other.meanMs;
+  const meanNeeded = (limit * theirs) / ours;
+  return (
+    `p99 / mean ${ours.toFixed(2)} vs ${theirs.toFixed(2)}: at these shapes it needs a mean ≤ ${meanNeeded.toFixed(3)}× theirs ` +
+    `(closed loop: ≥ ${(1 / meanNeeded).toFixed(2)}× their decisions/s); this run ${(outbid.meanMs / other.meanMs).toFixed(3)}×`
+  );
+}
+
 export function issue14Targets(summary: TargetSummary): TargetVerdict[] {
   const get = (setup: string, w: 'hot' | 'spread' | 'open') => summary[setup]?.[w];
   const verdicts: TargetVerdict[] = [];
@@ -29,7 +48,8 @@ export function issue14Targets(summary: TargetSummary): TargetVerdict[] {
     const unit = pick === 'rate' ? '/s' : ' ms';
     const shown = (v: number) => (pick === 'rate' ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
     const r = x / y;
-    verdicts.push({ target, measured: `${shown(x)} vs ${shown(y)}${unit} (${ratio(x, y)})`, held: atMost ? r <= limit : r >= limit });
+    const shape = pick === 'p99' ? tailShape(outbid, other, limit) : null;
+    verdicts.push({ target, measured: `${shown(x)} vs ${shown(y)}${unit} (${ratio(x, y)})${shape ? `; ${shape}` : ''}`, held: atMost ? r <= limit : r >= limit });
   };
   compare('Redis + Postgres, hot: ≥ 1.5× the peer', get('redis+pg', 'hot'), get('peer', 'hot'), 'rate', 1.5);
   compare('Redis + Postgres, 1,000 auctions: ≥ 2× the peer', get('redis+pg', 'spread'), get('peer', 'spread'), 'rate', 2);

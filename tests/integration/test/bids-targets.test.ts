@@ -1,6 +1,6 @@
 /** How `pnpm bench bids` judges issue 14's targets from a run's medians (no services: plain numbers). */
 import { describe, expect, it } from 'vitest';
-import { issue14Targets, targetsTable, type TargetSummary } from '../bench/bids-targets.js';
+import { issue14Targets, tailShape, targetsTable, type TargetSummary } from '../bench/bids-targets.js';
 
 const at = (decisionsPerSecond: number, p99Ms: number) => ({ decisionsPerSecond, p99Ms });
 const held = (summary: TargetSummary) => Object.fromEntries(issue14Targets(summary).map((v) => [v.target, v.held]));
@@ -54,5 +54,25 @@ describe("issue 14's targets from a bench run", () => {
     expect(table).toContain('| Redis + Postgres, hot: ≥ 1.5× the peer | 4,800 vs 2,000/s (2.400×) | held |');
     expect(table).toContain('| Redis + Postgres, open loop: p99 ≤ 20 ms | – | not run |');
     expect(table).toContain("| Redis + Postgres, hot: p99 at most half the peer's | 27.0 vs 54.0 ms (0.500×) | held |");
+  });
+
+  it("splits a p99 against another's into the tail's shape and the mean, when the means are known", () => {
+    // Ours: p99 31.5 over a mean of 15 (shape 2.1). Theirs: 54 over 30 (1.8). Half their p99 then needs a mean of
+    // 0.5 × 1.8 / 2.1 = 0.4286× theirs, i.e. 2.33× their decisions/s in a closed loop; this run's is 0.5×.
+    expect(tailShape({ decisionsPerSecond: 4_000, p99Ms: 31.5, meanMs: 15 }, { decisionsPerSecond: 2_000, p99Ms: 54, meanMs: 30 }, 0.5)).toBe(
+      'p99 / mean 2.10 vs 1.80: at these shapes it needs a mean ≤ 0.429× theirs (closed loop: ≥ 2.33× their decisions/s); this run 0.500×',
+    );
+    expect(tailShape({ decisionsPerSecond: 4_000, p99Ms: 31.5 }, { decisionsPerSecond: 2_000, p99Ms: 54, meanMs: 30 }, 0.5)).toBeNull();
+    expect(tailShape({ decisionsPerSecond: 4_000, p99Ms: 31.5, meanMs: 0 }, { decisionsPerSecond: 2_000, p99Ms: 54, meanMs: 30 }, 0.5)).toBeNull();
+
+    const verdicts = issue14Targets({
+      peer: { hot: { decisionsPerSecond: 2_000, p99Ms: 54, meanMs: 30 } },
+      'redis+pg': { hot: { decisionsPerSecond: 4_000, p99Ms: 31.5, meanMs: 15 } },
+    });
+    const p99 = verdicts.find((v) => v.target === "Redis + Postgres, hot: p99 at most half the peer's")!;
+    expect(p99.held).toBe(false);
+    expect(p99.measured).toBe('31.5 vs 54.0 ms (0.583×); p99 / mean 2.10 vs 1.80: at these shapes it needs a mean ≤ 0.429× theirs (closed loop: ≥ 2.33× their decisions/s); this run 0.500×');
+    // A rate target says nothing of tails.
+    expect(verdicts.find((v) => v.target === 'Redis + Postgres, hot: ≥ 1.5× the peer')!.measured).toBe('4,000 vs 2,000/s (2.000×)');
   });
 });
