@@ -34,7 +34,10 @@
  *        --baseline=DIR: adds the setup `base`, the redis+pg server of another checkout (DIR, installed with pnpm
  *        install), on its own database and Redis database, to measure a change against the code before it side by
  *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base).
- * Environment: BENCH_SERVER_LOGS=DIR keeps every server's output; BENCH_NODE_FLAGS (e.g. --trace-gc) go to each server.
+ * Outbid's servers run with the node flags of the server's start script (OUTBID_NODE_FLAGS); the peer and the bare route
+ * with Node's defaults.
+ * Environment: BENCH_SERVER_LOGS=DIR keeps every server's output; BENCH_NODE_FLAGS (e.g. --trace-gc) go to each server;
+ * BENCH_BASE_NODE_FLAGS go to `base` only, after the others (a node flag measured against the same code without it).
  * At the end, issue 14's targets judged on the medians (bids-targets.ts).
  * Also per window: CPU per decision of the server, of all Postgres processes, of redis-server and of the generator;
  * Postgres WAL per decision; any Postgres checkpoint begun or ending in it; and the latency of accepted and of
@@ -60,6 +63,12 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 const MAIN = join(ROOT, 'packages/server/src/main.ts');
 const PEER = join(import.meta.dirname, 'bids-peer.ts');
 const SECRET = 'bench-bids-secret-of-at-least-32-characters';
+/**
+ * The node flags the server's own start script (packages/server/package.json) runs it with: a young generation of
+ * up to 2 × 32 MB instead of 2 × 16 MB, so a burst's short-lived objects die before a scavenge finds them (half the
+ * scavenges; measured in BENCHMARKS.md, "A larger young generation").
+ */
+const OUTBID_NODE_FLAGS = ['--max-semi-space-size=32'];
 const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'embedded-inline', 'base'] as const;
 const ALL_WORKLOADS = ['hot', 'spread', 'open'] as const;
 type SetupName = (typeof ALL_SETUPS)[number];
@@ -221,7 +230,9 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
     }
     return undefined;
   };
-  const outbidArgsFor = (main: string) => [...nodeFlags, '--import', 'tsx', '--conditions=@outbid/source', main];
+  // Outbid's servers run as `pnpm start` runs them (the server's start script: OUTBID_NODE_FLAGS), the peer and the
+  // bare route with Node's defaults.
+  const outbidArgsFor = (main: string) => [...OUTBID_NODE_FLAGS, ...nodeFlags, '--import', 'tsx', '--conditions=@outbid/source', main];
   const outbidArgs = outbidArgsFor(MAIN);
   let database: string | null = null;
   let started: { child: ChildProcess; info: { url: string; runsOn: string } };
@@ -239,7 +250,12 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
     database = 'bench_outbid_base';
     // Redis database 1: its keys and scheduler queues apart from the redis+pg setup's.
     const env = outbidEnv({ REDIS_URL: `${services.redisUrl}/1`, DATABASE_URL: await services.pgCreate(database) });
-    started = await spawnServer(outbidArgsFor(join(BASELINE!, 'packages/server/src/main.ts')), env, listening, name, BASELINE!);
+    // BENCH_BASE_NODE_FLAGS go to this server only, after the others (a later flag wins): a node flag measured side by
+    // side against the same code without it.
+    const baseFlags = (process.env.BENCH_BASE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const args = outbidArgsFor(join(BASELINE!, 'packages/server/src/main.ts'));
+    const importAt = args.indexOf('--import');
+    started = await spawnServer([...args.slice(0, importAt), ...baseFlags, ...args.slice(importAt)], env, listening, name, BASELINE!);
   } else if (name === 'pg') {
     database = 'bench_outbid_pg';
     started = await spawnServer(outbidArgs, outbidEnv({ DATABASE_URL: await services.pgCreate(database) }), listening, name);
