@@ -42,8 +42,9 @@
  * Also per window: CPU per decision of the server, of all Postgres processes, of redis-server and of the generator;
  * Postgres WAL per decision; any Postgres checkpoint begun or ending in it; and the latency of accepted and of
  * refused answers apart (only an accepted bid waits for its ledger commit). And what else loaded the machine in
- * the window, when anything did: the checkpointer's writes, autovacuum workers, Redis's AOF rewrites, the hypervisor's steal; and the
- * disks' writes and cache flushes (each durable commit waits for a flush: their mean time is a durable answer's floor).
+ * the window, when anything did: the checkpointer's writes, autovacuum workers, Redis's AOF rewrites, the
+ * hypervisor's steal; and the disks' writes and cache flushes (each durable commit waits for a flush: their mean
+ * time is a durable answer's floor).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -232,7 +233,7 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
   };
   // Outbid's servers run as `pnpm start` runs them (the server's start script: OUTBID_NODE_FLAGS), the peer and the
   // bare route with Node's defaults.
-  const outbidArgsFor = (main: string) => [...OUTBID_NODE_FLAGS, ...nodeFlags, '--import', 'tsx', '--conditions=@outbid/source', main];
+  const outbidArgsFor = (main: string, extraFlags: string[] = []) => [...OUTBID_NODE_FLAGS, ...nodeFlags, ...extraFlags, '--import', 'tsx', '--conditions=@outbid/source', main];
   const outbidArgs = outbidArgsFor(MAIN);
   let database: string | null = null;
   let started: { child: ChildProcess; info: { url: string; runsOn: string } };
@@ -253,9 +254,7 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
     // BENCH_BASE_NODE_FLAGS go to this server only, after the others (a later flag wins): a node flag measured side by
     // side against the same code without it.
     const baseFlags = (process.env.BENCH_BASE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    const args = outbidArgsFor(join(BASELINE!, 'packages/server/src/main.ts'));
-    const importAt = args.indexOf('--import');
-    started = await spawnServer([...args.slice(0, importAt), ...baseFlags, ...args.slice(importAt)], env, listening, name, BASELINE!);
+    started = await spawnServer(outbidArgsFor(join(BASELINE!, 'packages/server/src/main.ts'), baseFlags), env, listening, name, BASELINE!);
   } else if (name === 'pg') {
     database = 'bench_outbid_pg';
     started = await spawnServer(outbidArgs, outbidEnv({ DATABASE_URL: await services.pgCreate(database) }), listening, name);
@@ -690,17 +689,16 @@ async function measure(target: Target, workload: Workload, round: number): Promi
   const walAtStart = await walAndCheckpoints();
   const forksAtStart = await redisForks();
   let walAtFrom = walAtStart;
+  const autovacuumSamples: Promise<number>[] = [];
+  let sampler: ReturnType<typeof setInterval> | undefined;
+  // The measured window opens after the warm-up.
   const cpuTimer = setTimeout(() => {
     cpuAtFrom = cpuMsOf(pid);
     machineAtFrom = machineJiffies();
     diskAtFrom = diskStats();
     servicesAtFrom = servicesCpu();
     void walAndCheckpoints().then((w) => (walAtFrom = w));
-  }, WARMUP_MS);
-  // Once a second in the measured window (the first sample a second after it opens).
-  const autovacuumSamples: Promise<number>[] = [];
-  let sampler: ReturnType<typeof setInterval> | undefined;
-  const samplerStart = setTimeout(() => {
+    // Autovacuum workers once a second in the window, the first sample a second after it opens.
     sampler = setInterval(() => autovacuumSamples.push(autovacuumWorkers().catch(() => NaN)), 1_000);
   }, WARMUP_MS);
   let offered: number | undefined;
@@ -709,7 +707,6 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     else await closedLoop(pool, target, workload, t, measureFrom, end);
   } finally {
     clearTimeout(cpuTimer);
-    clearTimeout(samplerStart);
     clearInterval(sampler);
     await pool.close();
   }
@@ -771,8 +768,8 @@ async function measure(target: Target, workload: Workload, round: number): Promi
 
 /**
  * What else loaded the machine in a window, when anything did: the checkpointer's writes (of a checkpoint begun
- * here or earlier), autovacuum workers, Redis's AOF rewrites, and time stolen by the hypervisor. A tail of a window with these is not
- * the setup's alone.
+ * here or earlier), autovacuum workers, Redis's AOF rewrites, and time stolen by the hypervisor. A tail of a window
+ * with these is not the setup's alone.
  */
 function backgroundNote(m: Measurement): string {
   const parts: string[] = [];
