@@ -1,6 +1,9 @@
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { bidRecordFromDecision, decideBid, isValidSuccessor, type BidDecision, type BidKind } from '@outbid/core';
+import type { AuctionState } from '@outbid/core';
 import { auctionFixture, bidCommand, buyNowCommand, maxBidCommand } from '@outbid/core/testing';
+import { sameState } from '../src/rules/verify-change.js';
 import { setup } from './service-setup.js';
 
 /** Proxy bids, hidden reserve and Buy It Now through the whole service (memory engine and ledger, fake clock). */
@@ -168,5 +171,29 @@ describe('the ledger fence re-derives proxy changes', () => {
     expect(raise.kind).toBe('maximum');
     expect(isValidSuccessor(led, raise.next!, recordOf(raise.decision, 'maximum'))).toBe(true);
     expect(isValidSuccessor(led, raise.next!, recordOf(raise.decision, 'bid'))).toBe(false);
+  });
+});
+
+describe('the fence compares states as isDeepStrictEqual does', () => {
+  it('sameState agrees with isDeepStrictEqual on every field changed, removed or added, and on nested rules', () => {
+    const base = auctionFixture(1_900_000_000_000, { softClose: { windowMs: 60_000, extendMs: 30_000, mode: 'reset', maxExtensions: null, hardEndAt: null }, reservePrice: 5_000 });
+    const variants: Array<[string, Record<string, unknown>]> = [['copy', { ...base, increment: { ...base.increment } }]];
+    for (const [key, value] of Object.entries(base)) {
+      const changed = typeof value === 'number' ? value + 1 : typeof value === 'string' ? `${value}x` : value === null ? 0 : { ...value, extra: 1 };
+      variants.push([`${key} changed`, { ...base, [key]: changed }]);
+      variants.push([`${key} removed`, Object.fromEntries(Object.entries(base).filter(([k]) => k !== key))]);
+      variants.push([`${key} removed, another key added`, { ...Object.fromEntries(Object.entries(base).filter(([k]) => k !== key)), other: value }]);
+      if (value === null) variants.push([`${key} undefined`, { ...base, [key]: undefined }]);
+    }
+    variants.push(['extra key', { ...base, other: undefined }]);
+    variants.push(['a nested value changed', { ...base, softClose: { ...base.softClose!, extendMs: 1 } }]);
+    variants.push(['a nested key added', { ...base, increment: { ...base.increment, extra: undefined } }]);
+    variants.push(['0 and -0', { ...base, extensionCount: -0 }]);
+    const verdicts = variants.map(([name, other]) => [name, sameState(base, other as never), sameState(other as never, base)]);
+    expect(verdicts).toEqual(variants.map(([name, other]) => [name, isDeepStrictEqual(base, other), isDeepStrictEqual(other, base)]));
+    expect(verdicts.filter(([, equal]) => equal).map(([name]) => name)).toEqual(['copy']);
+    // The same number of keys, each undefined where the other has none: not the same state.
+    const [one, two] = [{ ...base, one: undefined }, { ...base, two: undefined }] as unknown as AuctionState[];
+    expect([sameState(one!, two!), isDeepStrictEqual(one, two)]).toEqual([false, false]);
   });
 });
