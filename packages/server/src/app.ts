@@ -14,7 +14,7 @@ import { HttpProblem, problemResponse, toProblem } from './problem.js';
 import { createRealtimeGateway, type RealtimeGateway, type RealtimeOptions } from './realtime/index.js';
 import { sseHandoff } from './realtime/handoff.js';
 import { nodeHttp1 } from './node-http.js';
-import { createStreamLimiter, metricsGuard, outbidCors, outbidSecureHeaders } from './middleware/security.js';
+import { createStreamLimiter, metricsGuard, outbidCors, outbidSecureHeaders, securedResponse } from './middleware/security.js';
 import { buyNowBody, createAuctionBody, createAuctionInput, devTokenBody, listAuctionsQuery, listBidsQuery, listBidsRequest, placeBidBody } from './schemas.js';
 import { auctionBody, bidBody, bidItem } from './views.js';
 
@@ -199,23 +199,23 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
     if (decision.status === 'invalid') {
       throw new HttpProblem(422, decision.reason ?? 'INVALID_AMOUNT', 'Amounts must be whole numbers of minor units from 1 to 10^15; a bid above the minimum next bid must leave room for an answer (at most 10^15 less the increment at that amount).');
     }
-    return c.body(JSON.stringify(bidBody(decision)), decision.status === 'accepted' ? 201 : 409, {
-      'content-type': 'application/json',
-      'cache-control': 'no-store',
-      ...headers,
-    });
+    const body = JSON.stringify(bidBody(decision));
+    const status = decision.status === 'accepted' ? 201 : 409;
+    headers['content-type'] = 'application/json';
+    headers['cache-control'] = 'no-store';
+    return securedResponse(body, status, headers) ?? c.body(body, status, headers);
   };
   const bidRateLimit = rateLimit({ limiter: bidLimiter, keyOf: (c) => requireUser(c).id, onLimited: () => metrics.rateLimited.inc() });
 
   app.post('/auctions/:id/bids', requireRole('bidder'), idempotencyKey(), jsonBody(placeBidBody), bidRateLimit, async (c) => {
     const user = requireUser(c);
-    const { amount, maxAmount } = c.var.body;
+    const { amount, maxAmount } = c.get('body');
     const response = await outbid.placeBid({
       auctionId: c.req.param('id'),
       bidderId: user.id,
       ...(amount !== undefined ? { amount } : {}),
       ...(maxAmount !== undefined ? { maxAmount } : {}),
-      idempotencyKey: c.var.idempotencyKey,
+      idempotencyKey: c.get('idempotencyKey'),
     });
     return bidAnswer(c, response);
   });
@@ -223,7 +223,7 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
   // Buy It Now: one decision in the engine like a bid (it races bids atomically); same key rules, same limit.
   app.post('/auctions/:id/buy-now', requireRole('bidder'), idempotencyKey(), optionalJsonBody(buyNowBody), bidRateLimit, async (c) => {
     const user = requireUser(c);
-    return bidAnswer(c, await outbid.placeBid({ auctionId: c.req.param('id'), bidderId: user.id, buyNow: true, idempotencyKey: c.var.idempotencyKey }));
+    return bidAnswer(c, await outbid.placeBid({ auctionId: c.req.param('id'), bidderId: user.id, buyNow: true, idempotencyKey: c.get('idempotencyKey') }));
   });
 
   app.get('/auctions/:id/bids', async (c) => {

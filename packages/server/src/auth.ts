@@ -2,6 +2,7 @@ import { createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'n
 import { createMiddleware } from 'hono/factory';
 import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { idSchema } from '@outbid/core';
+import { requestHeader } from './node-http.js';
 import { HttpProblem } from './problem.js';
 
 export const ROLES = ['creator', 'bidder', 'viewer'] as const;
@@ -87,18 +88,18 @@ export function authenticate(options: AuthOptions) {
   return createMiddleware<AuthEnv>(async function outbidAuthenticate(c, next) {
     c.set('user', null);
     if (options.mode === 'gateway') {
-      const secret = c.req.header('x-gateway-secret');
-      const id = c.req.header('x-user-id');
+      const secret = requestHeader(c, 'x-gateway-secret');
+      const id = requestHeader(c, 'x-user-id');
       if (secret !== undefined || id !== undefined) {
         if (!secret || !sameSecret(secret, options.gatewaySecret) || !id || !idSchema.safeParse(id).success) {
           throw new HttpProblem(401, 'INVALID_GATEWAY_CREDENTIALS', 'The request did not come through the trusted gateway.');
         }
         // The gateway's header is a comma-separated list by definition (it is our own format, not a token claim).
-        c.set('user', { id, roles: knownRoles((c.req.header('x-user-roles') ?? '').split(',').map((r) => r.trim())) });
+        c.set('user', { id, roles: knownRoles((requestHeader(c, 'x-user-roles') ?? '').split(',').map((r) => r.trim())) });
       }
       return next();
     }
-    const header = c.req.header('authorization');
+    const header = requestHeader(c, 'authorization');
     if (header !== undefined) {
       const match = BEARER.exec(header);
       if (!match || !verifyKey) throw invalidToken();

@@ -1,9 +1,11 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid } from '@outbid/core';
 import { eventually } from '@outbid/core/testing';
 import { createApp, listenHost, loadConfig } from '../src/index.js';
+import { requestHeader } from '../src/node-http.js';
 import { SECRET, harness, type Harness } from './harness.js';
 import { listen, openStream } from './socket.js';
 
@@ -251,6 +253,72 @@ describe('connections', () => {
       expect(JSON.parse(bid.body)).toMatchObject({ status: 'accepted', currentPrice: 1_100 });
     } finally {
       await server.close();
+    }
+  });
+
+  it('request headers read straight off Node\'s request are what c.req.header reads: repeats joined, edge whitespace gone', async () => {
+    const names = ['x-dup', 'authorization', 'content-type', 'idempotency-key', 'x-spaced', 'x-absent'];
+    const fresh = harness({}); // routes can be added only before an app's first request
+    fresh.app.get('/probe-headers', (c) => c.json({ ours: names.map((n) => requestHeader(c, n) ?? null), hono: names.map((n) => c.req.header(n) ?? null) }));
+    const server = await listen(fresh.app);
+    try {
+      const { port } = new URL(server.base);
+      const head = [
+        'GET /probe-headers HTTP/1.1', 'Host: 127.0.0.1', 'Connection: close', 'X-Dup: one ', 'x-dup:\ttwo', 'AUTHORIZATION: Bearer a',
+        'authorization: Bearer b', 'Content-Type: application/json', 'Idempotency-Key: k-1', 'X-Spaced:   a  b   ',
+      ];
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(`${head.join('\r\n')}\r\n\r\n`));
+        let got = '';
+        socket.setEncoding('utf8').on('data', (d: string) => (got += d)).on('end', () => resolve(got)).on('error', reject);
+      });
+      const { ours, hono } = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { ours: unknown[]; hono: unknown[] };
+      expect(ours).toEqual(hono);
+      expect(ours).toEqual(['one, two', 'Bearer a, Bearer b', 'application/json', 'k-1', 'a  b', null]);
+    } finally {
+      await server.close();
+      await fresh.close();
+    }
+  });
+
+  it('a bid is answered without copying its request or its answer headers into a WHATWG Headers, and with every security header', async () => {
+    // @hono/node-server copies the request's on the first c.req.header call, under a symbol of its own; its light
+    // Response keeps a plain record of headers (the third entry under its `cache` symbol) until someone reads them.
+    const symbol = (o: object, name: string) => Object.getOwnPropertySymbols(o).find((s) => s.description === name);
+    const copiedIn = (raw: Request) => (raw as unknown as Record<symbol, unknown>)[symbol(raw, 'headersKey')!] !== undefined;
+    const copiedOut = (res: Response) => !(res as unknown as Record<symbol, unknown[]>)[symbol(res, 'cache')!]?.length || (res as unknown as Record<symbol, unknown[]>)[symbol(res, 'cache')!]![2] instanceof Headers;
+    const seen: Array<[boolean, boolean]> = [];
+    const fresh = harness({}); // without the CORS of `h`, which reads Origin through Hono
+    const { auctionId } = await fresh.createAuction({}, 'headers-owner');
+    const fetchAndLook = async (request: Request, env: unknown) => {
+      const response = await fresh.app.fetch(request, env);
+      seen.push([copiedIn(request), copiedOut(response)]);
+      return response;
+    };
+    const server = await listen({ fetch: fetchAndLook } as unknown as typeof fresh.app);
+    try {
+      const token = await fresh.token('headers-bidder', 'bidder');
+      const bid = () =>
+        fetch(`${server.base}/auctions/${auctionId}/bids`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'headers-1' },
+          body: JSON.stringify({ amount: 1 }),
+        });
+      const answers = [await bid(), await bid()];
+      expect(answers.map((a) => a.status)).toEqual([409, 409]);
+      expect(answers[1]!.headers.get('idempotent-replayed')).toBe('true');
+      // The control: a route that reads a header through Hono (if-none-match) and answers through c.json copies both.
+      const read = await fetch(`${server.base}/auctions/${auctionId}`, { headers: { authorization: `Bearer ${token}`, 'if-none-match': 'W/"0"' } });
+      expect(read.status).toBe(200);
+      expect(seen).toEqual([[false, false], [false, false], [true, true]]);
+      // Every security header of any other answer, with the same value.
+      const security = (res: Response) => [...res.headers].filter(([name]) => !/^(content-|cache-control|etag|vary|date|connection|keep-alive|idempotent-replayed)/.test(name));
+      expect(security(read).length).toBeGreaterThan(8);
+      for (const answer of answers) expect(security(answer)).toEqual(security(read));
+      for (const res of [...answers, read]) await res.body?.cancel();
+    } finally {
+      await server.close();
+      await fresh.close();
     }
   });
 

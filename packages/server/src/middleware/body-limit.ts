@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
-import { nodeHttp1 } from '../node-http.js';
+import { nodeHttp1, requestHeader } from '../node-http.js';
 
 export interface BodyLimitOptions {
   maxSize: number;
@@ -21,7 +21,7 @@ export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
   const counting = honoBodyLimit(options);
   return async function outbidBodyLimit(c, next) {
     if (!lengthFramedBody(c)) return counting(c, next);
-    const length = c.req.header('content-length');
+    const length = requestHeader(c, 'content-length');
     if (length !== undefined && Number.parseInt(length, 10) > options.maxSize) return options.onError!(c);
     await next();
   };
@@ -33,5 +33,5 @@ export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
  */
 export function lengthFramedBody(c: Context): IncomingMessage | null {
   const node = nodeHttp1(c.env);
-  return node && c.req.header('transfer-encoding') === undefined ? node.incoming : null;
+  return node && requestHeader(c, 'transfer-encoding') === undefined ? node.incoming : null;
 }

@@ -2,6 +2,7 @@ import { zodIssues } from '@outbid/core';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { z } from 'zod';
+import { requestHeader } from '../node-http.js';
 import { HttpProblem } from '../problem.js';
 import { lengthFramedBody } from './body-limit.js';
 
@@ -36,7 +37,7 @@ function bodyText(c: Context): Promise<string> {
 }
 
 function requireJsonType(c: Context): void {
-  const type = c.req.header('content-type') ?? '';
+  const type = requestHeader(c, 'content-type') ?? '';
   if (!/^application\/(.+\+)?json\b/i.test(type)) throw new HttpProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
 }
 

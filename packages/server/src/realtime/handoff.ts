@@ -56,6 +56,8 @@ function flattenHead(outgoing: ServerResponse): void {
  */
 export function sseHandoff(): MiddlewareHandler {
   return async function outbidSseHandoff(c, next) {
+    // Streams are GET (and HEAD); reading any other answer's headers would copy them into a WHATWG Headers.
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
     await next();
     const id = c.res.headers.get(SSE_HANDOFF_HEADER);
     if (id === null) return;
