@@ -312,7 +312,12 @@ describe('connections', () => {
       expect(read.status).toBe(200);
       expect(seen).toEqual([[false, false], [false, false], [true, true]]);
       // Every security header of any other answer, with the same value.
-      const security = (res: Response) => [...res.headers].filter(([name]) => !/^(content-|cache-control|etag|vary|date|connection|keep-alive|idempotent-replayed)/.test(name));
+      const entriesOf = (headers: Headers) => {
+        const entries: Array<[string, string]> = [];
+        headers.forEach((value, name) => entries.push([name, value]));
+        return entries;
+      };
+      const security = (res: Response) => entriesOf(res.headers).filter(([name]) => !/^(content-|cache-control|etag|vary|date|connection|keep-alive|idempotent-replayed)/.test(name));
       expect(security(read).length).toBeGreaterThan(8);
       for (const answer of answers) expect(security(answer)).toEqual(security(read));
       for (const res of [...answers, read]) await res.body?.cancel();
