@@ -56,6 +56,16 @@ describe("issue 14's targets from a bench run", () => {
     expect(table).toContain("| Redis + Postgres, hot: p99 at most half the peer's | 27.0 vs 54.0 ms (0.500×) | held |");
   });
 
+  it("names the bare route's own open-loop p99 beside the open-loop target, when the bare route ran it", () => {
+    const open = (summary: TargetSummary) => issue14Targets(summary).find((v) => v.target.includes('open loop'));
+    expect(open({ 'redis+pg': { open: at(1_000, 83.5) }, bare: { open: at(1_000, 18.8) } })).toEqual({
+      target: 'Redis + Postgres, open loop: p99 ≤ 20 ms',
+      measured: '83.5 ms; the bare route at the same rate 18.8 ms',
+      held: false,
+    });
+    expect(open({ 'redis+pg': { open: at(1_000, 19.3) } })).toMatchObject({ measured: '19.3 ms', held: true });
+  });
+
   it("splits a p99 against another's into the tail's shape and the mean, when the means are known", () => {
     // Ours: p99 31.5 over a mean of 15 (shape 2.1). Theirs: 54 over 30 (1.8). Half their p99 then needs a mean of
     // 0.5 × 1.8 / 2.1 = 0.4286× theirs, i.e. 2.33× their decisions/s in a closed loop; this run's is 0.5×.
