@@ -284,9 +284,15 @@ describe('connections', () => {
   it('a bid is answered without copying its request or its answer headers into a WHATWG Headers, and with every security header', async () => {
     // @hono/node-server copies the request's on the first c.req.header call, under a symbol of its own; its light
     // Response keeps a plain record of headers (the third entry under its `cache` symbol) until someone reads them.
-    const symbol = (o: object, name: string) => Object.getOwnPropertySymbols(o).find((s) => s.description === name);
-    const copiedIn = (raw: Request) => (raw as unknown as Record<symbol, unknown>)[symbol(raw, 'headersKey')!] !== undefined;
-    const copiedOut = (res: Response) => !(res as unknown as Record<symbol, unknown[]>)[symbol(res, 'cache')!]?.length || (res as unknown as Record<symbol, unknown[]>)[symbol(res, 'cache')!]![2] instanceof Headers;
+    const underSymbol = (o: object, name: string) => {
+      const key = Object.getOwnPropertySymbols(o).find((s) => s.description === name);
+      return key === undefined ? undefined : (o as Record<symbol, unknown>)[key];
+    };
+    const copiedIn = (raw: Request) => underSymbol(raw, 'headersKey') !== undefined;
+    const copiedOut = (res: Response) => {
+      const cache = underSymbol(res, 'cache') as unknown[] | undefined;
+      return cache === undefined || cache[2] instanceof Headers;
+    };
     const seen: Array<[boolean, boolean]> = [];
     const fresh = harness({}); // without the CORS of `h`, which reads Origin through Hono
     const { auctionId } = await fresh.createAuction({}, 'headers-owner');

@@ -49,7 +49,8 @@ const secured = new WeakSet<Response>();
  */
 export function securedResponse(body: string, status: number, headers: Record<string, string>): Response | null {
   if (secureHeaderRecord === null) return null;
-  const response = new Response(body, { status, headers: { ...secureHeaderRecord, ...headers } });
+  // The security headers last: the middleware overwrites a route's header of the same name, and so does this.
+  const response = new Response(body, { status, headers: { ...headers, ...secureHeaderRecord } });
   secured.add(response);
   return response;
 }
