@@ -118,5 +118,25 @@ export function unpack(packed: Buffer | string): string[] {
   return out;
 }
 
+const SEPARATOR = 0xff;
+const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD');
+
+/**
+ * Splits fields joined by the byte 0xFF (`table.concat(list, '\\255')` in a script). No field holds that byte: every
+ * value reached Redis from JavaScript as UTF-8, where it never occurs.
+ */
+export function splitJoined(joined: Buffer): string[] {
+  // Decoded at once, each 0xFF becomes one U+FFFD, so one split finds the fields; unless a field holds U+FFFD itself.
+  if (joined.indexOf(REPLACEMENT_CHARACTER) === -1) return joined.toString('utf8').split('\uFFFD');
+  const fields: string[] = [];
+  let start = 0;
+  for (let at = joined.indexOf(SEPARATOR); at !== -1; at = joined.indexOf(SEPARATOR, start)) {
+    fields.push(joined.toString('utf8', start, at));
+    start = at + 1;
+  }
+  fields.push(joined.toString('utf8', start));
+  return fields;
+}
+
 /** The field of one (bidder, key) in the idempotency hash: length-prefixed so no two pairs collide. */
 export const idempotencyField = (bidderId: string, key: string) => `${Buffer.byteLength(bidderId)}:${bidderId}${key}`;
