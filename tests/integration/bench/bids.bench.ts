@@ -1031,6 +1031,33 @@ function summarise(ms: Measurement[]): Summary {
   };
 }
 
+/**
+ * redis+pg against base round by round: each round's two windows ran minutes apart at most, under the same load on
+ * the shared machine, so their ratio is steadier than a ratio of medians. How far the ratios spread is the noise a
+ * change must clear; a run of identical code as base (an A/A run) shows that band on a given machine.
+ */
+function pairedRounds(results: Measurement[]): string {
+  const rows = ['\nredis+pg / base, round by round (median of the rounds; rounds where redis+pg did better):', '', '| workload | decisions/s | median | higher | server CPU ms per decision | median | lower |', '|---|---|---:|---:|---|---:|---:|'];
+  for (const workload of WORKLOADS) {
+    const pairs = [...new Set(results.map((m) => m.round))].flatMap((round) => {
+      const find = (setup: SetupName) => results.find((m) => m.setup === setup && m.workload === workload && m.round === round);
+      const ours = find('redis+pg');
+      const theirs = find('base');
+      return ours && theirs && theirs.decisionsPerSecond > 0 && theirs.serverCpuMsPerDecision > 0
+        ? [{ rate: ours.decisionsPerSecond / theirs.decisionsPerSecond, cpu: ours.serverCpuMsPerDecision / theirs.serverCpuMsPerDecision }]
+        : [];
+    });
+    if (pairs.length === 0) continue;
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
+    const rates = pairs.map((p) => p.rate);
+    const cpus = pairs.map((p) => p.cpu);
+    rows.push(
+      `| ${workload} | ${list(rates)} | ${median(rates).toFixed(3)}× | ${rates.filter((r) => r > 1).length} of ${pairs.length} | ${list(cpus)} | ${median(cpus).toFixed(3)}× | ${cpus.filter((c) => c < 1).length} of ${pairs.length} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
 function report(results: Measurement[], servers: Server[], meta: { startedAt: Date; loadavg: string; background: Record<string, Counters>; perPoll: Record<string, { calls: number; evalsha: number }> }) {
   const summary: Record<string, Partial<Record<Workload, Summary>>> = {};
   for (const server of servers) {
@@ -1103,6 +1130,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   }
   if (summary['redis+pg'] && summary.base) {
     lines.push(`Outbid redis+pg / base (${BASELINE}) decisions/s: hot ${ratio('redis+pg', 'base', 'hot')}, spread ${ratio('redis+pg', 'base', 'spread')}`);
+    lines.push(pairedRounds(results));
   }
   // What the machine could do at all: with every core busy, at the CPU each decision cost in this run (the
   // generator's share included, as it is for every setup).

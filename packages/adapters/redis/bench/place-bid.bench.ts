@@ -9,7 +9,8 @@
  *   in flight (BID_TOO_LOW for those);
  * - answered: a leader holds a high maximum from the start, so every bid goes down the proxy path and is answered
  *   by an automatic bid (every decision writes a new version): the proxy rules' worst case.
- * Prints progress, then the medians of the rounds, each mix beside plain.
+ * Prints progress, then the medians of the rounds, each mix beside plain, with the time Redis spent in each call and
+ * the CPU this process spent per decision (the engine's client side: building each call and reading its reply).
  */
 import { startRedis } from '../../../../tools/test-services/src/index.js';
 import { Redis } from 'ioredis';
@@ -49,6 +50,7 @@ async function round(auctions: number, mix: Mix) {
   const prices = new Map(ids.map((id) => [id, 100]));
   const latencies: number[] = [];
   const before = await scriptTime();
+  const cpuBefore = process.cpuUsage();
   let done = 0;
   let answered = 0;
   let changed = 0;
@@ -73,10 +75,13 @@ async function round(auctions: number, mix: Mix) {
       }
     }),
   );
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort((a, b) => a - b);
   const after = await scriptTime();
   const scriptUs = (after.usec - before.usec) / Math.max(after.calls - before.calls, 1);
-  return { scriptUs, answered: answered / Math.max(done, 1), changed: changed / Math.max(done, 1), rate: done / SECONDS, p50: latencies[Math.floor(latencies.length * 0.5)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
+  // This process's CPU per decision: the engine's client side (building each call, reading each reply) and the loop.
+  const clientUs = (cpu.user + cpu.system) / Math.max(done, 1);
+  return { scriptUs, clientUs, answered: answered / Math.max(done, 1), changed: changed / Math.max(done, 1), rate: done / SECONDS, p50: latencies[Math.floor(latencies.length * 0.5)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -89,21 +94,21 @@ for (const [name, auctions] of [['1 hot auction', 1], ['1,000 auctions', 1_000]]
       const x = await round(auctions, mix);
       results[mix].push(x);
       process.stderr.write(
-        `  ${name}, ${mix}: round ${r + 1}/${ROUNDS} ${fmt(x.rate)} decisions/s, ${x.scriptUs.toFixed(1)} µs in Redis per call, ${pct(x.changed)} changed the auction, ${pct(x.answered)} answered by a maximum\n`,
+        `  ${name}, ${mix}: round ${r + 1}/${ROUNDS} ${fmt(x.rate)} decisions/s, ${x.scriptUs.toFixed(1)} µs in Redis and ${x.clientUs.toFixed(1)} µs of client CPU per call, ${pct(x.changed)} changed the auction, ${pct(x.answered)} answered by a maximum\n`,
       );
     }
   }
   for (const mix of MIXES) {
-    const m = (q: 'rate' | 'p50' | 'p99' | 'scriptUs' | 'changed' | 'answered') => median(results[mix].map((x) => x[q]));
+    const m = (q: 'rate' | 'p50' | 'p99' | 'scriptUs' | 'clientUs' | 'changed' | 'answered') => median(results[mix].map((x) => x[q]));
     // Paired with the plain round just before it: the median of the ratios.
     const paired = median(results[mix].map((x, i) => x.rate / results.plain[i]!.rate));
     rows.push(
-      `| ${name} | ${mix} | ${fmt(m('rate'))} | ${mix === 'plain' ? '—' : pct(paired)} | ${pct(m('changed'))} / ${pct(m('answered'))} | ${m('p50').toFixed(2)} ms | ${m('p99').toFixed(2)} ms | ${m('scriptUs').toFixed(1)} µs |`,
+      `| ${name} | ${mix} | ${fmt(m('rate'))} | ${mix === 'plain' ? '—' : pct(paired)} | ${pct(m('changed'))} / ${pct(m('answered'))} | ${m('p50').toFixed(2)} ms | ${m('p99').toFixed(2)} ms | ${m('scriptUs').toFixed(1)} µs | ${m('clientUs').toFixed(1)} µs |`,
     );
   }
 }
 console.log(
-  '\nEvery bid carries an idempotency key. Medians of the rounds.\n\n| scenario | bids | decisions/s | vs plain (paired rounds) | changed the auction / answered by a maximum | p50 latency | p99 latency | Redis time per place_bid |\n|---|---|---:|---:|---:|---:|---:|---:|',
+  '\nEvery bid carries an idempotency key. Medians of the rounds.\n\n| scenario | bids | decisions/s | vs plain (paired rounds) | changed the auction / answered by a maximum | p50 latency | p99 latency | Redis time per place_bid | client CPU per decision |\n|---|---|---:|---:|---:|---:|---:|---:|---:|',
 );
 for (const row of rows) console.log(row);
 admin.disconnect();
