@@ -119,15 +119,20 @@ export function unpack(packed: Buffer | string): string[] {
 }
 
 const SEPARATOR = 0xff;
-const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD');
+/** A byte of a multi-byte UTF-8 sequence (0x80–0xF4), as Latin-1 reads it: some field is not plain ASCII. */
+const NON_ASCII_BYTE = /[\u0080-\u00fe]/;
 
 /**
  * Splits fields joined by the byte 0xFF (`table.concat(list, '\\255')` in a script). No field holds that byte: every
  * value reached Redis from JavaScript as UTF-8, where it never occurs.
  */
 export function splitJoined(joined: Buffer): string[] {
-  // Decoded at once, each 0xFF becomes one U+FFFD, so one split finds the fields; unless a field holds U+FFFD itself.
-  if (joined.indexOf(REPLACEMENT_CHARACTER) === -1) return joined.toString('utf8').split('\uFFFD');
+  // Latin-1 reads each byte as one character (0xFF as ÿ), so plain ASCII fields come out as they are, and as one-byte
+  // strings. Decoding as UTF-8 would turn each 0xFF into U+FFFD and every field into a two-byte string, which V8
+  // copies and encodes more slowly wherever it goes next (JSON for the ledger and the answer, socket writes).
+  const text = joined.toString('latin1');
+  if (!NON_ASCII_BYTE.test(text)) return text.split('\u00ff');
+  // Some field holds other text: split the bytes and decode each field as UTF-8.
   const fields: string[] = [];
   let start = 0;
   for (let at = joined.indexOf(SEPARATOR); at !== -1; at = joined.indexOf(SEPARATOR, start)) {
