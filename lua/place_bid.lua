@@ -21,11 +21,8 @@
     {'H'}                                  auction not in Redis: hydrate from the ledger and retry
     {'R', packedDecision}                  replay: the stored first answer for this key
     {'K', decisionFields...}               key reused with another payload (IDEMPOTENCY_KEY_REUSED), nothing stored
-    {'D', joined}                          a fresh decision. joined is one string: previousEndAt, bidKind,
-                                           decisionFields..., stateFlat... joined by the byte 0xFF, which never
-                                           occurs in a value (each came from JavaScript as UTF-8). One bulk string
-                                           rather than ~60: parsing each one was a visible share of the caller's
-                                           time. bidKind is what the new version stands for:
+    {'D', previousEndAt, bidKind, decisionFields..., stateFlat...}
+                                           a fresh decision. bidKind is what the new version stands for:
                                            'bid' | 'proxy' (the leader's maximum answered, or lifted the price to
                                            the reserve) | 'maximum' (the leader raised a maximum, price unchanged)
                                            | 'buy_now'; '' when nothing changed. stateFlat (the new state hash
@@ -247,7 +244,7 @@ if field ~= '' and result[1] ~= 'invalid' then
   if left < 0 or left < keep_for then rcall('PEXPIRE', idem_key, fmt(keep_for)) end
 end
 
-local reply = { fmt(previous_end), kind }
+local reply = { 'D', fmt(previous_end), kind }
 for i = 1, #result do reply[#reply + 1] = result[i] end
 if written then
   -- The new state: the hash as read with the written fields replaced (no second HGETALL), and any written field
@@ -274,4 +271,4 @@ if written then
 end
 -- Bought now: sealed, like end.lua (its end job is cancelled, so nothing else would expire it).
 if kind == 'buy_now' then expire_sealed(state_key, idem_key, retention) end
-return { 'D', table.concat(reply, '\255') }
+return reply

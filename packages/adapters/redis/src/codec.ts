@@ -118,30 +118,5 @@ export function unpack(packed: Buffer | string): string[] {
   return out;
 }
 
-const SEPARATOR = 0xff;
-/** A byte of a multi-byte UTF-8 sequence (0x80–0xF4), as Latin-1 reads it: some field is not plain ASCII. */
-const NON_ASCII_BYTE = /[\u0080-\u00fe]/;
-
-/**
- * Splits fields joined by the byte 0xFF (`table.concat(list, '\\255')` in a script). No field holds that byte: every
- * value reached Redis from JavaScript as UTF-8, where it never occurs.
- */
-export function splitJoined(joined: Buffer): string[] {
-  // Latin-1 reads each byte as one character (0xFF as ÿ), so plain ASCII fields come out as they are, and as one-byte
-  // strings. Decoding as UTF-8 would turn each 0xFF into U+FFFD and every field into a two-byte string, which V8
-  // copies and encodes more slowly wherever it goes next (JSON for the ledger and the answer, socket writes).
-  const text = joined.toString('latin1');
-  if (!NON_ASCII_BYTE.test(text)) return text.split('\u00ff');
-  // Some field holds other text: split the bytes and decode each field as UTF-8.
-  const fields: string[] = [];
-  let start = 0;
-  for (let at = joined.indexOf(SEPARATOR); at !== -1; at = joined.indexOf(SEPARATOR, start)) {
-    fields.push(joined.toString('utf8', start, at));
-    start = at + 1;
-  }
-  fields.push(joined.toString('utf8', start));
-  return fields;
-}
-
 /** The field of one (bidder, key) in the idempotency hash: length-prefixed so no two pairs collide. */
 export const idempotencyField = (bidderId: string, key: string) => `${Buffer.byteLength(bidderId)}:${bidderId}${key}`;

@@ -11,7 +11,7 @@ import {
 } from '@outbid/core';
 import type { Cluster, Redis } from 'ioredis';
 import { whenReady } from './connection.js';
-import { DECISION_FIELDS, decisionFromFields, decisionToFields, idempotencyField, pack, splitJoined, stateFromFields, stateToFields, unpack } from './codec.js';
+import { DECISION_FIELDS, decisionFromFields, decisionToFields, idempotencyField, pack, stateFromFields, stateToFields, unpack } from './codec.js';
 import {
   decodeReply,
   HydrateReply,
@@ -75,12 +75,6 @@ const placeBidDecoders: ReplyDecoders<PlaceBidReplyCode, PlaceBidCommand, Engine
       previousEndAt: bidKind !== null && decision.extended ? Number(reply[1]) : null,
     };
   },
-};
-
-/** A place_bid reply as strings: a decision's joined fields split out, so every decoder reads one list. */
-const placeBidFields = (reply: Array<Buffer | number>): string[] => {
-  const code = String(reply[0]);
-  return code === PlaceBidReply.DECIDED ? [code, ...splitJoined(reply[1] as Buffer)] : reply.map(String);
 };
 
 /** start, end and cancel replies: {kind, detail, prevStatus, prevEffectiveEndAt, prevStartAt, prevClosedAt, stateFlat...}. */
@@ -155,8 +149,10 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
       const field = cmd.idempotencyKey === null ? '' : idempotencyField(cmd.bidderId, cmd.idempotencyKey);
       const amount = cmd.amount === null ? '' : String(cmd.amount);
       const maxAmount = cmd.maxAmount == null ? '' : String(cmd.maxAmount);
-      const reply = await call.buffers('place_bid', stateKey, idemKey, cmd.bidderId, amount, cmd.bidId, field, cmd.fingerprint, idempotencyTtlMs, maxAmount, cmd.buyNow ? '1' : '0', retentionMs);
-      return decodeReply('place_bid', placeBidDecoders, placeBidFields(reply), cmd);
+      const reply = (
+        await call('place_bid', stateKey, idemKey, cmd.bidderId, amount, cmd.bidId, field, cmd.fingerprint, idempotencyTtlMs, maxAmount, cmd.buyNow ? '1' : '0', retentionMs)
+      ).map(String);
+      return decodeReply('place_bid', placeBidDecoders, reply, cmd);
     },
     async start(auctionId, mode: TransitionMode) {
       return transitionResult(await call('start', keys(auctionId)[0], mode));

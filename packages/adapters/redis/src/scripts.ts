@@ -26,10 +26,7 @@ export interface ScriptReplies {
 }
 
 /** Calls one registered script: KEYS first (as many as its header lists), then ARGV. */
-export type ScriptCall = (<N extends ScriptName & keyof ScriptReplies>(script: N, ...args: ScriptArgs[]) => Promise<ScriptReplies[N]>) & {
-  /** The same call with every string of the reply as the bytes Redis sent (ioredis's `…Buffer` command). */
-  buffers(script: ScriptName, ...args: ScriptArgs[]): Promise<Array<Buffer | number>>;
-};
+export type ScriptCall = <N extends ScriptName & keyof ScriptReplies>(script: N, ...args: ScriptArgs[]) => Promise<ScriptReplies[N]>;
 
 /**
  * The command a script is registered under: versioned, so two versions of this package sharing one Redis (a
@@ -44,13 +41,11 @@ export const commandName = (script: ScriptName) => `outbid_${script}_${PACKAGE_V
 export function registerScripts(redis: Redis | Cluster, scripts: readonly ScriptName[]): ScriptCall {
   for (const name of scripts) redis.defineCommand(commandName(name), { numberOfKeys: SCRIPTS[name].numberOfKeys, lua: SCRIPTS[name].lua });
   const commands = redis as unknown as Record<string, (...args: ScriptArgs[]) => Promise<unknown>>;
-  const run = (script: ScriptName, suffix: '' | 'Buffer', args: ScriptArgs[]) => {
-    const command = commands[commandName(script) + suffix];
+  return (script, ...args) => {
+    const command = commands[commandName(script)];
     if (!command) throw new Error(`@outbid/redis: script ${script} was not registered on this client`);
     return command.apply(redis, args) as Promise<never>;
   };
-  const call = (script: ScriptName, ...args: ScriptArgs[]) => run(script, '', args);
-  return Object.assign(call, { buffers: (script: ScriptName, ...args: ScriptArgs[]) => run(script, 'Buffer', args) });
 }
 
 /** First element of a place_bid reply. */
