@@ -33,7 +33,8 @@
  *        of --workloads) and summarise the profile (see cpuprofile-summary.ts).
  *        --baseline=DIR: adds the setup `base`, the redis+pg server of another checkout (DIR, installed with pnpm
  *        install), on its own database and Redis database, to measure a change against the code before it side by
- *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base).
+ *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base). The report then
+ *        also gives redis+pg / base round by round; a baseline of the same code (an A/A run) shows the machine's noise.
  * Outbid's servers run with the node flags of the server's start script (OUTBID_NODE_FLAGS); the peer and the bare route
  * with Node's defaults.
  * Environment: BENCH_SERVER_LOGS=DIR keeps every server's output; BENCH_NODE_FLAGS (e.g. --trace-gc) go to each server;
