@@ -44,13 +44,15 @@
  * Postgres WAL per decision; any Postgres checkpoint begun or ending in it; and the latency of accepted and of
  * refused answers apart (only an accepted bid waits for its ledger commit). And what else loaded the machine in
  * the window, when anything did: the checkpointer's writes, autovacuum workers, Redis's AOF rewrites, the
- * hypervisor's steal; and the disks' writes and cache flushes (each durable commit waits for a flush: their mean
- * time is a durable answer's floor).
+ * hypervisor's steal, stalls of 20 ms or more in the load generator's own event loop (a stalled generator sends and
+ * reads late, so its stall is in every latency of that stretch); and the disks' writes and cache flushes (each
+ * durable commit waits for a flush: their mean time is a durable answer's floor).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { build as buildHistogram, type Histogram } from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
@@ -492,6 +494,12 @@ interface Measurement {
   diskFlushMeanMs: number;
   /** 1-minute load average at the end of the window. */
   loadAverage: number;
+  /**
+   * The load generator's own event-loop delay in the measured window (p99 and max, ms): a stalled generator sends
+   * late and reads late, so every latency of that stretch includes the stall, whatever the server did.
+   */
+  generatorLoopDelayP99Ms: number;
+  generatorLoopDelayMaxMs: number;
   pgTxPerDecision?: number;
   redisCallsPerDecision?: number;
   redisEvalshaPerDecision?: number;
@@ -692,8 +700,10 @@ async function measure(target: Target, workload: Workload, round: number): Promi
   let walAtFrom = walAtStart;
   const autovacuumSamples: Promise<number>[] = [];
   let sampler: ReturnType<typeof setInterval> | undefined;
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   // The measured window opens after the warm-up.
   const cpuTimer = setTimeout(() => {
+    loopDelay.enable();
     cpuAtFrom = cpuMsOf(pid);
     machineAtFrom = machineJiffies();
     diskAtFrom = diskStats();
@@ -707,6 +717,7 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     if (workload === 'open') offered = await openLoop(pool, target, t, measureFrom, end);
     else await closedLoop(pool, target, workload, t, measureFrom, end);
   } finally {
+    loopDelay.disable();
     clearTimeout(cpuTimer);
     clearInterval(sampler);
     await pool.close();
@@ -764,13 +775,16 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     diskFlushesPerSecond: (disk.flushes - diskAtFrom.flushes) / seconds,
     diskFlushMeanMs: disk.flushes > diskAtFrom.flushes ? (disk.flushMs - diskAtFrom.flushMs) / (disk.flushes - diskAtFrom.flushes) : NaN,
     loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+    // The histogram is in ns; empty (no sample) reads as 0.
+    generatorLoopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0,
+    generatorLoopDelayMaxMs: loopDelay.count > 0 ? loopDelay.max / 1e6 : 0,
   };
 }
 
 /**
  * What else loaded the machine in a window, when anything did: the checkpointer's writes (of a checkpoint begun
- * here or earlier), autovacuum workers, Redis's AOF rewrites, and time stolen by the hypervisor. A tail of a window
- * with these is not the setup's alone.
+ * here or earlier), autovacuum workers, Redis's AOF rewrites, time stolen by the hypervisor, and the generator's own
+ * event-loop stalls. A tail of a window with these is not the setup's alone.
  */
 function backgroundNote(m: Measurement): string {
   const parts: string[] = [];
@@ -779,6 +793,7 @@ function backgroundNote(m: Measurement): string {
   if (m.redisForks > 0) parts.push(`Redis forked ${m.redisForks}× (AOF rewrite; the last fork stalled it ${fmt(m.redisLatestForkMs, 1)} ms)`);
   else if (m.redisRewriting) parts.push('a Redis AOF rewrite running');
   if (m.stealPercent >= 0.05) parts.push(`steal ${fmt(m.stealPercent, 1)}%`);
+  if (m.generatorLoopDelayMaxMs >= 20) parts.push(`the generator's event loop stalled up to ${fmt(m.generatorLoopDelayMaxMs)} ms (p99 ${fmt(m.generatorLoopDelayP99Ms, 1)})`);
   return parts.length > 0 ? `; in the window: ${parts.join(', ')}` : '';
 }
 
