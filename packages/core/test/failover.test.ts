@@ -46,6 +46,37 @@ describe('failover engine', () => {
     }
   });
 
+  it('remembers only the auctions each engine decided most recently (rememberAuctionsMax): the rest are left to the fence', async () => {
+    const primary = unpluggable();
+    const fallback = createMemoryEngine();
+    const dropped: string[] = [];
+    const dropOnFallback = fallback.drop.bind(fallback);
+    fallback.drop = async (id) => {
+      dropped.push(id);
+      await dropOnFallback(id);
+    };
+    const engine = createFailoverEngine({ primary, fallback, probeIntervalMs: 60_000, rememberAuctionsMax: 2 });
+    const outbid = createOutbid({ engine, guardIntervalMs: 0 });
+    try {
+      const ids: string[] = [];
+      for (const postId of ['p1', 'p2', 'p3']) {
+        const auction = await outbid.createAuction('seller', { postId, startAt: Date.now(), endAt: Date.now() + 60_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+        ids.push(auction.id);
+        await outbid.placeBid({ auctionId: auction.id, bidderId: 'a', amount: 100 });
+      }
+      // p1 again: the two most recent are now p3 and p1, and p2 is forgotten.
+      await outbid.placeBid({ auctionId: ids[0]!, bidderId: 'b', amount: 110 });
+      primary.down = true;
+      // The switch drops from the fallback what the primary decided most recently, before the fallback decides.
+      expect((await outbid.placeBid({ auctionId: ids[1]!, bidderId: 'b', amount: 110 })).decision).toMatchObject({ status: 'accepted', version: 3 });
+      expect(engine.active()).toBe('fallback');
+      expect(dropped.sort()).toEqual([ids[0]!, ids[2]!].sort());
+    } finally {
+      await outbid.close();
+    }
+    expect(() => createFailoverEngine({ primary, fallback, rememberAuctionsMax: -1 })).toThrow(RangeError);
+  });
+
   it('a read that fails once (a timeout after the process was frozen) is asked again and does not switch; a write that fails does', async () => {
     const primary = createMemoryEngine();
     let failNext = 0;

@@ -10,6 +10,12 @@ export interface FailoverEngineOptions {
   probeIntervalMs?: number;
   /** Called when the engine in charge changes. */
   onSwitch?: (active: 'primary' | 'fallback', cause?: unknown) => void;
+  /**
+   * How many of the auctions each engine decided most recently are remembered, to drop their copies from the other
+   * engine when it takes over. Older ones are not dropped; the ledger's fence catches a stale copy instead, at the
+   * cost of one rebuild. Default 100,000: a long-running process does not grow with every auction it ever saw.
+   */
+  rememberAuctionsMax?: number;
 }
 
 export interface FailoverEngine extends BidEngine {
@@ -22,8 +28,8 @@ export interface FailoverEngine extends BidEngine {
  * with `fallback`; probes the primary and returns to it when it answers. A read (`now`, `getState`) is asked twice
  * before the primary is given up, so one timeout after a frozen process does not switch. Safe because neither
  * engine is the record: every accept is fenced against the ledger, so an engine that missed decisions made by the
- * other is caught (`conflict`) and rebuilt before it can accept against stale state. To avoid that round trip,
- * auctions decided by one engine are dropped from the other when it takes over again.
+ * other is caught (`conflict`) and rebuilt before it can accept against stale state. To avoid that round trip, the
+ * auctions one engine decided most recently (`rememberAuctionsMax`) are dropped from the other when it takes over.
  */
 export function createFailoverEngine(options: FailoverEngineOptions): FailoverEngine {
   const { primary, fallback } = options;
@@ -34,6 +40,14 @@ export function createFailoverEngine(options: FailoverEngineOptions): FailoverEn
   /** Auctions the fallback decided while the primary was down: stale on the primary when it returns. */
   const touchedOnFallback = new Set<string>();
   const touchedOnPrimary = new Set<string>();
+  const rememberMax = options.rememberAuctionsMax ?? 100_000;
+  if (!Number.isSafeInteger(rememberMax) || rememberMax < 0) throw new RangeError('rememberAuctionsMax is a whole number, 0 or more');
+  /** Marks `id` as just decided by one engine, keeping the most recent `rememberMax` (insertion order is recency). */
+  const touch = (ids: Set<string>, id: string) => {
+    ids.delete(id);
+    ids.add(id);
+    if (ids.size > rememberMax) ids.delete(ids.values().next().value!);
+  };
 
   const isOutage = (error: unknown) => !OutbidError.isInstance(error);
 
@@ -77,7 +91,7 @@ export function createFailoverEngine(options: FailoverEngineOptions): FailoverEn
     if (!onFallback) {
       try {
         const result = await call(primary).catch((error: unknown) => (retryRead && isOutage(error) ? call(primary) : Promise.reject(error)));
-        if (auctionId !== null) touchedOnPrimary.add(auctionId);
+        if (auctionId !== null) touch(touchedOnPrimary, auctionId);
         return result;
       } catch (error) {
         if (!isOutage(error)) throw error;
@@ -85,7 +99,7 @@ export function createFailoverEngine(options: FailoverEngineOptions): FailoverEn
       }
     }
     await switching;
-    if (auctionId !== null) touchedOnFallback.add(auctionId);
+    if (auctionId !== null) touch(touchedOnFallback, auctionId);
     return call(fallback);
   };
 
