@@ -21,7 +21,17 @@ interface HotAuction {
 
 export interface MemoryEngineOptions {
   clock?: Clock;
+  /**
+   * How long an ended or cancelled auction stays held after it sealed, answering late bids and retries from memory.
+   * Then it is forgotten, its stored answers too, and rebuilt from the ledger (`hydrate`) if it is asked for again:
+   * what the Redis engine does with a sealed auction's keys. Default one day. Without it a long-running process would
+   * hold every auction and every keyed answer it ever saw.
+   */
+  sealedRetentionMs?: number;
 }
+
+const DAY_MS = 86_400_000;
+const isSealed = (state: AuctionState) => state.status === 'ended' || state.status === 'cancelled';
 
 /**
  * The in-process bid engine: single-threaded JavaScript makes every call atomic. It is the embedded
@@ -29,13 +39,33 @@ export interface MemoryEngineOptions {
  */
 export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine {
   const clock = options.clock ?? systemClock;
+  const retentionMs = options.sealedRetentionMs ?? DAY_MS;
+  if (!Number.isSafeInteger(retentionMs) || retentionMs < 0) throw new RangeError('sealedRetentionMs is a whole number of ms, 0 or more');
   const auctions = new Map<string, HotAuction>();
+  /** When each held auction sealed, oldest first (the clock only moves forward, so insertion order is time order). */
+  const sealedAt = new Map<string, number>();
+  const noteSealed = (state: AuctionState, now: number) => {
+    if (isSealed(state) && !sealedAt.has(state.id)) sealedAt.set(state.id, now);
+  };
+  /** Forgets the auctions sealed at least `retentionMs` ago; looks at one entry when none is due. */
+  const forgetExpired = (now: number) => {
+    for (const [id, at] of sealedAt) {
+      if (at + retentionMs > now) return;
+      sealedAt.delete(id);
+      auctions.delete(id);
+    }
+  };
 
   const transition = (auctionId: string, decide: (s: AuctionState, now: number) => TransitionOutcome): EngineTransitionResult => {
+    const now = clock.now();
+    forgetExpired(now);
     const hot = auctions.get(auctionId);
     if (!hot) return { kind: 'needs_hydration' };
-    const outcome = decide(hot.state, clock.now());
-    if (outcome.kind === 'applied') hot.state = outcome.state;
+    const outcome = decide(hot.state, now);
+    if (outcome.kind === 'applied') {
+      hot.state = outcome.state;
+      noteSealed(outcome.state, now);
+    }
     return outcome;
   };
 
@@ -43,9 +73,10 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine
     specificationVersion: ENGINE_SPECIFICATION_VERSION,
     name: 'memory',
     async placeBid(cmd: PlaceBidCommand) {
+      const now = clock.now();
+      forgetExpired(now);
       const hot = auctions.get(cmd.auctionId);
       if (!hot) return { kind: 'needs_hydration' };
-      const now = clock.now();
       const slot = cmd.idempotencyKey === null ? null : `${cmd.bidderId}\u0000${cmd.idempotencyKey}`;
       const stored = slot === null ? undefined : hot.keys.get(slot);
       if (stored) {
@@ -56,7 +87,10 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine
       }
       const previousEndAt = hot.state.effectiveEndAt;
       const { decision, next, kind } = decideBid(hot.state, cmd, now);
-      if (next) hot.state = next;
+      if (next) {
+        hot.state = next;
+        noteSealed(next, now); // Buy It Now ends the auction
+      }
       if (slot !== null && isStoredDecision(decision)) hot.keys.set(slot, { fingerprint: cmd.fingerprint, decision });
       if (!next) return refused(decision, false);
       // States are replaced, never mutated, so the caller may share this one.
@@ -72,10 +106,13 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine
       return transition(auctionId, decideCancel);
     },
     async getState(auctionId) {
+      forgetExpired(clock.now());
       const hot = auctions.get(auctionId);
       return hot ? { ...hot.state } : null;
     },
     async hydrate(state, records = []) {
+      const now = clock.now();
+      forgetExpired(now);
       const hot = auctions.get(state.id);
       if (hot && hot.state.version > state.version) return { applied: false, currentVersion: hot.state.version };
       // An older or absent copy's records may describe versions that never reached the ledger: the ledger's
@@ -87,16 +124,19 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine
         if (!keys.has(slot)) keys.set(slot, { fingerprint: r.fingerprint, decision: r.decision });
       }
       auctions.set(state.id, { state: { ...state }, keys });
+      noteSealed(state, now);
       return { applied: true };
     },
     async drop(auctionId) {
       auctions.delete(auctionId);
+      sealedAt.delete(auctionId);
     },
     async now() {
       return clock.now();
     },
     async close() {
       auctions.clear();
+      sealedAt.clear();
     },
   };
 }
