@@ -51,6 +51,17 @@ describe('memory engine: sealed auctions are forgotten after sealedRetentionMs',
     expect(await engine.getState(bought.id)).toBeNull();
     expect(await engine.getState(cancelled.id)).toBeNull();
     expect((await engine.placeBid(bidCommand(bought.id, 'b2', 6_000))).kind).toBe('needs_hydration');
+    // A sealed state hydrated from the ledger is forgotten likewise; a dropped one is no longer counted.
+    const ended = auctionFixture(clock.now(), { status: 'ended', closedAt: clock.now(), version: 3 });
+    await engine.hydrate(ended);
+    const dropped = auctionFixture(clock.now());
+    await engine.hydrate(dropped);
+    await engine.cancel(dropped.id);
+    await engine.drop(dropped.id);
+    await engine.hydrate({ ...dropped, version: 1 }); // open again (a rebuild from a ledger that never saw the cancel)
+    await clock.advance(1_000);
+    expect(await engine.getState(ended.id)).toBeNull();
+    expect((await engine.getState(dropped.id))?.status).toBe('active');
     expect(() => createMemoryEngine({ sealedRetentionMs: -1 })).toThrow(RangeError);
   });
 });

@@ -36,10 +36,24 @@ export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } =
   const ttl = Math.max(options.idempotencyTtlMs ?? 7 * DAY_MS, DAY_MS);
   const dbNow = async (q: Queryable) =>
     Number((await q.query<{ now: unknown }>(`SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`)).rows[0]!.now);
-  const lockState = async (tx: Queryable, auctionId: string): Promise<AuctionState | null> => {
-    const { rows } = await tx.query<{ state: string }>('SELECT state FROM outbid_engine_state WHERE auction_id = $1 FOR UPDATE', [auctionId]);
-    return rows[0] ? parseState(rows[0].state) : null;
+  /**
+   * The engine's copy, unless the ledger in the same database already has a later version: then the copy missed
+   * decisions another engine made (Redis, another instance, an earlier process) and is rebuilt before it decides.
+   * An accept on a stale copy would be caught by the ledger's fence; a refusal would not be, and a keyed one is
+   * replayed to every retry. A copy ahead of the ledger is normal: its last accepts are still being written.
+   */
+  const currentCopy = async (q: Queryable, auctionId: string, lock: boolean): Promise<AuctionState | null> => {
+    const { rows } = await q.query<{ state: string; ledger_version: unknown }>(
+      `SELECT e.state, a.version AS ledger_version FROM outbid_engine_state AS e LEFT JOIN outbid_auctions AS a ON a.id = e.auction_id
+        WHERE e.auction_id = $1${lock ? ' FOR UPDATE OF e' : ''}`,
+      [auctionId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const state = parseState(row.state);
+    return row.ledger_version !== null && Number(row.ledger_version) > state.version ? null : state;
   };
+  const lockState = (tx: Queryable, auctionId: string) => currentCopy(tx, auctionId, true);
   const save = (tx: Queryable, state: AuctionState) =>
     tx.query('UPDATE outbid_engine_state SET version = $2, state = $3 WHERE auction_id = $1', [state.id, state.version, JSON.stringify(state)]);
 
@@ -85,10 +99,7 @@ export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } =
     start: (auctionId, mode) => transition(auctionId, (s, now) => decideStart(s, now, mode)),
     end: (auctionId, mode) => transition(auctionId, (s, now) => decideEnd(s, now, mode)),
     cancel: (auctionId) => transition(auctionId, decideCancel),
-    async getState(auctionId) {
-      const { rows } = await db.query<{ state: string }>('SELECT state FROM outbid_engine_state WHERE auction_id = $1', [auctionId]);
-      return rows[0] ? parseState(rows[0].state) : null;
-    },
+    getState: (auctionId) => currentCopy(db, auctionId, false),
     hydrate: (state, records = []) =>
       db.transaction(async (tx) => {
         // Insert-or-lock, so two hydrations of one auction serialise on its row.

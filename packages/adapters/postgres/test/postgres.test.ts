@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOutbid, type Ledger, type Outbid } from '@outbid/core';
+import { createMemoryEngine, createOutbid, type Ledger, type Outbid } from '@outbid/core';
 import { allAcceptedBids, eventually } from '@outbid/core/testing';
-import { createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
+import { createPostgresEngine, createPostgresLedger, migrate, MIGRATIONS } from '../src/index.js';
 import { pgDb } from '../src/db.js';
 import { usePostgresServer } from './postgres-server.js';
 
@@ -97,6 +97,28 @@ describe('pruning the outbox on Postgres', () => {
       expect(await outbid.getAuction(auction.id)).toMatchObject({ version: 2 });
     } finally {
       await raw.end();
+      await outbid.close();
+    }
+  });
+});
+
+describe('the Postgres engine beside its ledger', () => {
+  it('a copy behind the ledger is rebuilt before it decides: no refusal from a stale copy (refusals are not fenced)', async () => {
+    const url = await server.createDatabase('engine_beside_ledger');
+    const outbid = createOutbid({ ledger: await createPostgresLedger({ connectionString: url }), engine: await createPostgresEngine({ connectionString: url }), guardIntervalMs: 0 });
+    // Another instance deciding on its own engine (as Redis would), on the same ledger.
+    const other = createOutbid({ ledger: await createPostgresLedger({ connectionString: url }), engine: createMemoryEngine(), guardIntervalMs: 0 });
+    try {
+      const auction = await outbid.createAuction('seller', { postId: 'stale-copy', startAt: Date.now(), endAt: Date.now() + 60_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+      expect((await outbid.placeBid({ auctionId: auction.id, bidderId: 'b', amount: 100 })).decision).toMatchObject({ status: 'accepted', version: 2 });
+      expect((await other.placeBid({ auctionId: auction.id, bidderId: 'a', amount: 110 })).decision).toMatchObject({ status: 'accepted', version: 3 });
+      // The Postgres engine's copy still has 'b' leading at version 2; decided on it, this bid would be refused as
+      // ALREADY_LEADING, and the refusal replayed to every retry of its key.
+      const bid = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b', amount: 120, idempotencyKey: 'stale-copy-1' });
+      expect(bid.decision).toMatchObject({ status: 'accepted', version: 4, currentWinnerId: 'b' });
+      expect((await outbid.getAuction(auction.id)).version).toBe(4);
+    } finally {
+      await other.close();
       await outbid.close();
     }
   });

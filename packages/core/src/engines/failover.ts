@@ -10,12 +10,6 @@ export interface FailoverEngineOptions {
   probeIntervalMs?: number;
   /** Called when the engine in charge changes. */
   onSwitch?: (active: 'primary' | 'fallback', cause?: unknown) => void;
-  /**
-   * How many of the auctions each engine decided most recently are remembered, to drop their copies from the other
-   * engine when it takes over. Older ones are not dropped; the ledger's fence catches a stale copy instead, at the
-   * cost of one rebuild. Default 100,000: a long-running process does not grow with every auction it ever saw.
-   */
-  rememberAuctionsMax?: number;
 }
 
 export interface FailoverEngine extends BidEngine {
@@ -28,8 +22,11 @@ export interface FailoverEngine extends BidEngine {
  * with `fallback`; probes the primary and returns to it when it answers. A read (`now`, `getState`) is asked twice
  * before the primary is given up, so one timeout after a frozen process does not switch. Safe because neither
  * engine is the record: every accept is fenced against the ledger, so an engine that missed decisions made by the
- * other is caught (`conflict`) and rebuilt before it can accept against stale state. To avoid that round trip, the
- * auctions one engine decided most recently (`rememberAuctionsMax`) are dropped from the other when it takes over.
+ * other is caught (`conflict`) and rebuilt before it can accept against stale state. A refusal is not fenced, so
+ * copies that may be stale are dropped when the other engine takes over: from the primary, the auctions the fallback
+ * decided during the outage; from the fallback, every auction it decided in this process (it holds no others from
+ * this process, and its copies from before are its own to check: the Postgres engine compares each with the
+ * ledger's version). Neither list grows while the primary decides.
  */
 export function createFailoverEngine(options: FailoverEngineOptions): FailoverEngine {
   const { primary, fallback } = options;
@@ -37,17 +34,14 @@ export function createFailoverEngine(options: FailoverEngineOptions): FailoverEn
   let onFallback = false;
   let probe: ReturnType<typeof setInterval> | null = null;
   let closed = false;
-  /** Auctions the fallback decided while the primary was down: stale on the primary when it returns. */
+  /** Auctions the fallback decided during this outage: stale on the primary when it returns. */
   const touchedOnFallback = new Set<string>();
-  const touchedOnPrimary = new Set<string>();
-  const rememberMax = options.rememberAuctionsMax ?? 100_000;
-  if (!Number.isSafeInteger(rememberMax) || rememberMax < 0) throw new RangeError('rememberAuctionsMax is a whole number, 0 or more');
-  /** Marks `id` as just decided by one engine, keeping the most recent `rememberMax` (insertion order is recency). */
-  const touch = (ids: Set<string>, id: string) => {
-    ids.delete(id);
-    ids.add(id);
-    if (ids.size > rememberMax) ids.delete(ids.values().next().value!);
-  };
+  /**
+   * Auctions the fallback decided in this process and still holds: stale there once the primary has decided them
+   * again, so dropped when the fallback next takes over. (Tracking what the primary decides instead would grow with
+   * every auction the process ever saw.)
+   */
+  const heldByFallback = new Set<string>();
 
   const isOutage = (error: unknown) => !OutbidError.isInstance(error);
 
@@ -63,7 +57,7 @@ export function createFailoverEngine(options: FailoverEngineOptions): FailoverEn
     if (onFallback || closed) return;
     onFallback = true;
     options.onSwitch?.('fallback', cause);
-    switching = forget(fallback, touchedOnPrimary);
+    switching = forget(fallback, heldByFallback);
     probe = setInterval(() => void tryPrimary(), probeIntervalMs);
     probe.unref?.();
   };
@@ -91,7 +85,6 @@ export function createFailoverEngine(options: FailoverEngineOptions): FailoverEn
     if (!onFallback) {
       try {
         const result = await call(primary).catch((error: unknown) => (retryRead && isOutage(error) ? call(primary) : Promise.reject(error)));
-        if (auctionId !== null) touch(touchedOnPrimary, auctionId);
         return result;
       } catch (error) {
         if (!isOutage(error)) throw error;
@@ -99,7 +92,10 @@ export function createFailoverEngine(options: FailoverEngineOptions): FailoverEn
       }
     }
     await switching;
-    if (auctionId !== null) touch(touchedOnFallback, auctionId);
+    if (auctionId !== null) {
+      touchedOnFallback.add(auctionId);
+      heldByFallback.add(auctionId);
+    }
     return call(fallback);
   };
 

@@ -42,7 +42,10 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine
   const retentionMs = options.sealedRetentionMs ?? DAY_MS;
   if (!Number.isSafeInteger(retentionMs) || retentionMs < 0) throw new RangeError('sealedRetentionMs is a whole number of ms, 0 or more');
   const auctions = new Map<string, HotAuction>();
-  /** When each held auction sealed, oldest first (the clock only moves forward, so insertion order is time order). */
+  /**
+   * When each held auction sealed, in the order they sealed. A wall clock stepping back can put a later time before
+   * an earlier one; the sweep then forgets the later ones late, never early.
+   */
   const sealedAt = new Map<string, number>();
   const noteSealed = (state: AuctionState, now: number) => {
     if (isSealed(state) && !sealedAt.has(state.id)) sealedAt.set(state.id, now);
@@ -124,6 +127,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine
         if (!keys.has(slot)) keys.set(slot, { fingerprint: r.fingerprint, decision: r.decision });
       }
       auctions.set(state.id, { state: { ...state }, keys });
+      if (!isSealed(state)) sealedAt.delete(state.id); // (a sealed copy replaced by an open one of a later version)
       noteSealed(state, now);
       return { applied: true };
     },
