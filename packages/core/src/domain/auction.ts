@@ -134,9 +134,14 @@ export function isReserveMet(state: Pick<AuctionState, 'currentWinnerId' | 'curr
   return state.currentWinnerId !== null && (state.reservePrice === null || state.currentPrice >= state.reservePrice);
 }
 
+/** True once the auction is over for good: ended or cancelled. */
+export function isSealed(state: Pick<AuctionState, 'status'>): boolean {
+  return state.status === 'ended' || state.status === 'cancelled';
+}
+
 /** True while a bidder may still buy the item now at {@link AuctionState.buyNowPrice} (open status aside). */
 export function isBuyNowAvailable(state: AuctionState): boolean {
-  if (state.buyNowPrice === null || state.status === 'ended' || state.status === 'cancelled') return false;
+  if (state.buyNowPrice === null || isSealed(state)) return false;
   return state.buyNowPolicy === 'reserve-met' ? !isReserveMet(state) : state.bidCount === 0;
 }
 

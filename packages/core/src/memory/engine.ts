@@ -1,4 +1,4 @@
-import type { AuctionState } from '../domain/auction.js';
+import { isSealed, type AuctionState } from '../domain/auction.js';
 import type { BidDecision } from '../domain/bid.js';
 import { ENGINE_SPECIFICATION_VERSION, type BidEngine, type EngineTransitionResult } from '../ports/engine.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -31,7 +31,6 @@ export interface MemoryEngineOptions {
 }
 
 const DAY_MS = 86_400_000;
-const isSealed = (state: AuctionState) => state.status === 'ended' || state.status === 'cancelled';
 
 /**
  * The in-process bid engine: single-threaded JavaScript makes every call atomic. It is the embedded

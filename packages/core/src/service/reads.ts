@@ -1,3 +1,4 @@
+import { isSealed } from '../domain/auction.js';
 import type { BidRecord } from '../domain/bid.js';
 import { ErrorCodes, OutbidError } from '../errors.js';
 import type { ListBidsQuery, Page } from '../ports/ledger.js';
@@ -41,8 +42,7 @@ export function createAuctionReads(ctx: ServiceContext, flushAudit: () => Promis
       if (request.cursor !== undefined) query.cursor = request.cursor;
       const page = await ledger.listBids(auctionId, query);
       // Maximums stay secret while they can still matter: only the creator's audit of a closed auction shows them.
-      const sealed = state.status === 'ended' || state.status === 'cancelled';
-      if (include === 'all' && sealed) return page;
+      if (include === 'all' && isSealed(state)) return page;
       return { items: page.items.map(withoutMaximum), nextCursor: page.nextCursor };
     },
   };
