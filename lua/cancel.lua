@@ -7,7 +7,7 @@
 
   Returns (array):
     {'H'}                                            auction not in Redis: hydrate and retry
-    {kind, detail, prevStatus, prevEffectiveEndAt, prevStartAt, prevClosedAt, stateFlat...}
+    {kind, detail, prevStatus, prevEffectiveEndAt, prevStartAt, prevClosedAt, stateValues...}
       kind 'A' applied | 'U' unchanged (already cancelled) | 'F' refused (detail = 'AUCTION_ENDED')
 ]]
 --@include "common"

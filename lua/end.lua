@@ -9,7 +9,7 @@
 
   Returns (array):
     {'H'}                                            auction not in Redis: hydrate and retry
-    {kind, detail, prevStatus, prevEffectiveEndAt, prevStartAt, prevClosedAt, stateFlat...}
+    {kind, detail, prevStatus, prevEffectiveEndAt, prevStartAt, prevClosedAt, stateValues...}
       kind 'A' applied | 'U' unchanged (already ended) | 'N' not due (detail = effectiveEndAt: re-arm there)
            | 'F' refused (detail = 'AUCTION_CANCELLED')
 ]]

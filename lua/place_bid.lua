@@ -21,14 +21,14 @@
     {'H'}                                  auction not in Redis: hydrate from the ledger and retry
     {'R', packedDecision}                  replay: the stored first answer for this key
     {'K', decisionFields...}               key reused with another payload (IDEMPOTENCY_KEY_REUSED), nothing stored
-    {'D', previousEndAt, bidKind, decisionFields..., stateFlat...}
+    {'D', previousEndAt, bidKind, decisionFields..., stateValues...}
                                            a fresh decision. bidKind is what the new version stands for:
                                            'bid' | 'proxy' (the leader's maximum answered, or lifted the price to
                                            the reserve) | 'maximum' (the leader raised a maximum, price unchanged)
-                                           | 'buy_now'; '' when nothing changed. stateFlat (the new state hash
-                                           as field, value pairs) follows whenever bidKind is not '': every
-                                           accept, and the OUTBID_BY_PROXY rejection (the leader's automatic bid
-                                           is a new version).
+                                           | 'buy_now'; '' when nothing changed. stateValues (the new state
+                                           hash's values in STATE_FIELDS order, see common.lua) follows
+                                           whenever bidKind is not '': every accept, and the OUTBID_BY_PROXY
+                                           rejection (the leader's automatic bid is a new version).
   decisionFields = status, reason ('' for none), bidId, minNextBid, auctionStatus, currentPrice,
                    currentWinnerId ('' for none), version, endAt, extended ('1'/'0'), decidedAt,
                    amount, maxAmount ('' for none), reserveMet, buyNowAvailable ('' for null, else '1'/'0')
@@ -54,6 +54,8 @@ local amount = has_amount and tonumber(amount_arg) or nil
 local max = has_max and tonumber(max_arg) or nil
 -- The minimum next bid of the state the bid was placed on.
 local min_next = min_next_bid(s, rule)
+-- What the decision may change, as read: the new state writes a field only where it differs.
+local previous_end, previous_bids, previous_extensions = s.effectiveEndAt, s.bidCount, s.extensionCount
 
 -- What a refused bid asked for (core's requestedAmount, on the state it was placed on): its amount, the Buy It
 -- Now price, or (maximum only) the minimum next bid, capped at the maximum. The caller's own strings are echoed
@@ -66,11 +68,22 @@ local function requested()
   return fmt(min_next)
 end
 
-local function decision(status, reason, extended, amount_field)
+-- Indexes into `read` (STATE_FIELDS order, see state_values) of the numbers a decision repeats: unchanged, their strings as read
+-- are reused rather than formatted again.
+local EFFECTIVE_END, PRICE, VERSION = 7, 12, 14
+
+-- The decision's fields. `changed`: the auction has a new version (price and version are new; the end only when
+-- it moved, which `previous_end` tells). `amount_field` nil: the new price (an accepted bid's amount).
+local function decision(status, reason, extended, amount_field, changed)
+  local price, version, end_at = read[PRICE], read[VERSION], read[EFFECTIVE_END]
+  if changed then
+    price, version = fmt(s.currentPrice), fmt(s.version)
+    if s.effectiveEndAt ~= previous_end then end_at = fmt(s.effectiveEndAt) end
+  end
   return {
-    status, reason, bid_id, fmt(min_next_bid(s, rule)), s.status, fmt(s.currentPrice), s.currentWinnerId,
-    fmt(s.version), fmt(s.effectiveEndAt), extended and '1' or '0', fmt(now),
-    amount_field, max_arg, public_reserve_met(s), public_buy_now(s),
+    status, reason, bid_id, fmt(min_next_bid(s, rule)), s.status, price, s.currentWinnerId,
+    version, end_at, extended and '1' or '0', fmt(now),
+    amount_field or price, max_arg, public_reserve_met(s), public_buy_now(s),
   }
 end
 
@@ -169,7 +182,6 @@ local function visible(price, winner, leader_max)
   return new_end ~= nil
 end
 
-local previous_end = s.effectiveEndAt
 local result
 local kind = ''
 if reason then
@@ -182,18 +194,18 @@ elseif buy_now then
   if now < s.effectiveEndAt then s.effectiveEndAt = now end
   s.closedAt = fmt(now)
   kind = 'buy_now'
-  result = decision('accepted', '', false, fmt(s.currentPrice))
+  result = decision('accepted', '', false, nil, true)
 elseif leading then
   -- The leader raising their maximum: the price moves only to meet the reserve.
   local price = with_reserve(s.currentPrice, max)
   if price == s.currentPrice then
     advance(price, bidder, max, 0)
     kind = 'maximum'
-    result = decision('accepted', '', false, fmt(price))
+    result = decision('accepted', '', false, nil, true)
   else
     local extended = visible(price, bidder, max)
     kind = 'proxy'
-    result = decision('accepted', '', extended, fmt(price))
+    result = decision('accepted', '', extended, nil, true)
   end
 else
   -- (A bid is at least one minor unit, even where the start price is 0: core's decideBid.)
@@ -208,7 +220,7 @@ else
     local asked = requested()
     local extended = visible(answer, s.currentWinnerId, s.leaderMax)
     kind = 'proxy'
-    result = decision('rejected', 'OUTBID_BY_PROXY', extended, asked)
+    result = decision('rejected', 'OUTBID_BY_PROXY', extended, asked, true)
   else
     -- This bid leads: at its own amount, or (with a maximum) at the least that beats the old leader's maximum,
     -- never under the minimum next bid.
@@ -217,57 +229,57 @@ else
     local price = with_reserve(math.max(floor, proxy_price), reach)
     local extended = visible(price, bidder, max)
     kind = 'bid'
-    result = decision('accepted', '', extended, fmt(price))
+    result = decision('accepted', '', extended, nil, true)
   end
 end
 
--- The fields a new version changes, as written to the hash.
-local written = nil
+-- The new state as strings in STATE_FIELDS order: the values as read, with what the new version changed. Only
+-- the changed fields are written (a field the hash lacks reads as '', so '' stays unwritten).
+local state = nil
 if kind ~= '' then
-  written = { 'status', s.status, 'currentPrice', fmt(s.currentPrice), 'currentWinnerId', s.currentWinnerId,
-    'version', fmt(s.version), 'bidCount', fmt(s.bidCount), 'effectiveEndAt', fmt(s.effectiveEndAt),
-    'extensionCount', fmt(s.extensionCount), 'leaderMax', fmt_null(s.leaderMax) }
-  if kind == 'buy_now' then
-    written[#written + 1] = 'closedAt'
-    written[#written + 1] = s.closedAt
+  local v = read
+  state = { v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16],
+    v[17], v[18], v[19], v[20], v[21], v[22] }
+  local changes, n = {}, 0
+  local function set(i, name, value)
+    if state[i] ~= value then
+      state[i] = value
+      changes[n + 1] = name
+      changes[n + 2] = value
+      n = n + 2
+    end
   end
-  rcall('HSET', state_key, unpack(written))
+  -- The price, version and end as the decision has them.
+  set(11, 'status', s.status)
+  set(PRICE, 'currentPrice', result[6])
+  set(13, 'currentWinnerId', s.currentWinnerId)
+  set(VERSION, 'version', result[8])
+  set(EFFECTIVE_END, 'effectiveEndAt', result[9])
+  if s.bidCount ~= previous_bids then set(15, 'bidCount', fmt(s.bidCount)) end
+  if s.extensionCount ~= previous_extensions then set(16, 'extensionCount', fmt(s.extensionCount)) end
+  set(22, 'leaderMax', fmt_null(s.leaderMax))
+  if kind == 'buy_now' then set(18, 'closedAt', s.closedAt) end
+  rcall('HSET', state_key, unpack(changes))
 end
 
 -- Store the answer (never for invalid input: the corrected retry must run) for as long as a retry can come.
 if field ~= '' and result[1] ~= 'invalid' then
-  local packed = { fingerprint }
-  for i = 1, #result do packed[#packed + 1] = result[i] end
-  rcall('HSET', idem_key, field, pack(packed))
+  rcall('HSET', idem_key, field, pack_answer(fingerprint, result))
   local keep_for = s.effectiveEndAt + ttl - now
   local left = rcall('PTTL', idem_key)
   if left < 0 or left < keep_for then rcall('PEXPIRE', idem_key, fmt(keep_for)) end
 end
 
-local reply = { 'D', fmt(previous_end), kind }
-for i = 1, #result do reply[#reply + 1] = result[i] end
-if written then
-  -- The new state: the hash as read with the written fields replaced (no second HGETALL), and any written field
-  -- the hash did not have yet (leaderMax in a hash from before proxy bids) after it.
-  local new_value = {}
-  for i = 1, #written, 2 do new_value[written[i]] = written[i + 1] end
-  for i = 1, #read, 2 do
-    local name = read[i]
-    local value = new_value[name]
-    reply[#reply + 1] = name
-    if value then
-      reply[#reply + 1] = value
-      new_value[name] = nil
-    else
-      reply[#reply + 1] = read[i + 1]
-    end
-  end
-  for i = 1, #written, 2 do
-    if new_value[written[i]] then
-      reply[#reply + 1] = written[i]
-      reply[#reply + 1] = written[i + 1]
-    end
-  end
+local r = result
+local reply
+if state then
+  local v = state
+  reply = { 'D', read[EFFECTIVE_END], kind, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+    r[13], r[14], r[15], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15],
+    v[16], v[17], v[18], v[19], v[20], v[21], v[22] }
+else
+  reply = { 'D', read[EFFECTIVE_END], kind, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+    r[13], r[14], r[15] }
 end
 -- Bought now: sealed, like end.lua (its end job is cancelled, so nothing else would expire it).
 if kind == 'buy_now' then expire_sealed(state_key, idem_key, retention) end

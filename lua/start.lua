@@ -6,7 +6,7 @@
 
   Returns (array):
     {'H'}                                            auction not in Redis: hydrate and retry
-    {kind, detail, prevStatus, prevEffectiveEndAt, prevStartAt, prevClosedAt, stateFlat...}
+    {kind, detail, prevStatus, prevEffectiveEndAt, prevStartAt, prevClosedAt, stateValues...}
       kind 'A' applied (version + 1) | 'U' unchanged (already active) | 'N' not due (detail = startAt)
            | 'F' refused (detail = 'AUCTION_ENDED' or 'AUCTION_CANCELLED')
 ]]

@@ -18,21 +18,37 @@ local function is_null(v)
   return v == nil or v == cjson.null or v == ''
 end
 
--- The state hash as a table with numbers decoded. Field names match AuctionState. The nullable numbers
--- (reservePrice, buyNowPrice, leaderMax) are '' for null, or absent in a hash written before they existed:
--- both decode to nil. buyNowPolicy stays a string ('' or absent for none).
-local NUMERIC = {
-  'startAt', 'endAt', 'effectiveEndAt', 'startPrice', 'currentPrice', 'version', 'bidCount', 'extensionCount', 'createdAt',
-  'reservePrice', 'buyNowPrice', 'leaderMax',
-}
--- Also returns the hash as read (HGETALL's field, value list), for a reply that carries the state.
+-- The state hash's values in STATE_FIELDS order: the fields HMGET names below, codec.ts's STATE_FIELDS in the same
+-- order (a test holds the two together). Replies carry these values, never the names: half the strings of
+-- HGETALL's field, value pairs. A field the hash lacks (written before it existed, as leaderMax before proxy bids)
+-- reads as ''. nil when there is no hash: every hash hydrate writes has an id.
+-- Written out, not built from a list: in Redis's Lua every table and string a call builds costs instructions and
+-- garbage-collector work (callgrind), so the scripts build few.
+local function state_values(key)
+  local v = rcall('HMGET', key, 'id', 'postId', 'creatorId', 'currency', 'startAt', 'endAt', 'effectiveEndAt', 'startPrice',
+    'increment', 'softClose', 'status', 'currentPrice', 'currentWinnerId', 'version', 'bidCount', 'extensionCount',
+    'createdAt', 'closedAt', 'reservePrice', 'buyNowPrice', 'buyNowPolicy', 'leaderMax')
+  if not v[1] then return nil end
+  for i = 2, 22 do
+    if not v[i] then v[i] = '' end
+  end
+  return v
+end
+
+-- The state as a table (field names as in AuctionState), with the numbers the scripts compute with decoded: the
+-- nullable ones (reservePrice, buyNowPrice, leaderMax) decode '' to nil. endAt and createdAt stay strings (no script
+-- reads them). Also returns the values as read, for a reply that carries the state.
 local function load_state(key)
-  local flat = rcall('HGETALL', key)
-  if #flat == 0 then return nil end
-  local s = {}
-  for i = 1, #flat, 2 do s[flat[i]] = flat[i + 1] end
-  for _, f in ipairs(NUMERIC) do s[f] = tonumber(s[f]) end
-  return s, flat
+  local v = state_values(key)
+  if not v then return nil end
+  local s = {
+    id = v[1], postId = v[2], creatorId = v[3], currency = v[4], startAt = tonumber(v[5]), endAt = v[6],
+    effectiveEndAt = tonumber(v[7]), startPrice = tonumber(v[8]), increment = v[9], softClose = v[10], status = v[11],
+    currentPrice = tonumber(v[12]), currentWinnerId = v[13], version = tonumber(v[14]), bidCount = tonumber(v[15]),
+    extensionCount = tonumber(v[16]), createdAt = v[17], closedAt = v[18], reservePrice = tonumber(v[19]),
+    buyNowPrice = tonumber(v[20]), buyNowPolicy = v[21], leaderMax = tonumber(v[22]),
+  }
+  return s, v
 end
 
 -- The increment that applies at `price` (fixed or tiered by current price), as core's incrementAt.
@@ -85,9 +101,21 @@ local function fmt_null(n)
   return fmt(n)
 end
 
--- Length-prefixed packing of a list of strings (ids may contain any character).
-local function pack(list)
-  local out = {}
-  for i, v in ipairs(list) do out[i] = #v .. ':' .. v end
-  return table.concat(out)
+-- '<n>:' for a string length n. Short lengths (nearly all) are built from bytes: a number concatenated as it is
+-- is formatted as a float ('%.14g'), and even string.format costs several times string.char here (callgrind).
+local str_char, math_floor = string.char, math.floor
+local function length_prefix(n)
+  if n < 10 then return str_char(48 + n, 58) end
+  if n < 100 then return str_char(48 + math_floor(n / 10), 48 + n % 10, 58) end
+  return fmt(n) .. ':'
+end
+
+-- A stored answer: the fingerprint and the 15 decision fields, each length-prefixed (ids may contain any
+-- character). One concatenation: one new string, not one per field.
+local function pack_answer(fingerprint, d)
+  local p = length_prefix
+  return p(#fingerprint) .. fingerprint .. p(#d[1]) .. d[1] .. p(#d[2]) .. d[2] .. p(#d[3]) .. d[3] .. p(#d[4]) .. d[4]
+    .. p(#d[5]) .. d[5] .. p(#d[6]) .. d[6] .. p(#d[7]) .. d[7] .. p(#d[8]) .. d[8] .. p(#d[9]) .. d[9]
+    .. p(#d[10]) .. d[10] .. p(#d[11]) .. d[11] .. p(#d[12]) .. d[12] .. p(#d[13]) .. d[13] .. p(#d[14]) .. d[14]
+    .. p(#d[15]) .. d[15]
 end

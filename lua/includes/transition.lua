@@ -1,11 +1,11 @@
 -- Shared by start.lua, end.lua and cancel.lua (--@include "transition"). Needs "common".
 
 -- Reply for a transition: kind, detail (dueAt or refusal reason, '' otherwise), the previous status,
--- effectiveEndAt, startAt and closedAt, then the state hash after it (HGETALL).
+-- effectiveEndAt, startAt and closedAt, then the state hash's values after it (see state_values).
 local function transition_reply(state_key, kind, detail, prev)
   local reply = { kind, detail, prev.status, fmt(prev.effectiveEndAt), fmt(prev.startAt), prev.closedAt or '' }
-  local flat = rcall('HGETALL', state_key)
-  for i = 1, #flat do reply[#reply + 1] = flat[i] end
+  local values = state_values(state_key)
+  for i = 1, #values do reply[6 + i] = values[i] end
   return reply
 end
 

@@ -11,8 +11,18 @@
  *   by an automatic bid (every decision writes a new version): the proxy rules' worst case.
  * Prints progress, then the medians of the rounds, each mix beside plain, with the time Redis spent in each call and
  * the CPU this process spent per decision (the engine's client side: building each call and reading its reply).
+ *
+ * `pnpm bench redis --instructions`: instead, the instructions redis-server executes per place_bid, counted by
+ * valgrind's callgrind (redis-server runs under it, AOF on as in `pnpm bench bids`): the same count on any machine,
+ * however loaded, so a change to the scripts can be judged on a shared machine where times are noise. Each mix, on
+ * one hot auction and over 100 auctions: 300 decisions to warm up, then the counters are zeroed, INSTRUCTIONS_N
+ * decisions (default 2,000) from 16 callers, and the counters dumped.
  */
-import { startRedis } from '../../../../tools/test-services/src/index.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, redisCommand, requireBinary, startRedis, waitFor } from '../../../../tools/test-services/src/index.js';
 import { Redis } from 'ioredis';
 import { createRedisEngine } from '../src/index.js';
 import type { AuctionState } from '@outbid/core';
@@ -32,6 +42,14 @@ const auction = (id: string, now: number, mix: Mix): AuctionState => ({
   reservePrice: null, buyNowPrice: null, buyNowPolicy: null, leaderMax: mix === 'answered' ? 1_000_000_000_000 : null,
 });
 
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+
+if (process.argv.includes('--instructions')) {
+  await countInstructions();
+  process.exit(0);
+}
+
 const server = await startRedis();
 const engine = await createRedisEngine({ redis: new Redis(server.url), quitOnClose: true });
 const admin = new Redis(server.url);
@@ -40,7 +58,6 @@ async function scriptTime() {
   const line = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await admin.info('commandstats'));
   return { calls: Number(line?.[1] ?? 0), usec: Number(line?.[2] ?? 0) };
 }
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 console.log(`Redis Lua engine, ${CONCURRENCY} concurrent callers, ${ROUNDS} rounds of ${SECONDS} s, node ${process.version}`);
 
 async function round(auctions: number, mix: Mix) {
@@ -85,7 +102,6 @@ async function round(auctions: number, mix: Mix) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 const rows: string[] = [];
 for (const [name, auctions] of [['1 hot auction', 1], ['1,000 auctions', 1_000]] as const) {
   const results = { plain: [], proxy: [], answered: [] } as Record<Mix, Awaited<ReturnType<typeof round>>[]>;
@@ -114,3 +130,73 @@ for (const row of rows) console.log(row);
 admin.disconnect();
 await engine.close();
 await server.stop();
+
+/** --instructions: redis-server under callgrind; instructions per place_bid for each mix (see the header). */
+async function countInstructions() {
+  const valgrind = requireBinary('valgrind', 'valgrind');
+  const redisServer = requireBinary('redis-server', 'redis-server');
+  const calls = Number(process.env.INSTRUCTIONS_N ?? 2_000);
+  const dir = mkdtempSync(join(tmpdir(), 'outbid-callgrind-'));
+  const port = await freePort();
+  const child = spawn(
+    valgrind,
+    ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'callgrind.out')}`, redisServer, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+    { stdio: 'ignore' },
+  );
+  const control = (command: '-z' | '-d') => execFileSync('callgrind_control', [command, String(child.pid)], { stdio: 'ignore' });
+  try {
+    await waitFor(async () => (await redisCommand(port, 'PING')) === '+PONG', 'redis-server under callgrind', 120_000);
+    const engine = await createRedisEngine({ redis: new Redis(`redis://127.0.0.1:${port}`, { enableAutoPipelining: true }), quitOnClose: true });
+    console.log(`Instructions redis-server executes per place_bid (callgrind), ${calls.toLocaleString('en-US')} decisions per mix from 16 callers, AOF everysec; redis-server ${execFileSync(redisServer, ['--version'], { encoding: 'utf8' }).split(' ')[2]}`);
+    const rows: string[] = [];
+    let dumps = 0;
+    for (const [name, auctions] of [['1 hot auction', 1], ['100 auctions', 100]] as const) {
+      for (const mix of MIXES) {
+        const now = await engine.now();
+        const ids = Array.from({ length: auctions }, (_, i) => `instr-${mix}-${auctions}-${i}`);
+        for (const id of ids) await engine.hydrate(auction(id, now, mix));
+        const prices = new Map(ids.map((id) => [id, 100]));
+        let next = 0;
+        let changed = 0;
+        const decide = async (n: number) => {
+          let left = n;
+          await Promise.all(
+            Array.from({ length: 16 }, async (_, worker) => {
+              while (left-- > 0) {
+                const i = next++;
+                const id = ids[i % ids.length]!;
+                const amount = prices.get(id)! + 2 + (i % 3);
+                prices.set(id, amount);
+                const maxAmount = mix === 'proxy' && i % 2 === 0 ? amount + 20 : null;
+                const fingerprint = maxAmount === null ? `{"amount":${amount}}` : `{"amount":${amount},"maxAmount":${maxAmount}}`;
+                const result = await engine.placeBid({ auctionId: id, bidderId: `w${worker}-${i % 2}`, amount, maxAmount, bidId: `${mix}-${auctions}-${i}`, idempotencyKey: `${mix}-${auctions}-${i}`, fingerprint });
+                if (result.kind !== 'decided') throw new Error(`unexpected ${result.kind}`);
+                if (result.decision.currentPrice > prices.get(id)!) prices.set(id, result.decision.currentPrice);
+                if (result.state !== null) changed++;
+              }
+            }),
+          );
+        };
+        await decide(300);
+        control('-z');
+        changed = 0;
+        await decide(calls);
+        control('-d');
+        dumps++;
+        const dump = readdirSync(dir).find((f) => f === `callgrind.out.${dumps}`);
+        const totals = dump ? /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'))?.[1] : undefined;
+        if (!totals) throw new Error(`no callgrind dump ${dumps} in ${dir}`);
+        const perCall = Number(totals) / calls;
+        process.stderr.write(`  ${name}, ${mix}: ${fmt(perCall)} instructions per place_bid, ${pct(changed / calls)} changed the auction\n`);
+        rows.push(`| ${name} | ${mix} | ${fmt(perCall)} | ${pct(changed / calls)} |`);
+      }
+    }
+    console.log('\n| scenario | bids | redis-server instructions per place_bid | changed the auction |\n|---|---|---:|---:|');
+    for (const row of rows) console.log(row);
+    await engine.close();
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

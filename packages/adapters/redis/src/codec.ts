@@ -18,33 +18,46 @@ export function stateToFields(s: AuctionState): string[] {
   ];
 }
 
-export function stateFromFields(flat: string[]): AuctionState {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+/**
+ * The state hash's fields in the order the scripts read them (HMGET) and reply with their values: common.lua's
+ * STATE_FIELDS, the same list in the same order (a test holds the two together).
+ */
+export const STATE_FIELDS = [
+  'id', 'postId', 'creatorId', 'currency', 'startAt', 'endAt', 'effectiveEndAt', 'startPrice', 'increment', 'softClose',
+  'status', 'currentPrice', 'currentWinnerId', 'version', 'bidCount', 'extensionCount', 'createdAt', 'closedAt',
+  'reservePrice', 'buyNowPrice', 'buyNowPolicy', 'leaderMax',
+] as const;
+
+/**
+ * The state from the hash's values in STATE_FIELDS order ('' for null, or for a field the hash lacks: one written
+ * before proxy bids existed has no reservePrice, buyNowPrice, buyNowPolicy or leaderMax, and reads them as null).
+ */
+export function stateFromValues(v: readonly string[]): AuctionState {
+  const [id, postId, creatorId, currency, startAt, endAt, effectiveEndAt, startPrice, increment, softClose, status, currentPrice, currentWinnerId, version, bidCount, extensionCount, createdAt, closedAt, reservePrice, buyNowPrice, buyNowPolicy, leaderMax] =
+    v as [string, ...string[]];
   return {
-    id: f.id!,
-    postId: f.postId!,
-    creatorId: f.creatorId!,
-    currency: f.currency!,
-    startAt: Number(f.startAt),
-    endAt: Number(f.endAt),
-    effectiveEndAt: Number(f.effectiveEndAt),
-    startPrice: Number(f.startPrice),
-    increment: JSON.parse(f.increment!),
-    softClose: f.softClose ? JSON.parse(f.softClose) : null,
-    status: f.status as AuctionState['status'],
-    currentPrice: Number(f.currentPrice),
-    currentWinnerId: f.currentWinnerId || null,
-    version: Number(f.version),
-    bidCount: Number(f.bidCount),
-    extensionCount: Number(f.extensionCount),
-    createdAt: Number(f.createdAt),
-    closedAt: nullableNumber(f.closedAt),
-    // Absent in a hash written before proxy bids existed: null, as '' is.
-    reservePrice: nullableNumber(f.reservePrice),
-    buyNowPrice: nullableNumber(f.buyNowPrice),
-    buyNowPolicy: (f.buyNowPolicy || null) as AuctionState['buyNowPolicy'],
-    leaderMax: nullableNumber(f.leaderMax),
+    id,
+    postId: postId!,
+    creatorId: creatorId!,
+    currency: currency!,
+    startAt: Number(startAt),
+    endAt: Number(endAt),
+    effectiveEndAt: Number(effectiveEndAt),
+    startPrice: Number(startPrice),
+    increment: JSON.parse(increment!),
+    softClose: softClose ? JSON.parse(softClose) : null,
+    status: status as AuctionState['status'],
+    currentPrice: Number(currentPrice),
+    currentWinnerId: currentWinnerId || null,
+    version: Number(version),
+    bidCount: Number(bidCount),
+    extensionCount: Number(extensionCount),
+    createdAt: Number(createdAt),
+    closedAt: nullableNumber(closedAt),
+    reservePrice: nullableNumber(reservePrice),
+    buyNowPrice: nullableNumber(buyNowPrice),
+    buyNowPolicy: (buyNowPolicy || null) as AuctionState['buyNowPolicy'],
+    leaderMax: nullableNumber(leaderMax),
   };
 }
 

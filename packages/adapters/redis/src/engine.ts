@@ -11,7 +11,7 @@ import {
 } from '@outbid/core';
 import type { Cluster, Redis } from 'ioredis';
 import { whenReady } from './connection.js';
-import { DECISION_FIELDS, decisionFromFields, decisionToFields, idempotencyField, pack, stateFromFields, stateToFields, unpack } from './codec.js';
+import { DECISION_FIELDS, decisionFromFields, decisionToFields, idempotencyField, pack, STATE_FIELDS, stateFromValues, stateToFields, unpack } from './codec.js';
 import {
   decodeReply,
   HydrateReply,
@@ -70,20 +70,20 @@ const placeBidDecoders: ReplyDecoders<PlaceBidReplyCode, PlaceBidCommand, Engine
       kind: 'decided',
       decision,
       replayed: false,
-      state: bidKind === null ? null : stateFromFields(reply.slice(DECIDED_FROM + DECISION_FIELDS)),
+      state: bidKind === null ? null : stateFromValues(reply.slice(DECIDED_FROM + DECISION_FIELDS)),
       bidKind,
       previousEndAt: bidKind !== null && decision.extended ? Number(reply[1]) : null,
     };
   },
 };
 
-/** start, end and cancel replies: {kind, detail, prevStatus, prevEffectiveEndAt, prevStartAt, prevClosedAt, stateFlat...}. */
+/** start, end and cancel replies: {kind, detail, prevStatus, prevEffectiveEndAt, prevStartAt, prevClosedAt, stateValues...}. */
 const STATE_FROM = 6;
 const transitionDecoders: ReplyDecoders<TransitionReplyCode, undefined, EngineTransitionResult> = {
   [TransitionReply.NEEDS_HYDRATION]: () => ({ kind: 'needs_hydration' }),
   [TransitionReply.APPLIED]: (reply) => {
     const [, , prevStatus, prevEnd, prevStart, prevClosed] = reply;
-    const state = stateFromFields(reply.slice(STATE_FROM));
+    const state = stateFromValues(reply.slice(STATE_FROM));
     return {
       kind: 'applied',
       state,
@@ -97,11 +97,11 @@ const transitionDecoders: ReplyDecoders<TransitionReplyCode, undefined, EngineTr
       },
     };
   },
-  [TransitionReply.UNCHANGED]: (reply) => ({ kind: 'unchanged', state: stateFromFields(reply.slice(STATE_FROM)) }),
-  [TransitionReply.NOT_DUE]: (reply) => ({ kind: 'not_due', state: stateFromFields(reply.slice(STATE_FROM)), dueAt: Number(reply[1]) }),
+  [TransitionReply.UNCHANGED]: (reply) => ({ kind: 'unchanged', state: stateFromValues(reply.slice(STATE_FROM)) }),
+  [TransitionReply.NOT_DUE]: (reply) => ({ kind: 'not_due', state: stateFromValues(reply.slice(STATE_FROM)), dueAt: Number(reply[1]) }),
   [TransitionReply.REFUSED]: (reply) => ({
     kind: 'refused',
-    state: stateFromFields(reply.slice(STATE_FROM)),
+    state: stateFromValues(reply.slice(STATE_FROM)),
     reason: reply[1] as 'AUCTION_ENDED' | 'AUCTION_CANCELLED',
   }),
 };
@@ -164,8 +164,9 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
       return transitionResult(await call('cancel', ...keys(auctionId), retentionMs));
     },
     async getState(auctionId) {
-      const flat = await redis.hgetall(keys(auctionId)[0]);
-      return Object.keys(flat).length === 0 ? null : stateFromFields(Object.entries(flat).flat());
+      const values = await redis.hmget(keys(auctionId)[0], ...STATE_FIELDS);
+      // Every hash hydrate writes has an id: without one there is no auction here (as state_values in common.lua).
+      return values[0] === null ? null : stateFromValues(values.map((v) => v ?? ''));
     },
     async hydrate(state, records = []) {
       const fields = stateToFields(state);

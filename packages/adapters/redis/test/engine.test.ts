@@ -8,6 +8,7 @@ import { createOutbid, type BidEngine } from '@outbid/core';
 import { auctionFixture, bidCommand } from '@outbid/core/testing';
 import { bidFingerprint, type BidRecord, type PlaceBidCommand } from '@outbid/core';
 import { createRedisEngine, PACKAGE_VERSION } from '../src/index.js';
+import { STATE_FIELDS, stateToFields } from '../src/codec.js';
 import { useRedisServer } from './redis-server.js';
 
 const server = useRedisServer();
@@ -22,6 +23,15 @@ afterAll(async () => {
 describe('packaging', () => {
   it('src/generated/scripts.ts is the current build of lua/*.lua', () => {
     expect(() => execFileSync('node', [join(import.meta.dirname, '../scripts/build-lua.mjs'), '--check'], { stdio: 'pipe' })).not.toThrow();
+  });
+  it("the scripts read and reply with the state's fields in codec.ts's order", () => {
+    // Replies carry values only: one field out of place would put a price where an end time belongs.
+    const common = readFileSync(join(import.meta.dirname, '../../../../lua/includes/common.lua'), 'utf8');
+    const list = /rcall\('HMGET', key, ([^)]*)\)/.exec(common)?.[1] ?? '';
+    expect([...list.matchAll(/'(\w+)'/g)].map((m) => m[1])).toEqual([...STATE_FIELDS]);
+    // And hydrate writes exactly these fields.
+    const written = stateToFields(auctionFixture(0)).filter((_, i) => i % 2 === 0);
+    expect(written).toEqual([...STATE_FIELDS]);
   });
   it('the script command names carry the package version', () => {
     expect(PACKAGE_VERSION).toBe(JSON.parse(readFileSync(join(import.meta.dirname, '../package.json'), 'utf8')).version);
