@@ -13,8 +13,9 @@
  * the CPU this process spent per decision (the engine's client side: building each call and reading its reply).
  *
  * `pnpm bench redis --instructions`: instead, the instructions redis-server executes per place_bid, counted by
- * valgrind's callgrind (redis-server runs under it, AOF on as in `pnpm bench bids`): the same count on any machine,
- * however loaded, so a change to the scripts can be judged on a shared machine where times are noise. Each mix, on
+ * valgrind's callgrind (redis-server runs under it, AOF on as in `pnpm bench bids`): a count, not a time, repeatable
+ * to about half a percent however loaded the machine is (Redis's timers still run), so a change to the scripts can be
+ * judged on a shared machine where times are noise. Each mix, on
  * one hot auction and over 100 auctions: 300 decisions to warm up, then the counters are zeroed, INSTRUCTIONS_N
  * decisions (default 2,000) from 16 callers, and the counters dumped.
  */
