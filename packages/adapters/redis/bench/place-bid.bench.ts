@@ -16,8 +16,9 @@
  * valgrind's callgrind (redis-server runs under it, AOF on as in `pnpm bench bids`): a count, not a time, repeatable
  * to about half a percent however loaded the machine is (Redis's timers still run), so a change to the scripts can be
  * judged on a shared machine where times are noise. Each mix, on
- * one hot auction and over 100 auctions: 300 decisions to warm up, then the counters are zeroed, INSTRUCTIONS_N
- * decisions (default 2,000) from 16 callers, and the counters dumped.
+ * one hot auction and over 100 auctions, and a fourth, `refused` (every bid under the minimum, as most bids on a
+ * contested hot auction are): 300 decisions to warm up, then the counters are zeroed, INSTRUCTIONS_N decisions
+ * (default 2,000) from 16 callers, and the counters dumped.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -152,10 +153,11 @@ async function countInstructions() {
     const rows: string[] = [];
     let dumps = 0;
     for (const [name, auctions] of [['1 hot auction', 1], ['100 auctions', 100]] as const) {
-      for (const mix of MIXES) {
+      // 'refused': every bid under the minimum (BID_TOO_LOW), as most bids on a contested hot auction are.
+      for (const mix of [...MIXES, 'refused'] as const) {
         const now = await engine.now();
         const ids = Array.from({ length: auctions }, (_, i) => `instr-${mix}-${auctions}-${i}`);
-        for (const id of ids) await engine.hydrate(auction(id, now, mix));
+        for (const id of ids) await engine.hydrate(auction(id, now, mix === 'refused' ? 'plain' : mix));
         const prices = new Map(ids.map((id) => [id, 100]));
         let next = 0;
         let changed = 0;
@@ -166,7 +168,7 @@ async function countInstructions() {
               while (left-- > 0) {
                 const i = next++;
                 const id = ids[i % ids.length]!;
-                const amount = prices.get(id)! + 2 + (i % 3);
+                const amount = mix === 'refused' ? 50 : prices.get(id)! + 2 + (i % 3);
                 prices.set(id, amount);
                 const maxAmount = mix === 'proxy' && i % 2 === 0 ? amount + 20 : null;
                 const fingerprint = maxAmount === null ? `{"amount":${amount}}` : `{"amount":${amount},"maxAmount":${maxAmount}}`;
