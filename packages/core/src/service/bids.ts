@@ -4,7 +4,7 @@ import { bidRecordFromDecision, type BidDecision, type BidKind, type BidRecord }
 import { makeEvent, type AuctionEvent } from '../domain/events.js';
 import { ErrorCodes, OutbidError, validationError } from '../errors.js';
 import type { ApplyResult, LedgerChange } from '../ports/ledger.js';
-import { bidFingerprint, isStoredDecision, keyReusedDecision } from '../rules/place-bid.js';
+import { bidFingerprint, isStoredDecision, keyReusedDecision, type PlaceBidCommand } from '../rules/place-bid.js';
 import { isStorableText } from '../domain/text.js';
 import { zodIssues } from '../validation.js';
 import type { PlaceBidRequest, PlaceBidResponse } from './api.js';
@@ -102,6 +102,31 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
     return null;
   };
 
+  // The helpers of one request live here, not inside placeBid: closures made per request cost their creation on
+  // every bid (and under tsx, which keeps function names, a defineProperty each: 1.3% of the server's profile).
+  /** The answer, reported to hooks.onBidDecided with the time since `started`. */
+  const respond = (started: number, decision: BidDecision, replayed: boolean): PlaceBidResponse => {
+    hooks.onBidDecided?.(decision, { replayed, durationMs: performance.now() - started });
+    return { decision, replayed };
+  };
+  /** The ledger's record for this key answers: its first answer, or IDEMPOTENCY_KEY_REUSED for another payload. */
+  const answerStored = async (command: PlaceBidCommand, started: number, stored: BidRecord): Promise<PlaceBidResponse> => {
+    if (stored.fingerprint === command.fingerprint) return respond(started, stored.decision, true);
+    const reused = keyReusedDecision(await ctx.loadDurable(command.auctionId), { ...command, bidId: stored.bidId }, await engine.now());
+    return respond(started, reused, false);
+  };
+  /**
+   * Answers a refusal once it is recorded. When the ledger already holds another bid under this key (the engine
+   * lost that record, e.g. its copy was rebuilt before the first attempt's write landed), the ledger's first
+   * answer is given instead, and the engine's copy is rebuilt so it knows the key again.
+   */
+  const answerRefusal = async (command: PlaceBidCommand, started: number, decision: BidDecision, replayed: boolean): Promise<PlaceBidResponse> => {
+    const held = await audit(decision, command.idempotencyKey, command.fingerprint);
+    if (held === null) return respond(started, decision, replayed);
+    await ctx.rehydrate(command.auctionId, 'idempotency key held by another bid in the ledger').catch(() => undefined);
+    return answerStored(command, started, held);
+  };
+
   const placeBid = async (request: PlaceBidRequest): Promise<PlaceBidResponse> => {
     ctx.ensureOpen();
     const parsed = bidRequestSchema.safeParse(request);
@@ -113,57 +138,37 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
     const buyNow = parsed.data.buyNow === true;
     const key = parsed.data.idempotencyKey ?? null;
     const fingerprint = bidFingerprint({ amount, maxAmount, buyNow });
-    const command = { auctionId, bidderId, amount, maxAmount, buyNow, idempotencyKey: key, fingerprint };
-    const bidId = ctx.newId();
-    const respond = (decision: BidDecision, replayed: boolean): PlaceBidResponse => {
-      hooks.onBidDecided?.(decision, { replayed, durationMs: performance.now() - started });
-      return { decision, replayed };
-    };
-    /**
-     * Answers a refusal once it is recorded. When the ledger already holds another bid under this key (the engine
-     * lost that record, e.g. its copy was rebuilt before the first attempt's write landed), the ledger's first
-     * answer is given instead, and the engine's copy is rebuilt so it knows the key again.
-     */
-    const answerRefusal = async (decision: BidDecision, replayed: boolean): Promise<PlaceBidResponse> => {
-      const held = await audit(decision, key, fingerprint);
-      if (held === null) return respond(decision, replayed);
-      await ctx.rehydrate(auctionId, 'idempotency key held by another bid in the ledger').catch(() => undefined);
-      return answerStored(held);
-    };
-    /** The ledger's record for this key answers: its first answer, or IDEMPOTENCY_KEY_REUSED for another payload. */
-    const answerStored = async (stored: BidRecord): Promise<PlaceBidResponse> => {
-      if (stored.fingerprint === fingerprint) return respond(stored.decision, true);
-      return respond(keyReusedDecision(await ctx.loadDurable(auctionId), { ...command, bidId: stored.bidId }, await engine.now()), false);
-    };
+    // One command for every attempt: the same bid id, so a retried decision is the same bid.
+    const command: PlaceBidCommand = { auctionId, bidderId, amount, maxAmount, buyNow, bidId: ctx.newId(), idempotencyKey: key, fingerprint };
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const result = await engine.placeBid({ ...command, bidId });
+      const result = await engine.placeBid(command);
       if (result.kind === 'needs_hydration') {
         // Redis may have lost its copy (and with it the idempotency record): the ledger answers retries first.
         if (key !== null) {
           const stored = await ledger.findBidByIdempotencyKey(auctionId, bidderId, key);
-          if (stored) return answerStored(stored);
+          if (stored) return answerStored(command, started, stored);
         }
         await ctx.rehydrate(auctionId, null);
         continue;
       }
       const { decision } = result;
       if (result.replayed) {
-        if (key === null) return respond(decision, true);
+        if (key === null) return respond(started, decision, true);
         if (decision.status !== 'accepted' && decision.reason !== 'OUTBID_BY_PROXY') {
           // The first attempt may still be writing its record (or have died before it did): a replay is an answer
           // too, so it leaves only once the record is in the ledger (the write ignores a record already there).
-          return answerRefusal(decision, true);
+          return answerRefusal(command, started, decision, true);
         }
         const confirmed = await confirmAccepted(decision, key);
-        if (confirmed) return respond(confirmed, true);
+        if (confirmed) return respond(started, confirmed, true);
         await ctx.rehydrate(auctionId, 'replayed accept never reached the ledger');
         continue;
       }
       const state = result.state;
       if (!state) {
         if (decision.status === 'accepted') throw new Error(`engine ${engine.name} accepted a bid without returning the new state`);
-        return answerRefusal(decision, false);
+        return answerRefusal(command, started, decision, false);
       }
       const change = changeFor(decision, state, result.bidKind ?? 'bid', key, fingerprint, result.previousEndAt ?? state.effectiveEndAt);
       const write = ctx.persistBid(change);
@@ -179,7 +184,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
         const recorded = key === null ? null : await ledger.findBidByIdempotencyKey(auctionId, bidderId, key).catch(() => null);
         if (recorded?.bidId === decision.bidId) {
           ctx.kickRelay();
-          return respond(recorded.decision, false);
+          return respond(started, recorded.decision, false);
         }
         throw new OutbidError(ErrorCodes.LEDGER_UNAVAILABLE, 'The ledger did not confirm the bid, so whether it was placed is not known yet; retry with the same Idempotency-Key.', {
           cause: error,
@@ -196,11 +201,11 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
           // Sealed by the purchase: its end job has nothing left to do.
           await ctx.scheduler.cancel(auctionId).catch((error: unknown) => log.warn({ err: error, auctionId }, 'end job not cancelled after Buy It Now; it will find the auction ended'));
         }
-        return respond(decision, false);
+        return respond(started, decision, false);
       }
       if (outcome.reason === 'duplicate_key') {
         await ctx.rehydrate(auctionId, 'idempotency key already in the ledger');
-        return respond(outcome.existing.decision, true);
+        return respond(started, outcome.existing.decision, true);
       }
       if (outcome.reason === 'not_found') throw new OutbidError(ErrorCodes.AUCTION_NOT_FOUND, `Auction ${auctionId} does not exist.`);
       await ctx.rehydrate(auctionId, `ledger fence: ${outcome.reason} at version ${outcome.ledgerVersion}`);
