@@ -68,8 +68,8 @@ local function requested()
   return fmt(min_next)
 end
 
--- Indexes into `read` (STATE_FIELDS order, see state_values) of the numbers a decision repeats: unchanged, their strings as read
--- are reused rather than formatted again.
+-- Indexes into `read` (STATE_FIELDS order, see state_values) of the numbers a decision repeats: unchanged, their
+-- strings as read are reused rather than formatted again.
 local EFFECTIVE_END, PRICE, VERSION = 7, 12, 14
 
 -- The decision's fields. `changed`: the auction has a new version (price and version are new; the end only when

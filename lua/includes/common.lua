@@ -25,9 +25,9 @@ end
 -- Written out, not built from a list: in Redis's Lua every table and string a call builds costs instructions and
 -- garbage-collector work (callgrind), so the scripts build few.
 local function state_values(key)
-  local v = rcall('HMGET', key, 'id', 'postId', 'creatorId', 'currency', 'startAt', 'endAt', 'effectiveEndAt', 'startPrice',
-    'increment', 'softClose', 'status', 'currentPrice', 'currentWinnerId', 'version', 'bidCount', 'extensionCount',
-    'createdAt', 'closedAt', 'reservePrice', 'buyNowPrice', 'buyNowPolicy', 'leaderMax')
+  local v = rcall('HMGET', key, 'id', 'postId', 'creatorId', 'currency', 'startAt', 'endAt', 'effectiveEndAt',
+    'startPrice', 'increment', 'softClose', 'status', 'currentPrice', 'currentWinnerId', 'version', 'bidCount',
+    'extensionCount', 'createdAt', 'closedAt', 'reservePrice', 'buyNowPrice', 'buyNowPolicy', 'leaderMax')
   if not v[1] then return nil end
   for i = 2, 22 do
     if not v[i] then v[i] = '' end

@@ -33,8 +33,10 @@ export const STATE_FIELDS = [
  * before proxy bids existed has no reservePrice, buyNowPrice, buyNowPolicy or leaderMax, and reads them as null).
  */
 export function stateFromValues(v: readonly string[]): AuctionState {
-  const [id, postId, creatorId, currency, startAt, endAt, effectiveEndAt, startPrice, increment, softClose, status, currentPrice, currentWinnerId, version, bidCount, extensionCount, createdAt, closedAt, reservePrice, buyNowPrice, buyNowPolicy, leaderMax] =
-    v as [string, ...string[]];
+  const [
+    id, postId, creatorId, currency, startAt, endAt, effectiveEndAt, startPrice, increment, softClose, status, currentPrice,
+    currentWinnerId, version, bidCount, extensionCount, createdAt, closedAt, reservePrice, buyNowPrice, buyNowPolicy, leaderMax,
+  ] = v as [string, ...string[]];
   return {
     id,
     postId: postId!,
