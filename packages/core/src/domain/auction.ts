@@ -164,5 +164,5 @@ export function winnerOf(state: AuctionState): { winnerId: string | null; finalP
 
 /** True when the auction is past its effective end or sealed, judged at `now`. */
 export function isOver(state: Pick<AuctionState, 'status' | 'effectiveEndAt'>, now: number): boolean {
-  return state.status === 'ended' || state.status === 'cancelled' || now >= state.effectiveEndAt;
+  return isSealed(state) || now >= state.effectiveEndAt;
 }

@@ -1,4 +1,4 @@
-import type { AuctionState } from '../domain/auction.js';
+import { isSealed, type AuctionState } from '../domain/auction.js';
 import type { BidRecord } from '../domain/bid.js';
 import type { AuctionEvent } from '../domain/events.js';
 import { decodeCursor, encodeCursor, isPositionCursor, isSafeIntegerArray } from '../cursor.js';
@@ -6,7 +6,6 @@ import { ErrorCodes, OutbidError } from '../errors.js';
 import { LEDGER_SPECIFICATION_VERSION, type ApplyResult, type Ledger, type OutboxEntry } from '../ports/ledger.js';
 import { assertBatchOrder, isValidSuccessor } from '../rules/verify-change.js';
 
-const isClosed = (s: AuctionState) => s.status === 'ended' || s.status === 'cancelled';
 const clone = <T>(value: T): T => structuredClone(value);
 
 /**
@@ -44,7 +43,7 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
       ensureOpen();
       if (auctions.has(state.id)) throw new OutbidError(ErrorCodes.VALIDATION_FAILED, `Auction ${state.id} exists.`);
       for (const { state: other } of auctions.values()) {
-        if (other.postId === state.postId && !isClosed(other)) {
+        if (other.postId === state.postId && !isSealed(other)) {
           throw new OutbidError(ErrorCodes.POST_HAS_ACTIVE_AUCTION, `Post ${state.postId} already has an open auction.`);
         }
       }
@@ -149,7 +148,7 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
       ensureOpen();
       return [...auctions.values()]
         .map((r) => r.state)
-        .filter((s) => (s.status === 'scheduled' && s.startAt <= now) || (!isClosed(s) && s.effectiveEndAt <= now))
+        .filter((s) => (s.status === 'scheduled' && s.startAt <= now) || (!isSealed(s) && s.effectiveEndAt <= now))
         .sort((a, b) => a.effectiveEndAt - b.effectiveEndAt)
         .slice(0, limit)
         .map(clone);

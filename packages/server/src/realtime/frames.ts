@@ -1,4 +1,4 @@
-import type { AuctionEvent } from '@outbid/core';
+import { isSealed, type AuctionEvent } from '@outbid/core';
 import type { FrameEvent, LiveAuction, LiveFrame } from '@outbid/core/protocol';
 
 export type { FrameEvent };
@@ -44,7 +44,7 @@ export function liveStateOf(event: AuctionEvent, buyNowPrice: number | null = nu
 
 /** One SSE frame: `id` is the auction version, so `Last-Event-ID` resumes after it. */
 export function encodeFrame(event: FrameEvent, state: LiveState, serverTime: number): string {
-  const closed = state.status === 'ended' || state.status === 'cancelled';
+  const closed = isSealed(state);
   const data: LiveFrame = {
     type: event,
     auctionId: state.auctionId,

@@ -1,4 +1,4 @@
-import type { AuctionEvent, Outbid } from '@outbid/core';
+import { isSealed, type AuctionEvent, type Outbid } from '@outbid/core';
 import { publicOffers, shownWinnerId } from '../views.js';
 import { encodeComment, encodeFrame, frameEventOf, liveStateOf, type FrameEvent, type LiveState } from './frames.js';
 import { registerHandoff, takeHandoff, SSE_HANDOFF_HEADER } from './handoff.js';
@@ -272,7 +272,7 @@ export function createRealtimeGateway(outbid: Outbid, options: RealtimeOptions =
       else if (snapshot.buyNowPrice !== null && channel.latest.buyNowPrice === undefined) channel.latest = { ...channel.latest, buyNowPrice: snapshot.buyNowPrice };
       const state = channel.latest;
       const resumeFrom = lastEventId !== null && /^\d{1,15}$/.test(lastEventId.trim()) ? Number(lastEventId.trim()) : null;
-      const finished = state.status === 'ended' || state.status === 'cancelled';
+      const finished = isSealed(state);
       if (finished && resumeFrom !== null && resumeFrom >= state.version) {
         dropIfEmpty(channel);
         onClose();
