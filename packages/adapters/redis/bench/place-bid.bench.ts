@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { freePort, redisCommand, requireBinary, startRedis, waitFor } from '../../../../tools/test-services/src/index.js';
 import { Redis } from 'ioredis';
 import { createRedisEngine } from '../src/index.js';
-import type { AuctionState } from '@outbid/core';
+import { bidFingerprint, type AuctionState, type PlaceBidCommand } from '@outbid/core';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SECONDS = Number(process.env.SECONDS ?? 3);
@@ -43,6 +43,18 @@ const auction = (id: string, now: number, mix: Mix): AuctionState => ({
   version: 1, bidCount: mix === 'answered' ? 1 : 0, extensionCount: 0, createdAt: now - 2_000, closedAt: null,
   reservePrice: null, buyNowPrice: null, buyNowPolicy: null, leaderMax: mix === 'answered' ? 1_000_000_000_000 : null,
 });
+
+/**
+ * Caller `worker`'s `i`-th bid on auction `id` (`key`: its bid id and idempotency key), from the price it last saw
+ * (`prices`, which it updates); `refused` bids under the start price.
+ */
+const nextBid = (mix: Mix | 'refused', id: string, prices: Map<string, number>, worker: number, i: number, key: string): PlaceBidCommand => {
+  // At least 2 above the last: one over an automatic answer (which lands 1 above the bid it answers).
+  const amount = mix === 'refused' ? 50 : prices.get(id)! + 2 + (i % 3);
+  prices.set(id, amount);
+  const maxAmount = mix === 'proxy' && i % 2 === 0 ? amount + 20 : null;
+  return { auctionId: id, bidderId: `w${worker}-${i % 2}`, amount, maxAmount, bidId: key, idempotencyKey: key, fingerprint: bidFingerprint({ amount, maxAmount }) };
+};
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
@@ -78,13 +90,9 @@ async function round(auctions: number, mix: Mix) {
     Array.from({ length: CONCURRENCY }, async (_, worker) => {
       for (let i = 0; Date.now() < until; i++) {
         const id = ids[(worker + i) % ids.length]!;
-        // At least 2 above the last: one over an automatic answer (which lands 1 above the bid it answers).
-        const amount = prices.get(id)! + 2 + (i % 3);
-        prices.set(id, amount);
-        const maxAmount = mix === 'proxy' && i % 2 === 0 ? amount + 20 : null;
-        const fingerprint = maxAmount === null ? `{"amount":${amount}}` : `{"amount":${amount},"maxAmount":${maxAmount}}`;
+        const command = nextBid(mix, id, prices, worker, i, `${worker}-${i}`);
         const started = performance.now();
-        const result = await engine.placeBid({ auctionId: id, bidderId: `w${worker}-${i % 2}`, amount, maxAmount, bidId: `${worker}-${i}`, idempotencyKey: `${worker}-${i}`, fingerprint });
+        const result = await engine.placeBid(command);
         latencies.push(performance.now() - started);
         // Follow the price (a maximum's answer moves it past what this caller bid).
         if (result.kind === 'decided' && result.decision.currentPrice > prices.get(id)!) prices.set(id, result.decision.currentPrice);
@@ -168,11 +176,7 @@ async function countInstructions() {
               while (left-- > 0) {
                 const i = next++;
                 const id = ids[i % ids.length]!;
-                const amount = mix === 'refused' ? 50 : prices.get(id)! + 2 + (i % 3);
-                prices.set(id, amount);
-                const maxAmount = mix === 'proxy' && i % 2 === 0 ? amount + 20 : null;
-                const fingerprint = maxAmount === null ? `{"amount":${amount}}` : `{"amount":${amount},"maxAmount":${maxAmount}}`;
-                const result = await engine.placeBid({ auctionId: id, bidderId: `w${worker}-${i % 2}`, amount, maxAmount, bidId: `${mix}-${auctions}-${i}`, idempotencyKey: `${mix}-${auctions}-${i}`, fingerprint });
+                const result = await engine.placeBid(nextBid(mix, id, prices, worker, i, `${mix}-${auctions}-${i}`));
                 if (result.kind !== 'decided') throw new Error(`unexpected ${result.kind}`);
                 if (result.decision.currentPrice > prices.get(id)!) prices.set(id, result.decision.currentPrice);
                 if (result.state !== null) changed++;
