@@ -1,5 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
-import { BUS_SPECIFICATION_VERSION, createMemoryBus, createMemoryLedger, createOutbid, type AuctionEvent, type EventBus, type Ledger } from '../src/index.js';
+import {
+  BUS_SPECIFICATION_VERSION,
+  createMemoryBus,
+  createMemoryLedger,
+  createOutbid,
+  PURGER_SPECIFICATION_VERSION,
+  type AuctionEvent,
+  type CachePurger,
+  type EventBus,
+  type Ledger,
+} from '../src/index.js';
 
 /** A remote-like bus that holds published events until `release()`: what a slow broker looks like. */
 function heldBus() {
@@ -108,5 +118,68 @@ describe('local delivery of committed events', () => {
     } finally {
       await outbid.close();
     }
+  });
+});
+
+describe('outbox: false', () => {
+  it('writes no event to the ledger and runs no relay; listeners and the purger get every committed event at its commit, in order; the bus none', async () => {
+    const memory = createMemoryLedger();
+    const written: AuctionEvent[] = [];
+    const ledger: Ledger = {
+      ...memory,
+      async createAuction(state, events) {
+        written.push(...events);
+        return memory.createAuction(state, events);
+      },
+      async applyChange(change) {
+        written.push(...change.events);
+        return memory.applyChange(change);
+      },
+      async applyChanges(changes) {
+        written.push(...changes.flatMap((c) => c.events));
+        return memory.applyChanges!(changes);
+      },
+    };
+    const bus = createMemoryBus();
+    const onBus: AuctionEvent[] = [];
+    await bus.subscribe((e) => void onBus.push(e));
+    const purged: string[] = [];
+    const purger: CachePurger = { specificationVersion: PURGER_SPECIFICATION_VERSION, name: 'spy', purge: (id) => void purged.push(id), flush: async () => {}, close: async () => {} };
+    const outbid = createOutbid({ bus, ledger, purger, outbox: false, guardIntervalMs: 0 });
+    try {
+      const seen: AuctionEvent[] = [];
+      outbid.subscribe((e) => seen.push(e));
+      const now = await outbid.now();
+      const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+      expect(seen.map((e) => e.type)).toEqual(['AuctionCreated']);
+      for (let i = 0; i < 4; i++) {
+        const { decision } = await outbid.placeBid({ auctionId: auction.id, bidderId: i % 2 ? 'ann' : 'ben', amount: 100 + i * 10, idempotencyKey: `k${i}` });
+        expect(decision.status).toBe('accepted');
+        expect(seen.at(-1)?.version).toBe(decision.version); // delivered at its commit, before the answer
+      }
+      await outbid.endAuction(auction.id, 'c');
+      await outbid.idle();
+      expect(seen.map((e) => [e.type, e.version])).toEqual([
+        ['AuctionCreated', 1],
+        ['BidAccepted', 2],
+        ['BidAccepted', 3],
+        ['BidAccepted', 4],
+        ['BidAccepted', 5],
+        ['AuctionEnded', 6],
+      ]);
+      expect(purged).toEqual(seen.map((e) => e.auctionId));
+      expect(written).toEqual([]);
+      expect(await memory.readOutbox(100)).toEqual([]);
+      expect(onBus).toEqual([]);
+      // The ledger holds every change all the same.
+      expect(await memory.getAuction(auction.id)).toMatchObject({ status: 'ended', version: 6, currentWinnerId: 'ann', currentPrice: 130 });
+      expect((await memory.listBids(auction.id, { include: 'accepted', limit: 10 })).items).toHaveLength(4);
+    } finally {
+      await outbid.close();
+    }
+  });
+
+  it('is refused with any bus but the memory bus, which would never get this instance\'s events', () => {
+    expect(() => createOutbid({ bus: heldBus().bus, outbox: false })).toThrow(/outbox: false needs the memory bus: the held bus/);
   });
 });

@@ -37,6 +37,12 @@ export const configSchema = z.object({
   OUTBID_TICK_MS: ms.default(1_000),
   OUTBID_FLUSH_MS: ms.default(50),
   OUTBID_GUARD_INTERVAL_MS: ms.default(2_000),
+  /**
+   * `auto`: the outbox is written (and relayed) when there is a bus other instances read, i.e. with KAFKA_BROKERS;
+   * without it the events only ever reached this instance, which now hands them over at commit. `on` keeps it for
+   * an outside reader (Debezium); `off` is refused with KAFKA_BROKERS.
+   */
+  OUTBID_OUTBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   OUTBID_OUTBOX_RETENTION_MS: ms.default(86_400_000),
   OUTBID_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OUTBID_CDN_PURGE_URL_TEMPLATE: z.string().optional(),
@@ -64,6 +70,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (mode === 'gateway' && !config.OUTBID_GATEWAY_SECRET) {
     throw new Error('Invalid configuration:\n  OUTBID_AUTH=gateway needs OUTBID_GATEWAY_SECRET');
   }
+  if (config.OUTBID_OUTBOX === 'off' && config.KAFKA_BROKERS) {
+    throw new Error('Invalid configuration:\n  OUTBID_OUTBOX=off with KAFKA_BROKERS: the other instances get events only through the outbox; use auto or on');
+  }
   if (mode === 'dev' && config.NODE_ENV.trim().toLowerCase() === 'production') {
     throw new Error(
       'Refusing to start: no authentication is configured and NODE_ENV=production. Set OUTBID_JWT_SECRET, OUTBID_JWKS_URL or OUTBID_AUTH=gateway with OUTBID_GATEWAY_SECRET.',
@@ -84,3 +93,6 @@ export function authMode(config: ServerConfig): 'jwt' | 'gateway' | 'dev' | null
 
 /** Where to listen: HOST, else every interface, except in dev mode which stays on loopback unless HOST says otherwise. */
 export const listenHost = (config: ServerConfig) => config.HOST ?? (authMode(config) === 'dev' ? '127.0.0.1' : '0.0.0.0');
+
+/** Whether this server writes and relays the outbox (see OUTBID_OUTBOX). */
+export const outboxOn = (config: ServerConfig) => (config.OUTBID_OUTBOX === 'auto' ? config.KAFKA_BROKERS !== undefined : config.OUTBID_OUTBOX === 'on');

@@ -9,7 +9,7 @@ import { createPgliteLedger, createPostgresEngine, createPostgresLedger } from '
 import { pino, type Logger } from 'pino';
 import { createApp, type OutbidApp } from './app.js';
 import { generateDevSecret, type AuthOptions } from './auth.js';
-import { authMode, listenHost, loadConfig, type ServerConfig } from './config.js';
+import { authMode, listenHost, loadConfig, outboxOn, type ServerConfig } from './config.js';
 import { createMetrics } from './metrics.js';
 import { findDemoDir } from './demo.js';
 import { createMemoryRateLimiter } from './middleware/memory-rate-limiter.js';
@@ -153,8 +153,9 @@ export async function startServer(env: Record<string, string | undefined> = proc
     guardIntervalMs: config.OUTBID_GUARD_INTERVAL_MS,
     outboxRetentionMs: config.OUTBID_OUTBOX_RETENTION_MS,
     // Viewers of this instance get its commits at once, on every bus (the gateway drops the bus's copy by version).
-    // On the memory bus (no Kafka) the outbox relay is then off every viewer's path and gathers more per pass.
     localDelivery: true,
+    // Without Kafka the bus is this process's own and the outbox only fed it: OUTBID_OUTBOX=auto leaves it off.
+    outbox: outboxOn(config),
     hooks: metrics.hooks,
     logger: { warn: (o, m) => logger.warn(o, m), error: (o, m) => logger.error(o, m) },
     ...(purgeTemplate

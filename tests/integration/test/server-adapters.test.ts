@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '@outbid/test-services';
+import pgClient from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { AuctionEvent } from '@outbid/core';
 import { issueDevToken, startServer } from '@outbid/server';
 
 let redis: RedisServer;
@@ -61,6 +63,56 @@ it('with REDIS_URL and DATABASE_URL the server decides in Redis (Postgres failov
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
   } finally {
     await server.close();
+  }
+}, 60_000);
+
+it('without KAFKA_BROKERS the server writes no outbox and its listeners get each change at commit; OUTBID_OUTBOX=on writes and relays it', async () => {
+  const secret = 'outbox-test-secret-of-32-characters!!!';
+  for (const outbox of ['auto', 'on'] as const) {
+    const database = await pg.createDatabase(`server_outbox_${outbox}`);
+    const server = await startServer({
+      REDIS_URL: redis.url,
+      DATABASE_URL: database,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      OUTBID_JWT_SECRET: secret,
+      OUTBID_LOG_LEVEL: 'silent',
+      ...(outbox === 'on' ? { OUTBID_OUTBOX: 'on' } : {}),
+    });
+    const client = new pgClient.Client({ connectionString: database });
+    await client.connect();
+    try {
+      const seller = await issueDevToken(secret, 'seller', ['creator']);
+      const post = async (path: string, token: string, body: object, key?: string) =>
+        fetch(`${server.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+          body: JSON.stringify(body),
+        });
+      const created = (await (
+        await post('/auctions', seller, { postId: 'p', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 60_000).toISOString(), startPrice: 100, minIncrement: 10 })
+      ).json()) as { auctionId: string };
+      const seen: AuctionEvent[] = [];
+      server.outbid.subscribe((e) => seen.push(e), { auctionId: created.auctionId });
+      for (const [bidder, amount] of [['alice', 100], ['bob', 110]] as const) {
+        const answer = await post(`/auctions/${created.auctionId}/bids`, await issueDevToken(secret, bidder, ['bidder']), { amount }, `${bidder}-1`);
+        expect(answer.status, outbox).toBe(201);
+        const { version } = (await answer.json()) as { version: number };
+        expect(seen.at(-1)?.version, outbox).toBe(version); // delivered here at its commit, either way
+      }
+      await server.outbid.idle();
+      const { rows } = await client.query<{ type: string; published: boolean }>(
+        'SELECT type, published_at IS NOT NULL AS published FROM outbid_outbox WHERE aggregateid = $1 ORDER BY position',
+        [created.auctionId],
+      );
+      if (outbox === 'auto') expect(rows).toEqual([]);
+      else expect(rows).toEqual(['AuctionCreated', 'BidAccepted', 'BidAccepted'].map((type) => ({ type, published: true })));
+      // The ledger has every change either way.
+      expect(await server.outbid.ledger.getAuction(created.auctionId)).toMatchObject({ version: 3, currentWinnerId: 'bob', currentPrice: 110 });
+    } finally {
+      await client.end();
+      await server.close();
+    }
   }
 }, 60_000);
 

@@ -5,6 +5,7 @@ import { createMemoryEngine } from '../memory/engine.js';
 import { createMemoryLedger } from '../memory/ledger.js';
 import { createMemoryScheduler } from '../memory/scheduler.js';
 import type { Subscription } from '../ports/bus.js';
+import type { Ledger, LedgerChange } from '../ports/ledger.js';
 import { systemClock } from '../ports/clock.js';
 import type { Outbid, OutbidOptions } from './api.js';
 import { createBidDesk } from './bids.js';
@@ -31,10 +32,19 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
   const deliver = (event: AuctionEvent) => {
     for (const l of listeners) if (l.auctionId === undefined || l.auctionId === event.auctionId) l.fn(event);
   };
+  const outbox = options.outbox ?? true;
+  if (!outbox && bus.name !== 'memory') {
+    throw new TypeError(`outbox: false needs the memory bus: the ${bus.name} bus would never get this instance's events`);
+  }
+  const purger = options.purger;
+  const purgeAndDeliver = (event: AuctionEvent) => {
+    purger?.purge(event.auctionId);
+    deliver(event);
+  };
   const localDelivery = options.localDelivery ?? bus.name !== 'memory';
 
   const relay: OutboxRelay | null =
-    options.relayPollMs === 0
+    options.relayPollMs === 0 || !outbox
       ? null
       : createOutboxRelay({
           ledger,
@@ -46,23 +56,20 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
         });
   const ctx = createServiceContext({
     engine,
-    ledger,
+    ledger: outbox ? ledger : withoutOutbox(ledger),
     scheduler,
     newId: options.newId ?? (() => uuidv7()),
     persistTimeoutMs: options.persistTimeoutMs ?? 5_000,
     log,
     hooks: options.hooks ?? {},
     relay,
-    deliverLocally: localDelivery ? (events) => events.forEach(deliver) : null,
+    // Without an outbox no bus copy follows, so the purge it would have caused happens here.
+    deliverLocally: !outbox ? (events) => events.forEach(purgeAndDeliver) : localDelivery ? (events) => events.forEach(deliver) : null,
     isClosed: () => closed,
   });
   const { background, track } = ctx;
 
-  const purger = options.purger;
-  const busSubscription: Promise<Subscription> = bus.subscribe((event) => {
-    purger?.purge(event.auctionId);
-    deliver(event);
-  });
+  const busSubscription: Promise<Subscription> = bus.subscribe(purgeAndDeliver);
   let subscribed = false;
   void busSubscription.then(
     () => (subscribed = true),
@@ -141,4 +148,16 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
       await Promise.allSettled([engine.close(), bus.close(), ledger.close()]);
     },
   };
+}
+
+/** The ledger as the service writes it when `outbox` is off: every write without its events (no outbox rows). */
+function withoutOutbox(ledger: Ledger): Ledger {
+  const bare = (change: LedgerChange): LedgerChange => (change.events.length === 0 ? change : { ...change, events: [] });
+  const applyChanges = ledger.applyChanges?.bind(ledger);
+  const writes: Partial<Ledger> = {
+    applyChange: (change) => ledger.applyChange(bare(change)),
+    createAuction: (state) => ledger.createAuction(state, []),
+    ...(applyChanges ? { applyChanges: (changes: LedgerChange[]) => applyChanges(changes.map(bare)) } : {}),
+  };
+  return new Proxy(ledger, { get: (target, property, receiver) => (Object.hasOwn(writes, property) ? writes[property as keyof Ledger] : Reflect.get(target, property, receiver)) });
 }
