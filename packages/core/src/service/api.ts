@@ -66,12 +66,11 @@ export interface OutbidOptions {
    * Write each change's events to the ledger's outbox (in the change's transaction) and relay them to the bus.
    * Default true. `false` writes no outbox rows and runs no relay: committed events go straight to this instance's
    * own `subscribe` listeners and `purger`, and to no bus (not even a memory bus other instances in this process
-   * share). For an instance whose bus is its own memory bus (the
-   * reference server without Kafka, run as one instance), the outbox only fed that memory bus, and writing and
-   * relaying it took about a fifth of each accepted bid's CPU (`pnpm bench bids`, see BENCHMARKS.md). With a bus
-   * that other processes read (Kafka) the outbox is how they get every event, so `false` is refused for any bus but
-   * the memory bus (a TypeError). An
-   * external publisher of the outbox (Debezium) needs it on.
+   * share). For an instance whose bus is its own memory bus (the reference server without Kafka, run as one
+   * instance) the outbox only fed that bus, and writing and relaying it cost 13% of the machine's CPU per decision
+   * over 1,000 auctions, a quarter of Postgres's (`pnpm bench bids`, median of 22 paired rounds, BENCHMARKS.md).
+   * With a bus that other processes read (Kafka) the outbox is how they get every event, so `false` is refused for
+   * any bus but the memory bus (a TypeError). An external publisher of the outbox (Debezium) needs it on.
    */
   outbox?: boolean;
 }
