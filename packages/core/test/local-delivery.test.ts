@@ -179,6 +179,89 @@ describe('outbox: false', () => {
     }
   });
 
+  it('a commit whose acknowledgement was lost still reaches the listeners: an accepted bid and an end', async () => {
+    const memory = createMemoryLedger();
+    let loseAckOf: 'active' | 'ended' | null = null;
+    const ledger: Ledger = {
+      ...memory,
+      async applyChanges(changes) {
+        const results = await memory.applyChanges!(changes);
+        if (changes.some((c) => c.state.status === loseAckOf)) {
+          loseAckOf = null;
+          throw new Error('connection reset after COMMIT');
+        }
+        return results;
+      },
+    };
+    const outbid = createOutbid({ ledger, outbox: false, guardIntervalMs: 0 });
+    try {
+      const seen: AuctionEvent[] = [];
+      outbid.subscribe((e) => seen.push(e));
+      const now = await outbid.now();
+      const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+      loseAckOf = 'active';
+      const { decision } = await outbid.placeBid({ auctionId: auction.id, bidderId: 'ann', amount: 100, idempotencyKey: 'k1' });
+      expect(decision).toMatchObject({ status: 'accepted', version: 2 });
+      expect(seen.at(-1)).toMatchObject({ type: 'BidAccepted', version: 2 });
+      loseAckOf = 'ended';
+      expect(await outbid.endAuction(auction.id, 'c')).toMatchObject({ status: 'ended', version: 3 });
+      expect(loseAckOf).toBeNull(); // the end's acknowledgement was lost indeed
+      expect(seen.map((e) => [e.type, e.version])).toEqual([
+        ['AuctionCreated', 1],
+        ['BidAccepted', 2],
+        ['AuctionEnded', 3],
+      ]);
+    } finally {
+      await outbid.close();
+    }
+  });
+
+  it('writes no events through a ledger without applyChanges either', async () => {
+    const memory = createMemoryLedger();
+    const written: AuctionEvent[] = [];
+    const { applyChanges: _batchWrite, ...oneByOne } = memory;
+    const ledger: Ledger = {
+      ...oneByOne,
+      async applyChange(change) {
+        written.push(...change.events);
+        return memory.applyChange(change);
+      },
+    };
+    const outbid = createOutbid({ ledger, outbox: false, guardIntervalMs: 0 });
+    try {
+      const seen: AuctionEvent[] = [];
+      outbid.subscribe((e) => seen.push(e));
+      const now = await outbid.now();
+      const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+      expect((await outbid.placeBid({ auctionId: auction.id, bidderId: 'ann', amount: 100, idempotencyKey: 'k1' })).decision.status).toBe('accepted');
+      await outbid.endAuction(auction.id, 'c');
+      expect(seen.map((e) => e.type)).toEqual(['AuctionCreated', 'BidAccepted', 'AuctionEnded']);
+      expect(written).toEqual([]);
+      expect(await memory.readOutbox(10)).toEqual([]);
+    } finally {
+      await outbid.close();
+    }
+  });
+
+  it('a listener that throws on one event still gets the next event of the same change', async () => {
+    const outbid = createOutbid({ outbox: false, guardIntervalMs: 0 });
+    try {
+      const seen: string[] = [];
+      outbid.subscribe((e) => {
+        seen.push(e.type);
+        if (e.type === 'BidAccepted') throw new Error('listener bug');
+      });
+      const now = await outbid.now();
+      // Every accepted bid lands in the soft-close window: its change carries BidAccepted and AuctionExtended.
+      const softClose = { windowMs: 600_000, extendMs: 60_000, mode: 'additive' as const, maxExtensions: null, hardEndAt: null };
+      const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 }, softClose });
+      await outbid.placeBid({ auctionId: auction.id, bidderId: 'ann', amount: 100, idempotencyKey: 'k1' });
+      expect(seen).toEqual(['AuctionCreated', 'BidAccepted', 'AuctionExtended']);
+    } finally {
+      await outbid.close();
+    }
+  });
+
   it('is refused with any bus but the memory bus, which would never get this instance\'s events', () => {
     expect(() => createOutbid({ bus: heldBus().bus, outbox: false })).toThrow(/outbox: false needs the memory bus: the held bus/);
   });

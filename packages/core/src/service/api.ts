@@ -51,7 +51,7 @@ export interface OutbidOptions {
    */
   auditFlushMs?: number;
   logger?: OutbidLogger;
-  /** Invalidates edge caches of an auction on every change it sees on the bus. Default: none. */
+  /** Invalidates edge caches of an auction on every change it sees on the bus (with `outbox: false`, at each commit). Default: none. */
   purger?: CachePurger;
   /** Observability hooks (the server feeds its metrics from them). */
   hooks?: OutbidHooks;
@@ -59,7 +59,8 @@ export interface OutbidOptions {
    * Hand events committed by this process to its own `subscribe` listeners right after the commit, in version
    * order, instead of only when they come back from the bus (which, with Kafka, is a round trip through the
    * broker). Listeners then see such events twice (local, then bus) and de-duplicate by version, as they must
-   * for an at-least-once bus anyway. Default: on for any bus but the in-process memory bus.
+   * for an at-least-once bus anyway. Default: on for any bus but the in-process memory bus; always on with
+   * `outbox: false`.
    */
   localDelivery?: boolean;
   /**
@@ -70,7 +71,8 @@ export interface OutbidOptions {
    * instance) the outbox only fed that bus, and writing and relaying it cost 13% of the machine's CPU per decision
    * over 1,000 auctions, a quarter of Postgres's (`pnpm bench bids`, median of 22 paired rounds, BENCHMARKS.md).
    * With a bus that other processes read (Kafka) the outbox is how they get every event, so `false` is refused for
-   * any bus but the memory bus (a TypeError). An external publisher of the outbox (Debezium) needs it on.
+   * any bus but the memory bus (a TypeError). An external publisher of the outbox (Debezium) needs it on, and so
+   * does `startEngineUpdater`, which listens to the bus only.
    */
   outbox?: boolean;
 }

@@ -183,6 +183,8 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
         // The commit may have happened with only its acknowledgement lost: if the ledger has the bid, it stands.
         const recorded = key === null ? null : await ledger.findBidByIdempotencyKey(auctionId, bidderId, key).catch(() => null);
         if (recorded?.bidId === decision.bidId) {
+          // Its events were committed with it: hand them over here too (without an outbox nothing else would).
+          ctx.deliverCommitted(change.events);
           ctx.kickRelay();
           return respond(started, recorded.decision, false);
         }

@@ -46,7 +46,7 @@ export interface ServiceContextOptions {
   log: OutbidLogger;
   hooks: OutbidHooks;
   /** This process's listeners, for events committed here (null: they only get events from the bus). */
-  deliverLocally: ((events: readonly AuctionEvent[]) => void) | null;
+  deliverLocally: ((event: AuctionEvent) => void) | null;
   /** Null when another process publishes the outbox. */
   relay: OutboxRelay | null;
   isClosed(): boolean;
@@ -91,11 +91,15 @@ export function createServiceContext(options: ServiceContextOptions): ServiceCon
       if (relay) void context.track(relay.kick());
     },
     deliverCommitted(events) {
-      if (!options.deliverLocally || events.length === 0) return;
-      try {
-        options.deliverLocally(events);
-      } catch (error) {
-        log.error({ err: error }, 'local delivery of committed events failed');
+      const deliverLocally = options.deliverLocally;
+      if (!deliverLocally) return;
+      // One by one, as a bus hands them over: a listener that throws on one event still gets the next.
+      for (const event of events) {
+        try {
+          deliverLocally(event);
+        } catch (error) {
+          log.error({ err: error, auctionId: event.auctionId, version: event.version }, 'local delivery of a committed event failed');
+        }
       }
     },
     view: (state, serverTime) => ({ ...state, minNextBid: minNextBid(state), serverTime }),

@@ -64,7 +64,7 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
     hooks: options.hooks ?? {},
     relay,
     // Without an outbox no bus copy follows, so the purge it would have caused happens here.
-    deliverLocally: !outbox ? (events) => events.forEach(purgeAndDeliver) : localDelivery ? (events) => events.forEach(deliver) : null,
+    deliverLocally: !outbox ? purgeAndDeliver : localDelivery ? deliver : null,
     isClosed: () => closed,
   });
   const { background, track } = ctx;

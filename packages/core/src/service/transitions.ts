@@ -4,6 +4,7 @@ import { ErrorCodes, OutbidError, validationError } from '../errors.js';
 import type { EngineTransitionResult } from '../ports/engine.js';
 import type { JobOutcome, ScheduledJob } from '../ports/scheduler.js';
 import type { TransitionMode } from '../rules/transitions.js';
+import { sameState } from '../rules/verify-change.js';
 import { zodIssues } from '../validation.js';
 import type { AuctionView } from './api.js';
 import { idSchema, MAX_ATTEMPTS, type ServiceContext } from './context.js';
@@ -60,7 +61,15 @@ export function createAuctionTransitions(ctx: ServiceContext): AuctionTransition
       }
       if (result.kind !== 'applied') return result;
       const now = await engine.now();
-      const outcome = await ctx.persist(auctionId, { state: result.state, events: transitionEvents(result.state, now) }, writeBatched);
+      const change = { state: result.state, events: transitionEvents(result.state, now) };
+      const outcome = await ctx.persist(auctionId, change, writeBatched).catch(async (error: unknown) => {
+        // The commit may have happened with only its acknowledgement lost. If the ledger holds exactly this state,
+        // the change stands and its events go to this process's listeners (without an outbox nothing else would).
+        const durable = await ledger.getAuction(auctionId).catch(() => null);
+        if (durable === null || !sameState(durable, change.state)) throw error;
+        ctx.deliverCommitted(change.events);
+        return { ok: true } as const;
+      });
       if (outcome.ok) {
         ctx.kickRelay();
         if (result.state.status === 'ended') hooks.onEnded?.(result.state, Math.max(0, now - result.previous.effectiveEndAt));
