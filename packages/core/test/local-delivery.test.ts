@@ -122,6 +122,16 @@ describe('local delivery of committed events', () => {
 });
 
 describe('outbox: false', () => {
+  /** An instance with no outbox on `ledger`, one open auction, and every event its listeners get. */
+  const withAuction = async (ledger: Ledger) => {
+    const outbid = createOutbid({ ledger, outbox: false, guardIntervalMs: 0 });
+    const seen: AuctionEvent[] = [];
+    outbid.subscribe((e) => seen.push(e));
+    const now = await outbid.now();
+    const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
+    return { outbid, seen, auction };
+  };
+
   it('writes no event to the ledger and runs no relay; listeners and the purger get every committed event at its commit, in order; the bus none', async () => {
     const memory = createMemoryLedger();
     const written: AuctionEvent[] = [];
@@ -193,12 +203,8 @@ describe('outbox: false', () => {
         return results;
       },
     };
-    const outbid = createOutbid({ ledger, outbox: false, guardIntervalMs: 0 });
+    const { outbid, seen, auction } = await withAuction(ledger);
     try {
-      const seen: AuctionEvent[] = [];
-      outbid.subscribe((e) => seen.push(e));
-      const now = await outbid.now();
-      const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
       loseAckOf = 'active';
       const { decision } = await outbid.placeBid({ auctionId: auction.id, bidderId: 'ann', amount: 100, idempotencyKey: 'k1' });
       expect(decision).toMatchObject({ status: 'accepted', version: 2 });
@@ -227,12 +233,8 @@ describe('outbox: false', () => {
         return memory.applyChange(change);
       },
     };
-    const outbid = createOutbid({ ledger, outbox: false, guardIntervalMs: 0 });
+    const { outbid, seen, auction } = await withAuction(ledger);
     try {
-      const seen: AuctionEvent[] = [];
-      outbid.subscribe((e) => seen.push(e));
-      const now = await outbid.now();
-      const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
       expect((await outbid.placeBid({ auctionId: auction.id, bidderId: 'ann', amount: 100, idempotencyKey: 'k1' })).decision.status).toBe('accepted');
       await outbid.endAuction(auction.id, 'c');
       expect(seen.map((e) => e.type)).toEqual(['AuctionCreated', 'BidAccepted', 'AuctionEnded']);
