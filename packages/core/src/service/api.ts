@@ -51,7 +51,7 @@ export interface OutbidOptions {
    */
   auditFlushMs?: number;
   logger?: OutbidLogger;
-  /** Invalidates edge caches of an auction on every change it sees on the bus (with `outbox: false`, at each commit). Default: none. */
+  /** Invalidates edge caches of an auction on every change: as the bus delivers it, or at its commit with `outbox: false`. Default: none. */
   purger?: CachePurger;
   /** Observability hooks (the server feeds its metrics from them). */
   hooks?: OutbidHooks;
