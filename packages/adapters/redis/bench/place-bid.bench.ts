@@ -18,7 +18,9 @@
  * judged on a shared machine where times are noise. Each mix, on
  * one hot auction and over 100 auctions, and a fourth, `refused` (every bid under the minimum, as most bids on a
  * contested hot auction are): 300 decisions to warm up, then the counters are zeroed, INSTRUCTIONS_N decisions
- * (default 2,000) from 16 callers, and the counters dumped.
+ * (default 2,000) from 16 callers, and the counters dumped. Each twice: through the engine as it runs (bids on one
+ * auction that arrive together share a `place_bids` call) and through one with `maxBidsPerCall: 1` (each bid its own
+ * `place_bid` call).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -156,51 +158,65 @@ async function countInstructions() {
   const control = (command: '-z' | '-d') => execFileSync('callgrind_control', [command, String(child.pid)], { stdio: 'ignore' });
   try {
     await waitFor(async () => (await redisCommand(port, 'PING')) === '+PONG', 'redis-server under callgrind', 120_000);
-    const engine = await createRedisEngine({ redis: new Redis(`redis://127.0.0.1:${port}`, { enableAutoPipelining: true }), quitOnClose: true });
-    console.log(`Instructions redis-server executes per place_bid (callgrind), ${calls.toLocaleString('en-US')} decisions per mix from 16 callers, AOF everysec; redis-server ${execFileSync(redisServer, ['--version'], { encoding: 'utf8' }).split(' ')[2]}`);
+    const client = () => new Redis(`redis://127.0.0.1:${port}`, { enableAutoPipelining: true });
+    // The engine as it runs (bids that arrive together share a call) and one that sends every bid on its own.
+    const engines = { together: await createRedisEngine({ redis: client(), quitOnClose: true }), alone: await createRedisEngine({ redis: client(), quitOnClose: true, maxBidsPerCall: 1 }) };
+    console.log(`Instructions redis-server executes per decision (callgrind), ${calls.toLocaleString('en-US')} decisions per mix and way from 16 callers, AOF everysec; redis-server ${execFileSync(redisServer, ['--version'], { encoding: 'utf8' }).split(' ')[2]}`);
+    const admin = client();
     const rows: string[] = [];
     let dumps = 0;
     for (const [name, auctions] of [['1 hot auction', 1], ['100 auctions', 100]] as const) {
       // 'refused': every bid under the minimum (BID_TOO_LOW), as most bids on a contested hot auction are.
       for (const mix of [...MIXES, 'refused'] as const) {
-        const now = await engine.now();
-        const ids = Array.from({ length: auctions }, (_, i) => `instr-${mix}-${auctions}-${i}`);
-        for (const id of ids) await engine.hydrate(auction(id, now, mix === 'refused' ? 'plain' : mix));
-        const prices = new Map(ids.map((id) => [id, 100]));
-        let next = 0;
-        let changed = 0;
-        const decide = async (n: number) => {
-          let left = n;
-          await Promise.all(
-            Array.from({ length: 16 }, async (_, worker) => {
-              while (left-- > 0) {
-                const i = next++;
-                const id = ids[i % ids.length]!;
-                const result = await engine.placeBid(nextBid(mix, id, prices, worker, i, `${mix}-${auctions}-${i}`));
-                if (result.kind !== 'decided') throw new Error(`unexpected ${result.kind}`);
-                if (result.decision.currentPrice > prices.get(id)!) prices.set(id, result.decision.currentPrice);
-                if (result.state !== null) changed++;
-              }
-            }),
-          );
-        };
-        await decide(300);
-        control('-z');
-        changed = 0;
-        await decide(calls);
-        control('-d');
-        dumps++;
-        const dump = readdirSync(dir).find((f) => f === `callgrind.out.${dumps}`);
-        const totals = dump ? /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'))?.[1] : undefined;
-        if (!totals) throw new Error(`no callgrind dump ${dumps} in ${dir}`);
-        const perCall = Number(totals) / calls;
-        process.stderr.write(`  ${name}, ${mix}: ${fmt(perCall)} instructions per place_bid, ${pct(changed / calls)} changed the auction\n`);
-        rows.push(`| ${name} | ${mix} | ${fmt(perCall)} | ${pct(changed / calls)} |`);
+        const perWay: Record<string, { perCall: number; changed: number; bidsPerCall: number }> = {};
+        for (const [way, engine] of Object.entries(engines)) {
+          const now = await engine.now();
+          const ids = Array.from({ length: auctions }, (_, i) => `instr-${way}-${mix}-${auctions}-${i}`);
+          for (const id of ids) await engine.hydrate(auction(id, now, mix === 'refused' ? 'plain' : mix));
+          const prices = new Map(ids.map((id) => [id, 100]));
+          let next = 0;
+          let changed = 0;
+          const decide = async (n: number) => {
+            let left = n;
+            await Promise.all(
+              Array.from({ length: 16 }, async (_, worker) => {
+                while (left-- > 0) {
+                  const i = next++;
+                  const id = ids[i % ids.length]!;
+                  const result = await engine.placeBid(nextBid(mix, id, prices, worker, i, `${way}-${mix}-${auctions}-${i}`));
+                  if (result.kind !== 'decided') throw new Error(`unexpected ${result.kind}`);
+                  if (result.decision.currentPrice > prices.get(id)!) prices.set(id, result.decision.currentPrice);
+                  if (result.state !== null) changed++;
+                }
+              }),
+            );
+          };
+          const scriptCalls = async () => {
+            const info = await admin.info('commandstats');
+            return [...info.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+          };
+          await decide(300);
+          control('-z');
+          changed = 0;
+          const before = await scriptCalls();
+          await decide(calls);
+          const scripts = (await scriptCalls()) - before;
+          control('-d');
+          dumps++;
+          const dump = readdirSync(dir).find((f) => f === `callgrind.out.${dumps}`);
+          const totals = dump ? /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'))?.[1] : undefined;
+          if (!totals) throw new Error(`no callgrind dump ${dumps} in ${dir}`);
+          perWay[way] = { perCall: Number(totals) / calls, changed: changed / calls, bidsPerCall: calls / scripts };
+          process.stderr.write(`  ${name}, ${mix}, ${way}: ${fmt(perWay[way]!.perCall)} instructions per decision, ${perWay[way]!.bidsPerCall.toFixed(1)} bids per script call, ${pct(changed / calls)} changed the auction\n`);
+        }
+        const { together, alone } = perWay as Record<'together' | 'alone', { perCall: number; changed: number; bidsPerCall: number }>;
+        rows.push(`| ${name} | ${mix} | ${fmt(alone.perCall)} | ${fmt(together.perCall)} (${together.bidsPerCall.toFixed(1)} per call) | ${(together.perCall / alone.perCall).toFixed(3)} | ${pct(together.changed)} |`);
       }
     }
-    console.log('\n| scenario | bids | redis-server instructions per place_bid | changed the auction |\n|---|---|---:|---:|');
+    console.log('\n| scenario | bids | instructions per decision, each bid its own call | bids that arrive together share a call | together / alone | changed the auction |\n|---|---|---:|---:|---:|---:|');
     for (const row of rows) console.log(row);
-    await engine.close();
+    for (const engine of Object.values(engines)) await engine.close();
+    admin.disconnect();
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));

@@ -13,6 +13,8 @@ export type ScriptArgs = ScriptArg | readonly ScriptArg[];
 /** What each script returns (see the `Returns` section of its header in lua/). */
 export interface ScriptReplies {
   place_bid: ScriptArg[];
+  /** One place_bid reply per bid. */
+  place_bids: ScriptArg[][];
   start: ScriptArg[];
   end: ScriptArg[];
   cancel: ScriptArg[];

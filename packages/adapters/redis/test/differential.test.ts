@@ -63,25 +63,24 @@ const level = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...LEVELS.filter((l) => !RARE.includes(l))) },
   { weight: 1, arbitrary: fc.constantFrom(...RARE) },
 );
+type BidCmd = Extract<Cmd, { t: 'bid' }>;
+const bidCmd: fc.Arbitrary<BidCmd> = fc.record({
+  t: fc.constant('bid' as const),
+  a: auctionIndex,
+  who: fc.oneof({ weight: 1, arbitrary: fc.constant('creator' as const) }, { weight: 3, arbitrary: fc.constant('leader' as const) }, { weight: 8, arbitrary: fc.constantFrom(1 as const, 2 as const, 3 as const, 4 as const) }),
+  mode: fc.oneof(
+    { weight: 5, arbitrary: fc.constant('plain' as const) },
+    { weight: 5, arbitrary: fc.constant('max' as const) },
+    { weight: 3, arbitrary: fc.constant('both' as const) },
+    { weight: 2, arbitrary: fc.constant('buyNow' as const) },
+    { weight: 1, arbitrary: fc.constantFrom('buyNowJunk' as const, 'neither' as const) },
+  ),
+  amount: level,
+  max: level,
+  key: fc.constantFrom('none', 'new', 'same', 'changed'),
+});
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
-  {
-    weight: 30,
-    arbitrary: fc.record({
-      t: fc.constant('bid' as const),
-      a: auctionIndex,
-      who: fc.oneof({ weight: 1, arbitrary: fc.constant('creator' as const) }, { weight: 3, arbitrary: fc.constant('leader' as const) }, { weight: 8, arbitrary: fc.constantFrom(1 as const, 2 as const, 3 as const, 4 as const) }),
-      mode: fc.oneof(
-        { weight: 5, arbitrary: fc.constant('plain' as const) },
-        { weight: 5, arbitrary: fc.constant('max' as const) },
-        { weight: 3, arbitrary: fc.constant('both' as const) },
-        { weight: 2, arbitrary: fc.constant('buyNow' as const) },
-        { weight: 1, arbitrary: fc.constantFrom('buyNowJunk' as const, 'neither' as const) },
-      ),
-      amount: level,
-      max: level,
-      key: fc.constantFrom('none', 'new', 'same', 'changed'),
-    }),
-  },
+  { weight: 30, arbitrary: bidCmd },
   { weight: 1, arbitrary: fc.record({ t: fc.constantFrom('start' as const, 'end' as const), a: fc.nat(3), mode: fc.constantFrom('due' as const, 'now' as const) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('cancel' as const), a: fc.nat(3) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('reload' as const), a: fc.nat(3), legacy: fc.boolean() }) },
@@ -152,6 +151,66 @@ function comparableResult(r: EngineBidResult | EngineTransitionResult, nowFields
   return out;
 }
 
+type Specs = typeof auctionsArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** The auctions of one run, far from their end (the engines' clocks differ), as both engines get them. */
+function auctionsFrom(specs: Specs, now: number): AuctionState[] {
+  return specs.map((spec, i) => {
+    const reservePrice = spec.reserve === null ? null : Math.min(spec.startPrice + spec.reserve, MAX_MINOR_UNITS);
+    const binFloor = Math.max(spec.startPrice, reservePrice ?? 0);
+    const buyNowPrice = spec.buyNow === null || binFloor + spec.buyNow.over > MAX_MINOR_UNITS ? null : binFloor + spec.buyNow.over;
+    return auctionFixture(now, {
+      id: `diff-${run}-${i}`,
+      status: spec.scheduled ? 'scheduled' : 'active',
+      startAt: spec.scheduled ? now + HOUR : now - 1_000,
+      endAt: now + 2 * HOUR,
+      startPrice: spec.startPrice,
+      currentPrice: spec.startPrice,
+      increment: spec.table ? { type: 'table', tiers: [...EBAY_USD_INCREMENTS] } : { type: 'fixed', amount: 100 },
+      softClose: spec.soft && { windowMs: 10 * HOUR, extendMs: 60_000, mode: 'additive', maxExtensions: spec.soft.maxExtensions, hardEndAt: spec.soft.hardOffset === null ? null : now + 2 * HOUR + spec.soft.hardOffset },
+      reservePrice,
+      buyNowPrice,
+      buyNowPolicy: buyNowPrice === null ? null : spec.buyNow!.policy,
+    });
+  });
+}
+
+/** One run's idempotency keys: the last payload sent with each (auction, bidder)'s key, so a bid can repeat or change it. */
+interface Keys {
+  last: Map<string, { key: string; amount: number | null; maxAmount: number | null; buyNow: boolean }>;
+  counter: number;
+}
+
+/** The command for `c` on auction `a`, by a bidder who saw it as `current`. */
+function bidCommandFor(c: BidCmd, a: AuctionState, current: AuctionState, keys: Keys): PlaceBidCommand {
+  const bidderId = c.who === 'creator' ? a.creatorId : c.who === 'leader' ? (current.currentWinnerId ?? 'bidder-1') : `bidder-${c.who}`;
+  let amount: number | null = c.mode === 'plain' || c.mode === 'both' || c.mode === 'buyNowJunk' ? pick(current, c.amount) : null;
+  let maxAmount: number | null = c.mode === 'max' || c.mode === 'both' ? pick(current, c.max) : null;
+  let buyNow = c.mode === 'buyNow' || c.mode === 'buyNowJunk';
+  const slot = `${a.id}/${bidderId}`;
+  let key: string | null = null;
+  if (c.key === 'new') key = `k${keys.counter++}`;
+  const last = keys.last.get(slot);
+  if ((c.key === 'same' || c.key === 'changed') && last) {
+    key = last.key;
+    if (c.key === 'same') ({ amount, maxAmount, buyNow } = last);
+    else if (last.buyNow) buyNow = false;
+    else if (last.maxAmount !== null) maxAmount = last.maxAmount + 1;
+    else amount = (last.amount ?? 0) + 1;
+  }
+  if (key !== null && (c.key === 'new' || !last)) keys.last.set(slot, { key, amount, maxAmount, buyNow });
+  return {
+    auctionId: a.id,
+    bidderId,
+    amount,
+    maxAmount,
+    buyNow,
+    bidId: `bid-${keys.counter++}`,
+    idempotencyKey: key,
+    fingerprint: bidFingerprint({ amount, maxAmount, buyNow }),
+  };
+}
+
 /** A decision with its engine's instants blanked, as JSON: key order and present-vs-absent fields count. */
 const decisionBytes = (d: BidDecision) => JSON.stringify({ ...d, decidedAt: 0, endAt: 0 });
 
@@ -163,66 +222,22 @@ it('memory and Redis engines agree on 1,000 random command sequences (proxy bids
     fc.asyncProperty(auctionsArb, fc.array(cmd, { minLength: 5, maxLength: 50, size: 'max' }), async (specs, cmds) => {
       run++;
       const memory = createMemoryEngine();
-      const now = await redis.now();
-      const auctions = specs.map((spec, i) => {
-        const reservePrice = spec.reserve === null ? null : Math.min(spec.startPrice + spec.reserve, MAX_MINOR_UNITS);
-        const binFloor = Math.max(spec.startPrice, reservePrice ?? 0);
-        const buyNowPrice = spec.buyNow === null || binFloor + spec.buyNow.over > MAX_MINOR_UNITS ? null : binFloor + spec.buyNow.over;
-        return auctionFixture(now, {
-          id: `diff-${run}-${i}`,
-          status: spec.scheduled ? 'scheduled' : 'active',
-          startAt: spec.scheduled ? now + HOUR : now - 1_000,
-          endAt: now + 2 * HOUR,
-          startPrice: spec.startPrice,
-          currentPrice: spec.startPrice,
-          increment: spec.table ? { type: 'table', tiers: [...EBAY_USD_INCREMENTS] } : { type: 'fixed', amount: 100 },
-          softClose: spec.soft && { windowMs: 10 * HOUR, extendMs: 60_000, mode: 'additive', maxExtensions: spec.soft.maxExtensions, hardEndAt: spec.soft.hardOffset === null ? null : now + 2 * HOUR + spec.soft.hardOffset },
-          reservePrice,
-          buyNowPrice,
-          buyNowPolicy: buyNowPrice === null ? null : spec.buyNow!.policy,
-        });
-      });
+      const auctions = auctionsFrom(specs, await redis.now());
       const nowFields = auctions.map(() => new Set<string>());
       for (const a of auctions) {
         expect(await memory.hydrate(a)).toEqual(await redis.hydrate(a));
       }
-      /** The last payload sent with each (auction, bidder)'s key. */
-      const lastKey = new Map<string, { key: string; amount: number | null; maxAmount: number | null; buyNow: boolean }>();
+      const keys: Keys = { last: new Map(), counter: 0 };
       /** The stored answers (as the ledger keeps them), to hydrate both engines with on reload. */
       const records = new Map<string, BidRecord[]>();
-      let keyCounter = 0;
       for (const c of cmds) {
         commands++;
         const a = auctions[c.a]!;
         let both: [EngineBidResult | EngineTransitionResult, EngineBidResult | EngineTransitionResult];
         if (c.t === 'bid') {
           const current = (await memory.getState(a.id))!;
-          const bidderId = c.who === 'creator' ? a.creatorId : c.who === 'leader' ? (current.currentWinnerId ?? 'bidder-1') : `bidder-${c.who}`;
-          let amount: number | null = c.mode === 'plain' || c.mode === 'both' || c.mode === 'buyNowJunk' ? pick(current, c.amount) : null;
-          let maxAmount: number | null = c.mode === 'max' || c.mode === 'both' ? pick(current, c.max) : null;
-          let buyNow = c.mode === 'buyNow' || c.mode === 'buyNowJunk';
-          const slot = `${a.id}/${bidderId}`;
-          let key: string | null = null;
-          if (c.key === 'new') key = `k${keyCounter++}`;
-          const last = lastKey.get(slot);
-          if ((c.key === 'same' || c.key === 'changed') && last) {
-            key = last.key;
-            if (c.key === 'same') ({ amount, maxAmount, buyNow } = last);
-            else if (last.buyNow) buyNow = false;
-            else if (last.maxAmount !== null) maxAmount = last.maxAmount + 1;
-            else amount = (last.amount ?? 0) + 1;
-          }
-          if (key !== null && (c.key === 'new' || !last)) lastKey.set(slot, { key, amount, maxAmount, buyNow });
-          const command: PlaceBidCommand = {
-            auctionId: a.id,
-            bidderId,
-            amount,
-            maxAmount,
-            buyNow,
-            bidId: `bid-${keyCounter++}`,
-            idempotencyKey: key,
-            fingerprint: bidFingerprint({ amount, maxAmount, buyNow }),
-          };
+          const command = bidCommandFor(c, a, current, keys);
+          const { bidderId, idempotencyKey: key } = command;
           both = await Promise.all([memory.placeBid(command), redis.placeBid(command)]);
           const model = both[0];
           if (model.kind === 'decided') {
@@ -274,4 +289,46 @@ it('memory and Redis engines agree on 1,000 random command sequences (proxy bids
   for (const what of ['bid', 'proxy', 'maximum', 'buy_now', 'reserve jump', 'extended', 'OUTBID_BY_PROXY', 'BUY_NOW_UNAVAILABLE', 'ALREADY_LEADING', 'BID_TOO_LOW', 'INVALID_AMOUNT', 'IDEMPOTENCY_KEY_REUSED', 'replayed']) {
     expect(seen.get(what) ?? 0, what).toBeGreaterThan(100);
   }
+}, 240_000);
+
+it('bids sent together (one place_bids call per auction and turn) decide as the memory engine decides them one by one', async () => {
+  let bids = 0;
+  let sharedCalls = 0;
+  await fc.assert(
+    fc.asyncProperty(auctionsArb, fc.array(fc.array(bidCmd, { minLength: 2, maxLength: 16 }), { minLength: 1, maxLength: 6 }), async (specs, bursts) => {
+      run++;
+      const memory = createMemoryEngine();
+      const auctions = auctionsFrom(specs, await redis.now());
+      for (const a of auctions) {
+        expect(await memory.hydrate(a)).toEqual(await redis.hydrate(a));
+      }
+      const nowFields = auctions.map(() => new Set<string>());
+      const keys: Keys = { last: new Map(), counter: 0 };
+      for (const burst of bursts) {
+        // A stampede: every bidder of the burst saw the auctions as they were before it.
+        const seen = await Promise.all(auctions.map((a) => memory.getState(a.id)));
+        const commands = burst.map((c) => bidCommandFor(c, auctions[c.a]!, seen[c.a]!, keys));
+        // Placed in one turn, so the engine sends each auction's bids in one call, in this order.
+        const together = await Promise.all(commands.map((command) => redis.placeBid(command)));
+        bids += commands.length;
+        sharedCalls += new Set(burst.map((c) => c.a)).size;
+        for (const [i, command] of commands.entries()) {
+          const c = burst[i]!;
+          const model = await memory.placeBid(command);
+          if (model.kind === 'decided' && model.bidKind === 'buy_now') nowFields[c.a]!.add('effectiveEndAt');
+          const other = together[i]!;
+          if (model.kind === 'decided') {
+            expect(other.kind === 'decided' && decisionBytes(other.decision), JSON.stringify(c)).toBe(decisionBytes(model.decision));
+          }
+          expect(comparableResult(other, nowFields[c.a]!), JSON.stringify(c)).toEqual(comparableResult(model, nowFields[c.a]!));
+        }
+        for (const [i, a] of auctions.entries()) {
+          expect(comparable(await redis.getState(a.id), nowFields[i]!)).toEqual(comparable(await memory.getState(a.id), nowFields[i]!));
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+  // Most calls carried several bids.
+  expect(bids).toBeGreaterThan(2 * sharedCalls);
 }, 240_000);

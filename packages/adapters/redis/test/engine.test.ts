@@ -5,8 +5,8 @@ import { redisCommand, startRedis } from '@outbid/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOutbid, type BidEngine } from '@outbid/core';
-import { auctionFixture, bidCommand } from '@outbid/core/testing';
-import { bidFingerprint, type BidRecord, type PlaceBidCommand } from '@outbid/core';
+import { auctionFixture, bidCommand, maxBidCommand } from '@outbid/core/testing';
+import { bidFingerprint, type BidRecord, type EngineBidResult, type PlaceBidCommand } from '@outbid/core';
 import { createRedisEngine, PACKAGE_VERSION } from '../src/index.js';
 import { STATE_FIELDS, stateToFields } from '../src/codec.js';
 import { useRedisServer } from './redis-server.js';
@@ -194,6 +194,107 @@ describe('data written before proxy bids existed', () => {
         currentPrice: 1_000, currentWinnerId: 'b1', version: 2, endAt: state.effectiveEndAt, extended: false, decidedAt: now,
       }),
     );
+  });
+});
+
+describe('bids that arrive together', () => {
+  /** Script calls Redis has run (EVALSHA, and EVAL after a NOSCRIPT), from INFO commandstats. */
+  const scriptCalls = async (probe: Redis) => {
+    const info = await probe.info('commandstats');
+    return [...info.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+  /** A decision without the instant it was taken (two engines, two clocks). */
+  const timeless = (r: EngineBidResult) => (r.kind === 'decided' ? { ...r, decision: { ...r.decision, decidedAt: 0 } } : r);
+  /**
+   * Bids on an auction at 1,000 with increment 100 (auctionFixture) that take every path a batch can: accepts, runs
+   * of refusals, replays, a reused key, a maximum that answers, the leader bidding again, invalid input.
+   */
+  const stampede = (auctionId: string) => [
+    bidCommand(auctionId, 'b1', 1_000, 'k1'), // accepted
+    bidCommand(auctionId, 'b2', 1_000), // BID_TOO_LOW
+    bidCommand(auctionId, 'b2', 1_050),
+    bidCommand(auctionId, 'b1', 1_000, 'k1'), // replayed
+    maxBidCommand(auctionId, 'b3', 2_000), // accepted at 1,100
+    bidCommand(auctionId, 'b4', 1_200), // OUTBID_BY_PROXY: b3's maximum answers at 1,300
+    bidCommand(auctionId, 'b4', 1_300),
+    bidCommand(auctionId, 'b3', 1_500), // ALREADY_LEADING
+    bidCommand(auctionId, 'b1', 1_500, 'k1'), // IDEMPOTENCY_KEY_REUSED
+    bidCommand(auctionId, 'b5', 10.5), // INVALID_AMOUNT
+    bidCommand(auctionId, 'b5', 2_500, 'k5'), // accepted
+    bidCommand(auctionId, 'b6', 2_500),
+    bidCommand(auctionId, 'b6', 2_700, 'k6'),
+    bidCommand(auctionId, 'b6', 2_700, 'k6'),
+    bidCommand(auctionId, 'b7', 2_600),
+    bidCommand(auctionId, 'b8', 2_800),
+    bidCommand(auctionId, 'b8', 2_800),
+  ];
+
+  it('one auction: one script call for the bids of one turn, decided in arrival order exactly as one by one', async () => {
+    const probe = new Redis(server.url);
+    const single = await createRedisEngine({ redis: new Redis(server.url), quitOnClose: true, maxBidsPerCall: 1 });
+    try {
+      const now = await engine.now();
+      const together = auctionFixture(now, { id: `together-${now}` });
+      const apart = { ...together, id: `apart-${now}` };
+      await engine.hydrate(together);
+      await single.hydrate(apart);
+      await engine.placeBid(bidCommand(together.id, 'warm', 1)); // loads the scripts (a refusal: changes nothing)
+      await single.placeBid(bidCommand(apart.id, 'warm', 1));
+      const bids = stampede(together.id);
+      const before = await scriptCalls(probe);
+      const batched = await Promise.all(bids.map((b) => engine.placeBid(b)));
+      expect((await scriptCalls(probe)) - before).toBe(1);
+      const oneByOne: EngineBidResult[] = [];
+      for (const b of bids) oneByOne.push(await single.placeBid({ ...b, auctionId: apart.id }));
+      const sameAuction = (r: EngineBidResult) => JSON.parse(JSON.stringify(timeless(r)).replaceAll(together.id, apart.id));
+      expect(batched.map(sameAuction)).toEqual(oneByOne.map(timeless));
+      // Every path of a batch was taken: accepts, refusals after refusals, a replayed key, a maximum answering.
+      const reasons = new Set(batched.map((r) => (r.kind === 'decided' ? (r.replayed ? 'replayed' : (r.decision.reason ?? r.decision.status)) : r.kind)));
+      expect([...reasons].sort()).toEqual(['ALREADY_LEADING', 'BID_TOO_LOW', 'IDEMPOTENCY_KEY_REUSED', 'INVALID_AMOUNT', 'OUTBID_BY_PROXY', 'accepted', 'replayed']);
+      expect({ ...(await engine.getState(together.id)), id: apart.id }).toEqual(await single.getState(apart.id));
+    } finally {
+      probe.disconnect();
+      await single.close();
+    }
+  });
+
+  it('at most maxBidsPerCall bids per call, one call per auction, and an auction missing from Redis answers each bid so', async () => {
+    const probe = new Redis(server.url);
+    const capped = await createRedisEngine({ redis: new Redis(server.url), quitOnClose: true, maxBidsPerCall: 8 });
+    try {
+      const now = await capped.now();
+      const a = auctionFixture(now, { id: `capped-a-${now}` });
+      const b = auctionFixture(now, { id: `capped-b-${now}` });
+      await capped.hydrate(a);
+      await capped.hydrate(b);
+      await capped.placeBid(bidCommand(a.id, 'warm', 1));
+      const before = await scriptCalls(probe);
+      // 17 on a (calls of 8, 8, 1), 3 on b, 5 on an auction Redis does not hold.
+      const results = await Promise.all([
+        ...stampede(a.id).map((c) => capped.placeBid(c)),
+        ...stampede(b.id).slice(0, 3).map((c) => capped.placeBid(c)),
+        ...stampede('not-in-redis').slice(0, 5).map((c) => capped.placeBid(c)),
+      ]);
+      expect((await scriptCalls(probe)) - before).toBe(5);
+      expect(results.slice(20).map((r) => r.kind)).toEqual(Array(5).fill('needs_hydration'));
+      expect(results.slice(0, 20).every((r) => r.kind === 'decided')).toBe(true);
+      const changed = results.slice(0, 17).filter((r) => r.kind === 'decided' && r.state !== null);
+      expect((await capped.getState(a.id))?.version).toBe(1 + changed.length);
+    } finally {
+      probe.disconnect();
+      await capped.close();
+    }
+  });
+
+  it('a call that fails fails every bid in it (each caller decides what next, as after its own failed call)', async () => {
+    const client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    const failing = await createRedisEngine({ redis: client });
+    const now = await failing.now();
+    const state = auctionFixture(now, { id: `failing-${now}` });
+    await failing.hydrate(state);
+    client.disconnect();
+    const results = await Promise.allSettled(stampede(state.id).slice(0, 6).map((c) => failing.placeBid(c)));
+    expect(results.map((r) => r.status)).toEqual(Array(6).fill('rejected'));
   });
 });
 
