@@ -41,7 +41,7 @@ export interface RedisEngineOptions {
    * Bids on one auction that arrive in the same event-loop turn go to Redis together, up to this many per script
    * call (`place_bids.lua`), decided one after another exactly as one by one. A stampede on one auction then costs
    * one command and one state read per run of refusals instead of one per bid. Default 32 (a longer script holds
-   * Redis longer); 1 sends every bid at once on its own.
+   * Redis longer); 1 sends every bid at once on its own. Anything but a whole number ≥ 1 is a TypeError.
    */
   maxBidsPerCall?: number;
 }
@@ -153,9 +153,10 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
   const prefix = options.prefix ?? 'outbid';
   const idempotencyTtlMs = Math.max(options.idempotencyTtlMs ?? 7 * DAY_MS, DAY_MS);
   const retentionMs = String(options.sealedRetentionMs ?? DAY_MS);
+  const maxBidsPerCall = options.maxBidsPerCall ?? DEFAULT_MAX_BIDS_PER_CALL;
+  if (!Number.isInteger(maxBidsPerCall) || maxBidsPerCall < 1) throw new TypeError(`@outbid/redis: maxBidsPerCall must be a whole number of at least 1 (got ${maxBidsPerCall})`);
   await whenReady(redis);
   if (!options.skipServerChecks) await checkServers(redis);
-  const maxBidsPerCall = Math.max(1, Math.floor(options.maxBidsPerCall ?? DEFAULT_MAX_BIDS_PER_CALL));
   const call = registerScripts(redis, ['place_bid', 'place_bids', 'start', 'end', 'cancel', 'hydrate']);
   const keys = (auctionId: string) => [`${prefix}:{a:${auctionId}}:state`, `${prefix}:{a:${auctionId}}:idem`] as const;
 

@@ -286,6 +286,15 @@ describe('bids that arrive together', () => {
     }
   });
 
+  it('maxBidsPerCall must be a whole number of at least 1', async () => {
+    const client = new Redis(server.url, { lazyConnect: true });
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      await expect(createRedisEngine({ redis: client, maxBidsPerCall: bad })).rejects.toThrow(/maxBidsPerCall must be a whole number/);
+    }
+    expect(client.status).toBe('wait'); // refused before connecting
+    client.disconnect();
+  });
+
   it('a call that fails fails every bid in it (each caller decides what next, as after its own failed call)', async () => {
     const client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     const failing = await createRedisEngine({ redis: client });
