@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { freePort, redisCommand, requireBinary, startRedis, waitFor } from '../../../../tools/test-services/src/index.js';
 import { Redis } from 'ioredis';
 import { createRedisEngine } from '../src/index.js';
+import { scriptCalls } from '../test/script-calls.js';
 import { bidFingerprint, type AuctionState, type PlaceBidCommand } from '@outbid/core';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -191,16 +192,12 @@ async function countInstructions() {
               }),
             );
           };
-          const scriptCalls = async () => {
-            const info = await admin.info('commandstats');
-            return [...info.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-          };
           await decide(300);
           control('-z');
           changed = 0;
-          const before = await scriptCalls();
+          const before = await scriptCalls(admin);
           await decide(calls);
-          const scripts = (await scriptCalls()) - before;
+          const scripts = (await scriptCalls(admin)) - before;
           control('-d');
           dumps++;
           const dump = readdirSync(dir).find((f) => f === `callgrind.out.${dumps}`);

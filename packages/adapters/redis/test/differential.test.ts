@@ -21,6 +21,7 @@ import {
 import { auctionFixture } from '@outbid/core/testing';
 import { createRedisEngine } from '../src/index.js';
 import { useRedisServer } from './redis-server.js';
+import { scriptCalls } from './script-calls.js';
 
 /**
  * Model-based differential test: the same random command sequences run against the memory engine (the reference
@@ -153,9 +154,15 @@ function comparableResult(r: EngineBidResult | EngineTransitionResult, nowFields
 
 type Specs = typeof auctionsArb extends fc.Arbitrary<infer T> ? T : never;
 
-/** The auctions of one run, far from their end (the engines' clocks differ), as both engines get them. */
-function auctionsFrom(specs: Specs, now: number): AuctionState[] {
-  return specs.map((spec, i) => {
+/**
+ * A new run: a fresh memory engine, and the run's auctions (far from their end: the engines' clocks differ) hydrated
+ * into both engines alike.
+ */
+async function startRun(specs: Specs): Promise<{ memory: BidEngine; auctions: AuctionState[] }> {
+  run++;
+  const memory = createMemoryEngine();
+  const now = await redis.now();
+  const auctions = specs.map((spec, i) => {
     const reservePrice = spec.reserve === null ? null : Math.min(spec.startPrice + spec.reserve, MAX_MINOR_UNITS);
     const binFloor = Math.max(spec.startPrice, reservePrice ?? 0);
     const buyNowPrice = spec.buyNow === null || binFloor + spec.buyNow.over > MAX_MINOR_UNITS ? null : binFloor + spec.buyNow.over;
@@ -173,6 +180,10 @@ function auctionsFrom(specs: Specs, now: number): AuctionState[] {
       buyNowPolicy: buyNowPrice === null ? null : spec.buyNow!.policy,
     });
   });
+  for (const a of auctions) {
+    expect(await memory.hydrate(a)).toEqual(await redis.hydrate(a));
+  }
+  return { memory, auctions };
 }
 
 /** One run's idempotency keys: the last payload sent with each (auction, bidder)'s key, so a bid can repeat or change it. */
@@ -220,13 +231,8 @@ it('memory and Redis engines agree on 1,000 random command sequences (proxy bids
   const count = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
   await fc.assert(
     fc.asyncProperty(auctionsArb, fc.array(cmd, { minLength: 5, maxLength: 50, size: 'max' }), async (specs, cmds) => {
-      run++;
-      const memory = createMemoryEngine();
-      const auctions = auctionsFrom(specs, await redis.now());
+      const { memory, auctions } = await startRun(specs);
       const nowFields = auctions.map(() => new Set<string>());
-      for (const a of auctions) {
-        expect(await memory.hydrate(a)).toEqual(await redis.hydrate(a));
-      }
       const keys: Keys = { last: new Map(), counter: 0 };
       /** The stored answers (as the ledger keeps them), to hydrate both engines with on reload. */
       const records = new Map<string, BidRecord[]>();
@@ -292,16 +298,13 @@ it('memory and Redis engines agree on 1,000 random command sequences (proxy bids
 }, 240_000);
 
 it('bids sent together (one place_bids call per auction and turn) decide as the memory engine decides them one by one', async () => {
+  const probe = server.client();
   let bids = 0;
-  let sharedCalls = 0;
+  let auctionsBid = 0;
+  let calls = 0;
   await fc.assert(
     fc.asyncProperty(auctionsArb, fc.array(fc.array(bidCmd, { minLength: 2, maxLength: 16 }), { minLength: 1, maxLength: 6 }), async (specs, bursts) => {
-      run++;
-      const memory = createMemoryEngine();
-      const auctions = auctionsFrom(specs, await redis.now());
-      for (const a of auctions) {
-        expect(await memory.hydrate(a)).toEqual(await redis.hydrate(a));
-      }
+      const { memory, auctions } = await startRun(specs);
       const nowFields = auctions.map(() => new Set<string>());
       const keys: Keys = { last: new Map(), counter: 0 };
       for (const burst of bursts) {
@@ -309,9 +312,11 @@ it('bids sent together (one place_bids call per auction and turn) decide as the 
         const seen = await Promise.all(auctions.map((a) => memory.getState(a.id)));
         const commands = burst.map((c) => bidCommandFor(c, auctions[c.a]!, seen[c.a]!, keys));
         // Placed in one turn, so the engine sends each auction's bids in one call, in this order.
+        const before = await scriptCalls(probe);
         const together = await Promise.all(commands.map((command) => redis.placeBid(command)));
+        calls += (await scriptCalls(probe)) - before;
         bids += commands.length;
-        sharedCalls += new Set(burst.map((c) => c.a)).size;
+        auctionsBid += new Set(burst.map((c) => c.a)).size;
         for (const [i, command] of commands.entries()) {
           const c = burst[i]!;
           const model = await memory.placeBid(command);
@@ -329,6 +334,9 @@ it('bids sent together (one place_bids call per auction and turn) decide as the 
     }),
     { numRuns: 300 },
   );
-  // Most calls carried several bids.
-  expect(bids).toBeGreaterThan(2 * sharedCalls);
+  // One script call per auction and burst (one more for the first place_bids, loaded on NOSCRIPT), so most calls
+  // carried several bids.
+  expect(calls).toBeGreaterThanOrEqual(auctionsBid);
+  expect(calls).toBeLessThanOrEqual(auctionsBid + 1);
+  expect(bids).toBeGreaterThan(2 * calls);
 }, 240_000);

@@ -10,6 +10,7 @@ import { bidFingerprint, type BidRecord, type EngineBidResult, type PlaceBidComm
 import { createRedisEngine, PACKAGE_VERSION } from '../src/index.js';
 import { STATE_FIELDS, stateToFields } from '../src/codec.js';
 import { useRedisServer } from './redis-server.js';
+import { scriptCalls } from './script-calls.js';
 
 const server = useRedisServer();
 let engine: BidEngine;
@@ -198,11 +199,6 @@ describe('data written before proxy bids existed', () => {
 });
 
 describe('bids that arrive together', () => {
-  /** Script calls Redis has run (EVALSHA, and EVAL after a NOSCRIPT), from INFO commandstats. */
-  const scriptCalls = async (probe: Redis) => {
-    const info = await probe.info('commandstats');
-    return [...info.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-  };
   /** A decision without the instant it was taken (two engines, two clocks). */
   const timeless = (r: EngineBidResult) => (r.kind === 'decided' ? { ...r, decision: { ...r.decision, decidedAt: 0 } } : r);
   /**
@@ -230,7 +226,7 @@ describe('bids that arrive together', () => {
   ];
 
   it('one auction: one script call for the bids of one turn, decided in arrival order exactly as one by one', async () => {
-    const probe = new Redis(server.url);
+    const probe = server.client();
     const single = await createRedisEngine({ redis: new Redis(server.url), quitOnClose: true, maxBidsPerCall: 1 });
     try {
       const now = await engine.now();
@@ -253,13 +249,12 @@ describe('bids that arrive together', () => {
       expect([...reasons].sort()).toEqual(['ALREADY_LEADING', 'BID_TOO_LOW', 'IDEMPOTENCY_KEY_REUSED', 'INVALID_AMOUNT', 'OUTBID_BY_PROXY', 'accepted', 'replayed']);
       expect({ ...(await engine.getState(together.id)), id: apart.id }).toEqual(await single.getState(apart.id));
     } finally {
-      probe.disconnect();
       await single.close();
     }
   });
 
   it('at most maxBidsPerCall bids per call, one call per auction, and an auction missing from Redis answers each bid so', async () => {
-    const probe = new Redis(server.url);
+    const probe = server.client();
     const capped = await createRedisEngine({ redis: new Redis(server.url), quitOnClose: true, maxBidsPerCall: 8 });
     try {
       const now = await capped.now();
@@ -281,7 +276,6 @@ describe('bids that arrive together', () => {
       const changed = results.slice(0, 17).filter((r) => r.kind === 'decided' && r.state !== null);
       expect((await capped.getState(a.id))?.version).toBe(1 + changed.length);
     } finally {
-      probe.disconnect();
       await capped.close();
     }
   });
