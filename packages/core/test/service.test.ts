@@ -4,6 +4,8 @@ import {
   createMemoryEngine,
   createMemoryLedger,
   createOutbid,
+  type BidEngine,
+  type BidTiming,
   type Ledger,
   type OutbidOptions,
   type Scheduler,
@@ -71,7 +73,7 @@ describe('createOutbid', () => {
     const first = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k' });
     await engine.drop(auction.id); // as if Redis restarted empty
     const retry = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k' });
-    expect(retry).toEqual({ decision: first.decision, replayed: true });
+    expect(retry).toMatchObject({ decision: first.decision, replayed: true });
     const reused = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 3_000, idempotencyKey: 'k' });
     expect(reused.decision.reason).toBe('IDEMPOTENCY_KEY_REUSED');
     await engine.drop(auction.id);
@@ -343,6 +345,39 @@ describe('reconcile one auction', () => {
     expect(await outbid.reconcile([a.id])).toEqual([a.id]);
     expect((await engine.getState(a.id))?.version).toBe(2);
     expect((await engine.getState(b.id))?.version).toBe(2); // hydrate refused the older copy of b: untouched
+  });
+});
+
+describe("where a bid's time went", () => {
+  const later = <T>(ms: number, value: Promise<T>) => value.then((v) => new Promise<T>((r) => setTimeout(() => r(v), ms)));
+
+  it('timing splits each answer into the wait for the engine and the wait for the ledger, accepted or refused', async () => {
+    const ledger = createMemoryLedger();
+    const engine = createMemoryEngine({ clock: new FakeClock() }); // the same start as setup's own clock
+    const slowEngine: BidEngine = { ...engine, placeBid: (cmd) => later(40, engine.placeBid(cmd)) };
+    const slowLedger: Ledger = {
+      ...ledger,
+      applyChanges: (changes) => later(60, ledger.applyChanges!(changes)),
+      recordAudit: (records) => later(60, ledger.recordAudit(records)),
+    };
+    const seen: BidTiming[] = [];
+    const { outbid, create } = setup({ engine: slowEngine, ledger: slowLedger, hooks: { onBidDecided: (_, info) => seen.push(info.timing) } });
+    const auction = await create();
+    const accepted = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b1', amount: 1_000, idempotencyKey: 'k1' });
+    const refused = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b2', amount: 10, idempotencyKey: 'k2' });
+    expect([accepted.decision.status, refused.decision.status]).toEqual(['accepted', 'rejected']);
+    for (const { timing } of [accepted, refused]) {
+      // Timers never fire early by more than the millisecond they are kept in.
+      expect(timing.engineMs).toBeGreaterThanOrEqual(39);
+      expect(timing.ledgerMs).toBeGreaterThanOrEqual(59);
+      expect(timing.totalMs).toBeGreaterThanOrEqual(timing.engineMs + timing.ledgerMs);
+    }
+    expect(seen).toEqual([accepted.timing, refused.timing]);
+    // A refusal without a key is recorded in the background: its answer waits for no write.
+    const unkeyed = await outbid.placeBid({ auctionId: auction.id, bidderId: 'b3', amount: 10 });
+    expect(unkeyed.decision.status).toBe('rejected');
+    expect(unkeyed.timing.ledgerMs).toBe(0);
+    expect(unkeyed.timing.engineMs).toBeGreaterThanOrEqual(39);
   });
 });
 

@@ -1,4 +1,4 @@
-import { idSchema, type Outbid, type PlaceBidResponse, type RateLimiter } from '@outbid/core';
+import { idSchema, type BidTiming, type Outbid, type PlaceBidResponse, type RateLimiter } from '@outbid/core';
 import { Hono, type Context } from 'hono';
 import { authenticate, issueDevToken, requireRole, requireUser, type AuthEnv, type AuthOptions, type Role, type User } from './auth.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -54,12 +54,23 @@ export interface AppOptions {
   corsOrigins?: readonly string[];
   /** When set, `/metrics` needs `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
+  /**
+   * Bid answers carry a `Server-Timing` header: `engine` (the wait for the engine's decision), `ledger` (the wait
+   * for the ledger to hold the answer) and `bid` (the whole service call), in ms. Default false: it tells every
+   * caller how long the server's parts took.
+   */
+  serverTiming?: boolean;
 }
 
 export interface OutbidApp extends Hono<AuthEnv> {
   /** The SSE gateway the app streams through (closed by the server on shutdown). */
   readonly gateway: RealtimeGateway;
   readonly metrics: Metrics;
+}
+
+/** A bid's timing as a `Server-Timing` field value (W3C Server Timing), durations in ms. */
+function serverTimingOf(timing: BidTiming): string {
+  return `engine;dur=${timing.engineMs.toFixed(2)}, ledger;dur=${timing.ledgerMs.toFixed(2)}, bid;dur=${timing.totalMs.toFixed(2)}`;
 }
 
 /**
@@ -191,8 +202,9 @@ export function createApp(outbid: Outbid, options: AppOptions): OutbidApp {
   app.post('/auctions/:id/cancel', managed('cancelAuction'));
 
   /** A bid's (or a purchase's) answer: 201 accepted, 409 rejected or late; built from the decision only, so a replay is byte-identical. */
-  const bidAnswer = (c: Context, { decision, replayed }: PlaceBidResponse) => {
+  const bidAnswer = (c: Context, { decision, replayed, timing }: PlaceBidResponse) => {
     const headers: Record<string, string> = replayed ? { 'idempotent-replayed': 'true' } : {};
+    if (options.serverTiming) headers['server-timing'] = serverTimingOf(timing);
     if (decision.reason === 'IDEMPOTENCY_KEY_REUSED') {
       throw new HttpProblem(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body.');
     }

@@ -31,6 +31,7 @@ export const configSchema = z.object({
   OUTBID_MAX_STREAMS_PER_USER: z.coerce.number().int().positive().default(16),
   OUTBID_CREATE_RATE_PER_MINUTE: z.coerce.number().positive().default(60),
   OUTBID_ANONYMOUS_READS: bool.default(false),
+  OUTBID_SERVER_TIMING: bool.default(false),
   OUTBID_BID_RATE_PER_SECOND: z.coerce.number().positive().default(10),
   OUTBID_BID_BURST: z.coerce.number().int().positive().default(20),
   OUTBID_HEARTBEAT_MS: ms.default(15_000),

@@ -195,6 +195,7 @@ export async function startServer(env: Record<string, string | undefined> = proc
   const app = createApp(outbid, {
     auth: authFrom(config, logger),
     anonymousReads: config.OUTBID_ANONYMOUS_READS,
+    serverTiming: config.OUTBID_SERVER_TIMING,
     bidRateLimit: { ratePerSecond: config.OUTBID_BID_RATE_PER_SECOND, burst: config.OUTBID_BID_BURST },
     ...(rateLimiter ? { sharedRateLimiter: rateLimiter } : {}),
     realtime: { heartbeatMs: config.OUTBID_HEARTBEAT_MS, tickMs: config.OUTBID_TICK_MS, flushMs: config.OUTBID_FLUSH_MS },

@@ -258,3 +258,35 @@ describe('operations', () => {
     expect([unknown.status, (await unknown.json()).code]).toEqual([404, 'ROUTE_NOT_FOUND']);
   });
 });
+
+describe('Server-Timing on bid answers (serverTiming)', () => {
+  const FIELD = /^engine;dur=\d+\.\d\d, ledger;dur=\d+\.\d\d, bid;dur=\d+\.\d\d$/;
+
+  it('is off by default', async () => {
+    const { auctionId } = await h.createAuction();
+    const res = await bid(auctionId, 1_000, 'st-off');
+    expect(res.status).toBe(201);
+    expect(res.headers.get('server-timing')).toBeNull();
+  });
+
+  it('when on, accepted, refused and replayed answers say how long the engine, the ledger and the whole call took', async () => {
+    const timed = harness({ serverTiming: true });
+    try {
+      const token = await timed.token('alice', 'bidder');
+      const { auctionId } = await timed.createAuction();
+      const post = (amount: number, key: string) =>
+        timed.call('POST', `/auctions/${auctionId}/bids`, { token, body: { amount }, headers: { 'idempotency-key': key } });
+      const answers = [await post(1_000, 'st-1'), await post(1, 'st-2'), await post(1_000, 'st-1')];
+      expect(answers.map((r) => r.status)).toEqual([201, 409, 201]);
+      for (const res of answers) {
+        const field = res.headers.get('server-timing') ?? '';
+        expect(field).toMatch(FIELD);
+        const [engine, ledger, total] = [...field.matchAll(/dur=([\d.]+)/g)].map((m) => Number(m[1]));
+        // Each is rounded to 0.01 ms on its own.
+        expect(total! + 0.015).toBeGreaterThanOrEqual(engine! + ledger!);
+      }
+    } finally {
+      await timed.close();
+    }
+  });
+});

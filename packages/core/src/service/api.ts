@@ -78,7 +78,8 @@ export interface OutbidOptions {
 }
 
 export interface OutbidHooks {
-  onBidDecided?(decision: BidDecision, info: { replayed: boolean; durationMs: number }): void;
+  /** Every answer to `placeBid`; `durationMs` is `timing.totalMs` (kept for existing hooks). */
+  onBidDecided?(decision: BidDecision, info: { replayed: boolean; durationMs: number; timing: BidTiming }): void;
   /** A change the engine made on a bidder's behalf: an automatic (proxy) bid, or a purchase at Buy It Now. */
   onAutomatic?(kind: 'proxy' | 'buy_now', state: AuctionState): void;
   onEnded?(state: AuctionState, latenessMs: number): void;
@@ -102,6 +103,21 @@ export interface PlaceBidResponse {
   decision: BidDecision;
   /** True when this is the stored answer to an earlier request with the same key. */
   replayed: boolean;
+  /** Where the call's time went (the reference server can send it as a `Server-Timing` header). */
+  timing: BidTiming;
+}
+
+/**
+ * Where one `placeBid` call spent its time, in milliseconds of wall time. Waiting counts: on a busy process most
+ * of it is the event loop getting round to the reply, not the engine's or the ledger's own work.
+ */
+export interface BidTiming {
+  /** Waiting for the engine's decision (every attempt; with Redis, the script call's round trip). */
+  engineMs: number;
+  /** Waiting for the ledger to hold this answer: an accepted bid's commit, or a refusal's record. */
+  ledgerMs: number;
+  /** The whole call, from the validated request to the answer. */
+  totalMs: number;
 }
 
 /** An auction as readers see it: the durable state plus derived fields. */

@@ -7,7 +7,7 @@ import type { ApplyResult, LedgerChange } from '../ports/ledger.js';
 import { bidFingerprint, isStoredDecision, keyReusedDecision, type PlaceBidCommand } from '../rules/place-bid.js';
 import { isStorableText } from '../domain/text.js';
 import { zodIssues } from '../validation.js';
-import type { PlaceBidRequest, PlaceBidResponse } from './api.js';
+import type { BidTiming, PlaceBidRequest, PlaceBidResponse } from './api.js';
 import { createAuditWriter } from './audit.js';
 import { idSchema, MAX_ATTEMPTS, type ServiceContext } from './context.js';
 
@@ -40,6 +40,13 @@ export interface BidDesk {
   flushAudit(): Promise<void>;
 }
 
+/** The waits of one placeBid call so far (its BidTiming once answered). */
+interface Waits {
+  started: number;
+  engineMs: number;
+  ledgerMs: number;
+}
+
 export function createBidDesk(ctx: ServiceContext): BidDesk {
   const { engine, ledger, hooks, log, persistTimeoutMs } = ctx;
   const inFlightAccepts = new Map<string, Promise<unknown>>();
@@ -50,18 +57,21 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
    * answered only once its record is in the ledger, so it survives any restart; the rest are written in the
    * background.
    */
-  const audit = async (decision: BidDecision, key: string | null, fingerprint: string): Promise<BidRecord | null> => {
+  const audit = async (decision: BidDecision, key: string | null, fingerprint: string, waits: Waits): Promise<BidRecord | null> => {
     if (!Number.isSafeInteger(decision.amount) || decision.reason === 'IDEMPOTENCY_KEY_REUSED') return null;
     const record = bidRecordFromDecision(decision, key, fingerprint);
     if (key === null || !isStoredDecision(decision)) {
       auditTrail.recordInBackground(record);
       return null;
     }
+    const recording = performance.now();
     try {
       return await auditTrail.record(record);
     } catch (error) {
       log.warn({ err: error, auctionId: decision.auctionId }, 'refused bid not recorded; its bidder is asked to retry');
       throw new OutbidError(ErrorCodes.LEDGER_UNAVAILABLE, 'The decision could not be recorded yet; retry with the same key.', { cause: error, retryAfterMs: 1_000 });
+    } finally {
+      waits.ledgerMs += performance.now() - recording;
     }
   };
 
@@ -104,34 +114,35 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
 
   // The helpers of one request live here, not inside placeBid: closures made per request cost their creation on
   // every bid (and under tsx, which keeps function names, a defineProperty each: 1.3% of the server's profile).
-  /** The answer, reported to hooks.onBidDecided with the time since `started`. */
-  const respond = (started: number, decision: BidDecision, replayed: boolean): PlaceBidResponse => {
-    hooks.onBidDecided?.(decision, { replayed, durationMs: performance.now() - started });
-    return { decision, replayed };
+  /** The answer, reported to hooks.onBidDecided with where its time went. */
+  const respond = (waits: Waits, decision: BidDecision, replayed: boolean): PlaceBidResponse => {
+    const timing: BidTiming = { engineMs: waits.engineMs, ledgerMs: waits.ledgerMs, totalMs: performance.now() - waits.started };
+    hooks.onBidDecided?.(decision, { replayed, durationMs: timing.totalMs, timing });
+    return { decision, replayed, timing };
   };
   /** The ledger's record for this key answers: its first answer, or IDEMPOTENCY_KEY_REUSED for another payload. */
-  const answerStored = async (command: PlaceBidCommand, started: number, stored: BidRecord): Promise<PlaceBidResponse> => {
-    if (stored.fingerprint === command.fingerprint) return respond(started, stored.decision, true);
+  const answerStored = async (command: PlaceBidCommand, waits: Waits, stored: BidRecord): Promise<PlaceBidResponse> => {
+    if (stored.fingerprint === command.fingerprint) return respond(waits, stored.decision, true);
     const reused = keyReusedDecision(await ctx.loadDurable(command.auctionId), { ...command, bidId: stored.bidId }, await engine.now());
-    return respond(started, reused, false);
+    return respond(waits, reused, false);
   };
   /**
    * Answers a refusal once it is recorded. When the ledger already holds another bid under this key (the engine
    * lost that record, e.g. its copy was rebuilt before the first attempt's write landed), the ledger's first
    * answer is given instead, and the engine's copy is rebuilt so it knows the key again.
    */
-  const answerRefusal = async (command: PlaceBidCommand, started: number, decision: BidDecision, replayed: boolean): Promise<PlaceBidResponse> => {
-    const held = await audit(decision, command.idempotencyKey, command.fingerprint);
-    if (held === null) return respond(started, decision, replayed);
+  const answerRefusal = async (command: PlaceBidCommand, waits: Waits, decision: BidDecision, replayed: boolean): Promise<PlaceBidResponse> => {
+    const held = await audit(decision, command.idempotencyKey, command.fingerprint, waits);
+    if (held === null) return respond(waits, decision, replayed);
     await ctx.rehydrate(command.auctionId, 'idempotency key held by another bid in the ledger').catch(() => undefined);
-    return answerStored(command, started, held);
+    return answerStored(command, waits, held);
   };
 
   const placeBid = async (request: PlaceBidRequest): Promise<PlaceBidResponse> => {
     ctx.ensureOpen();
     const parsed = bidRequestSchema.safeParse(request);
     if (!parsed.success) throw validationError(zodIssues(parsed.error));
-    const started = performance.now();
+    const waits: Waits = { started: performance.now(), engineMs: 0, ledgerMs: 0 };
     const { auctionId, bidderId } = parsed.data;
     const amount = parsed.data.amount ?? null;
     const maxAmount = parsed.data.maxAmount ?? null;
@@ -142,40 +153,44 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
     const command: PlaceBidCommand = { auctionId, bidderId, amount, maxAmount, buyNow, bidId: ctx.newId(), idempotencyKey: key, fingerprint };
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const deciding = performance.now();
       const result = await engine.placeBid(command);
+      waits.engineMs += performance.now() - deciding;
       if (result.kind === 'needs_hydration') {
         // Redis may have lost its copy (and with it the idempotency record): the ledger answers retries first.
         if (key !== null) {
           const stored = await ledger.findBidByIdempotencyKey(auctionId, bidderId, key);
-          if (stored) return answerStored(command, started, stored);
+          if (stored) return answerStored(command, waits, stored);
         }
         await ctx.rehydrate(auctionId, null);
         continue;
       }
       const { decision } = result;
       if (result.replayed) {
-        if (key === null) return respond(started, decision, true);
+        if (key === null) return respond(waits, decision, true);
         if (decision.status !== 'accepted' && decision.reason !== 'OUTBID_BY_PROXY') {
           // The first attempt may still be writing its record (or have died before it did): a replay is an answer
           // too, so it leaves only once the record is in the ledger (the write ignores a record already there).
-          return answerRefusal(command, started, decision, true);
+          return answerRefusal(command, waits, decision, true);
         }
         const confirmed = await confirmAccepted(decision, key);
-        if (confirmed) return respond(started, confirmed, true);
+        if (confirmed) return respond(waits, confirmed, true);
         await ctx.rehydrate(auctionId, 'replayed accept never reached the ledger');
         continue;
       }
       const state = result.state;
       if (!state) {
         if (decision.status === 'accepted') throw new Error(`engine ${engine.name} accepted a bid without returning the new state`);
-        return answerRefusal(command, started, decision, false);
+        return answerRefusal(command, waits, decision, false);
       }
       const change = changeFor(decision, state, result.bidKind ?? 'bid', key, fingerprint, result.previousEndAt ?? state.effectiveEndAt);
       const write = ctx.persistBid(change);
       inFlightAccepts.set(decision.bidId, write);
       let outcome: ApplyResult;
+      const committing = performance.now();
       try {
         outcome = await write;
+        waits.ledgerMs += performance.now() - committing;
       } catch (error) {
         log.warn({ err: error, auctionId }, 'accepted bid not confirmed by the ledger');
         // The engine may now be ahead of the ledger: forget its copy so nobody builds on an unrecorded accept.
@@ -186,7 +201,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
           // Its events were committed with it: hand them over here too (without an outbox nothing else would).
           ctx.deliverCommitted(change.events);
           ctx.kickRelay();
-          return respond(started, recorded.decision, false);
+          return respond(waits, recorded.decision, false);
         }
         throw new OutbidError(ErrorCodes.LEDGER_UNAVAILABLE, 'The ledger did not confirm the bid, so whether it was placed is not known yet; retry with the same Idempotency-Key.', {
           cause: error,
@@ -203,11 +218,11 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
           // Sealed by the purchase: its end job has nothing left to do.
           await ctx.scheduler.cancel(auctionId).catch((error: unknown) => log.warn({ err: error, auctionId }, 'end job not cancelled after Buy It Now; it will find the auction ended'));
         }
-        return respond(started, decision, false);
+        return respond(waits, decision, false);
       }
       if (outcome.reason === 'duplicate_key') {
         await ctx.rehydrate(auctionId, 'idempotency key already in the ledger');
-        return respond(started, outcome.existing.decision, true);
+        return respond(waits, outcome.existing.decision, true);
       }
       if (outcome.reason === 'not_found') throw new OutbidError(ErrorCodes.AUCTION_NOT_FOUND, `Auction ${auctionId} does not exist.`);
       await ctx.rehydrate(auctionId, `ledger fence: ${outcome.reason} at version ${outcome.ledgerVersion}`);
