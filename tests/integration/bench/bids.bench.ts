@@ -31,6 +31,10 @@
  *        Redis and Postgres, shared by all, keep running
  *        --profile: instead, run the redis+pg server under `node --cpu-prof` on the spread workload (or the first
  *        of --workloads) and summarise the profile (see cpuprofile-summary.ts).
+ *        --phases: Outbid's servers send `Server-Timing` (OUTBID_SERVER_TIMING=true) and each window splits every
+ *        answer's latency into the wait for the engine, the wait for the ledger, the rest of the service call, and
+ *        what was outside it (HTTP in and out, the middleware, the server's event loop getting round to the request,
+ *        the generator reading the answer); a base from before Server-Timing reports no phases.
  *        --baseline=DIR: adds the setup `base`, the redis+pg server of another checkout (DIR, installed with pnpm
  *        install), on its own database and Redis database, to measure a change against the code before it side by
  *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base). The report then
@@ -100,6 +104,7 @@ const { values: flags } = parseArgs({
     workloads: { type: 'string', default: ALL_WORKLOADS.join(',') },
     out: { type: 'string', default: join(ROOT, '.bench-results/bids.json') },
     profile: { type: 'boolean', default: false },
+    phases: { type: 'boolean', default: false },
     isolate: { type: 'string', default: 'yes' },
     baseline: { type: 'string' },
   },
@@ -113,6 +118,8 @@ const AUCTIONS = Number(flags.auctions);
 /** Pause (SIGSTOP) the other setups' servers while one is measured, so their pollers and idle GC stay out of its window. */
 const ISOLATE = flags.isolate !== 'no';
 const RATE = Number(flags.rate);
+/** Outbid's servers send Server-Timing on bid answers, and each window splits its latency by phase (see PHASES). */
+const WITH_PHASES = flags.phases === true;
 const SETUPS = flags.setups!.split(',').map((s) => s.trim()) as SetupName[];
 /** Another checkout whose redis+pg server runs as the setup `base`. */
 const BASELINE = flags.baseline ? resolve(flags.baseline) : null;
@@ -165,6 +172,7 @@ function outbidEnv(extra: Record<string, string>): Record<string, string> {
     OUTBID_BID_RATE_PER_SECOND: '1000000',
     OUTBID_BID_BURST: '1000000',
     OUTBID_CREATE_RATE_PER_MINUTE: '100000000',
+    ...(WITH_PHASES ? { OUTBID_SERVER_TIMING: 'true' } : {}),
     ...extra,
   };
 }
@@ -500,6 +508,8 @@ interface Measurement {
    */
   generatorLoopDelayP99Ms: number;
   generatorLoopDelayMaxMs: number;
+  /** With --phases, of the answers that carried Server-Timing: p50, p99 and mean (ms) of each phase. */
+  phases?: Record<Phase, { p50Ms: number; p99Ms: number; meanMs: number }>;
   pgTxPerDecision?: number;
   redisCallsPerDecision?: number;
   redisEvalshaPerDecision?: number;
@@ -519,7 +529,7 @@ let keySeq = 0;
 const RUN_ID = Date.now().toString(36);
 
 /** One bid; returns the HTTP status and the price the answer reported (or null). */
-async function bid(pool: Pool, target: Target, auctionId: string, amount: number, user: number): Promise<{ status: number; price: number | null }> {
+async function bid(pool: Pool, target: Target, auctionId: string, amount: number, user: number): Promise<{ status: number; price: number | null; timing?: string }> {
   const res = await pool.request({
     path: `/auctions/${auctionId}/bids`,
     method: 'POST',
@@ -533,7 +543,8 @@ async function bid(pool: Pool, target: Target, auctionId: string, amount: number
   });
   if (res.statusCode === 201 || res.statusCode === 409) {
     const body = (await res.body.json()) as { currentPrice?: number };
-    return { status: res.statusCode, price: typeof body.currentPrice === 'number' ? body.currentPrice : null };
+    const timing = res.headers['server-timing'];
+    return { status: res.statusCode, price: typeof body.currentPrice === 'number' ? body.currentPrice : null, ...(typeof timing === 'string' ? { timing } : {}) };
   }
   await res.body.dump();
   return { status: res.statusCode, price: null };
@@ -541,8 +552,15 @@ async function bid(pool: Pool, target: Target, auctionId: string, amount: number
 
 const step = () => 1 + Math.floor(Math.random() * 3); // 1..3 increments of 1
 
+/** The parts of an answer's latency with --phases (Server-Timing's engine, ledger and bid, and the rest outside bid). */
+const PHASES = ['outside', 'engine', 'ledger', 'service'] as const;
+type Phase = (typeof PHASES)[number];
+const SERVER_TIMING = /engine;dur=([\d.]+), ledger;dur=([\d.]+), bid;dur=([\d.]+)/;
+
 interface Tally {
   hist: Histogram;
+  /** With --phases: each answer's latency split by phase (µs); `service` is the call's time not spent waiting for the engine or the ledger. */
+  phases: Record<Phase, Histogram> | null;
   acceptedHist: Histogram;
   refusedHist: Histogram;
   decisions: number;
@@ -553,10 +571,11 @@ interface Tally {
 }
 
 function tally(): Tally {
-  return { hist: newHistogram(), acceptedHist: newHistogram(), refusedHist: newHistogram(), decisions: 0, all: 0, accepted: 0, rejected: 0, errors: {} };
+  const phases = WITH_PHASES ? (Object.fromEntries(PHASES.map((p) => [p, newHistogram()])) as Record<Phase, Histogram>) : null;
+  return { hist: newHistogram(), phases, acceptedHist: newHistogram(), refusedHist: newHistogram(), decisions: 0, all: 0, accepted: 0, rejected: 0, errors: {} };
 }
 
-function record(t: Tally, status: number | string, latencyUs: number, counted: boolean) {
+function record(t: Tally, status: number | string, latencyUs: number, counted: boolean, timing?: string) {
   const decision = status === 201 || status === 409;
   if (decision) t.all++;
   if (!counted) return;
@@ -567,6 +586,15 @@ function record(t: Tally, status: number | string, latencyUs: number, counted: b
     const us = Math.max(1, Math.min(Math.round(latencyUs), 300_000_000));
     t.hist.recordValue(us);
     (status === 201 ? t.acceptedHist : t.refusedHist).recordValue(us);
+    const parts = t.phases && timing ? SERVER_TIMING.exec(timing) : null;
+    if (parts) {
+      const [engine, ledger, call] = [parts[1], parts[2], parts[3]].map((d) => Number(d) * 1_000) as [number, number, number];
+      const at = (phase: Phase, value: number) => t.phases![phase].recordValue(Math.max(1, Math.min(Math.round(value), 300_000_000)));
+      at('engine', engine);
+      at('ledger', ledger);
+      at('service', call - engine - ledger);
+      at('outside', us - call);
+    }
   } else {
     const key = typeof status === 'number' ? `http ${status}` : status;
     t.errors[key] = (t.errors[key] ?? 0) + 1;
@@ -585,13 +613,13 @@ async function closedLoop(pool: Pool, target: Target, workload: 'hot' | 'spread'
         const last = workload === 'hot' ? hotPrice : (spreadPrice.get(auctionId) ?? 100);
         const started = performance.now();
         try {
-          const { status, price } = await bid(pool, target, auctionId, last + step(), user);
+          const { status, price, timing } = await bid(pool, target, auctionId, last + step(), user);
           const done = performance.now();
           if (price !== null) {
             if (workload === 'hot') hotPrice = price;
             else if (price > (spreadPrice.get(auctionId) ?? 0)) spreadPrice.set(auctionId, price);
           }
-          record(t, status, (done - started) * 1_000, started >= measureFrom && done <= end);
+          record(t, status, (done - started) * 1_000, started >= measureFrom && done <= end, timing);
         } catch (error) {
           const done = performance.now();
           record(t, errorName(error), 0, started >= measureFrom && done <= end);
@@ -621,9 +649,9 @@ async function openLoop(pool: Pool, target: Target, t: Tally, measureFrom: numbe
     outstanding++;
     const u = user++ % CONNECTIONS;
     const p = bid(pool, target, target.hotAuction, lastPrice + step(), u).then(
-      ({ status, price }) => {
+      ({ status, price, timing }) => {
         if (price !== null && price > lastPrice) lastPrice = price;
-        record(t, status, (performance.now() - intended) * 1_000, counted);
+        record(t, status, (performance.now() - intended) * 1_000, counted, timing);
       },
       (error: unknown) => record(t, errorName(error), 0, counted),
     );
@@ -778,7 +806,32 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     // The histogram is in ns; empty (no sample) reads as 0.
     generatorLoopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0,
     generatorLoopDelayMaxMs: loopDelay.count > 0 ? loopDelay.max / 1e6 : 0,
+    ...(t.phases && t.phases.engine.totalCount > 0
+      ? { phases: Object.fromEntries(PHASES.map((p) => [p, { p50Ms: ms(t.phases![p].getValueAtPercentile(50)), p99Ms: ms(t.phases![p].getValueAtPercentile(99)), meanMs: ms(t.phases![p].mean) }])) as Record<Phase, { p50Ms: number; p99Ms: number; meanMs: number }> }
+      : {}),
   };
+}
+
+/** --phases: where the answers' time went, per setup and workload (medians over the rounds of each window's figure). */
+function phasesTable(results: Measurement[], servers: Server[]): string[] {
+  const lines = [
+    '\nWhere an answer\'s time went (--phases; ms, mean / p99 of each part, medians of the rounds): outside = the latency the generator saw less the',
+    'service call (HTTP in and out, the middleware, the event loop getting round to it); engine and ledger = the waits for the decision and for the',
+    "ledger to hold the answer (Server-Timing); service = the rest of the call. The p99s of the parts do not add up to the answer's.",
+    '',
+    '| setup | workload | answer mean / p99 | outside | engine | ledger | service |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const server of servers) {
+    for (const w of WORKLOADS) {
+      const rounds = results.filter((r) => r.setup === server.name && r.workload === w && r.phases);
+      if (rounds.length === 0) continue;
+      const part = (p: Phase) => `${fmt(median(rounds.map((r) => r.phases![p].meanMs)), 1)} / ${fmt(median(rounds.map((r) => r.phases![p].p99Ms)), 1)}`;
+      const answer = `${fmt(median(rounds.map((r) => r.meanMs)), 1)} / ${fmt(median(rounds.map((r) => r.p99Ms)), 1)}`;
+      lines.push(`| ${server.name} | ${w} | ${answer} | ${PHASES.map(part).join(' | ')} |`);
+    }
+  }
+  return lines;
 }
 
 /**
@@ -1136,6 +1189,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
       `| ${server.name} | ${per((x) => x.acceptedP50Ms, 1, s)} | ${per((x) => x.acceptedP99Ms, 1, s)} | ${per((x) => x.refusedP50Ms, 1, s)} | ${per((x) => x.refusedP99Ms, 1, s)} |`,
     );
   }
+  if (WITH_PHASES) lines.push(...phasesTable(results, servers));
   const ratio = (a: SetupName, b: SetupName, w: Workload) => {
     const x = summary[a]?.[w]?.decisionsPerSecond;
     const y = summary[b]?.[w]?.decisionsPerSecond;
