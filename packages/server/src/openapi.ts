@@ -68,7 +68,7 @@ export function buildOpenApi(): object {
       '/auctions/{id}/bids': {
         post: {
           summary: 'Place a bid (bidder): { amount }, { maxAmount } (proxy: the engine bids for you up to it), or both',
-          description: 'A bid a standing maximum beats is refused with 409 OUTBID_BY_PROXY, carrying the new price after the automatic counter-bid.',
+          description: 'A bid a standing maximum beats is refused with 409 OUTBID_BY_PROXY, carrying the new price after the automatic counter-bid. With OUTBID_SERVER_TIMING=true, bid and Buy It Now answers carry Server-Timing: engine, ledger and bid durations in ms.',
           parameters: [idParam, idempotencyKeyParam],
           requestBody: json(placeBidBody),
           responses: {

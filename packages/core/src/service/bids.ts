@@ -192,6 +192,7 @@ export function createBidDesk(ctx: ServiceContext): BidDesk {
         outcome = await write;
         waits.ledgerMs += performance.now() - committing;
       } catch (error) {
+        waits.ledgerMs += performance.now() - committing; // the failed write was waited for too
         log.warn({ err: error, auctionId }, 'accepted bid not confirmed by the ledger');
         // The engine may now be ahead of the ledger: forget its copy so nobody builds on an unrecorded accept.
         await engine.drop(auctionId).catch(() => undefined);
