@@ -509,14 +509,16 @@ interface Measurement {
   generatorLoopDelayP99Ms: number;
   generatorLoopDelayMaxMs: number;
   /** With --phases, of the answers that carried Server-Timing: p50, p99 and mean (ms) of each phase. */
-  phases?: Record<Phase, { p50Ms: number; p99Ms: number; meanMs: number }>;
+  phases?: Record<Phase, PhaseFigures>;
   pgTxPerDecision?: number;
   redisCallsPerDecision?: number;
   redisEvalshaPerDecision?: number;
   redisSchedulerPollsPerSecond?: number;
 }
 
-const newHistogram = (): Histogram => buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 300_000_000, numberOfSignificantValueDigits: 3 });
+/** The histograms' ceiling: 300 s in µs. */
+const HISTOGRAM_MAX_US = 300_000_000;
+const newHistogram = (): Histogram => buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: HISTOGRAM_MAX_US, numberOfSignificantValueDigits: 3 });
 
 interface Target {
   server: Server;
@@ -555,6 +557,7 @@ const step = () => 1 + Math.floor(Math.random() * 3); // 1..3 increments of 1
 /** The parts of an answer's latency with --phases (Server-Timing's engine, ledger and bid, and the rest outside bid). */
 const PHASES = ['outside', 'engine', 'ledger', 'service'] as const;
 type Phase = (typeof PHASES)[number];
+type PhaseFigures = { p50Ms: number; p99Ms: number; meanMs: number };
 const SERVER_TIMING = /engine;dur=([\d.]+), ledger;dur=([\d.]+), bid;dur=([\d.]+)/;
 
 interface Tally {
@@ -575,6 +578,9 @@ function tally(): Tally {
   return { hist: newHistogram(), phases, acceptedHist: newHistogram(), refusedHist: newHistogram(), decisions: 0, all: 0, accepted: 0, rejected: 0, errors: {} };
 }
 
+/** A latency as the histograms take it: whole µs, from 1 to their ceiling. */
+const histogramUs = (us: number) => Math.max(1, Math.min(Math.round(us), HISTOGRAM_MAX_US));
+
 function record(t: Tally, status: number | string, latencyUs: number, counted: boolean, timing?: string) {
   const decision = status === 201 || status === 409;
   if (decision) t.all++;
@@ -583,13 +589,13 @@ function record(t: Tally, status: number | string, latencyUs: number, counted: b
     t.decisions++;
     if (status === 201) t.accepted++;
     else t.rejected++;
-    const us = Math.max(1, Math.min(Math.round(latencyUs), 300_000_000));
+    const us = histogramUs(latencyUs);
     t.hist.recordValue(us);
     (status === 201 ? t.acceptedHist : t.refusedHist).recordValue(us);
     const parts = t.phases && timing ? SERVER_TIMING.exec(timing) : null;
     if (parts) {
       const [engine, ledger, call] = [parts[1], parts[2], parts[3]].map((d) => Number(d) * 1_000) as [number, number, number];
-      const at = (phase: Phase, value: number) => t.phases![phase].recordValue(Math.max(1, Math.min(Math.round(value), 300_000_000)));
+      const at = (phase: Phase, value: number) => t.phases![phase].recordValue(histogramUs(value));
       at('engine', engine);
       at('ledger', ledger);
       at('service', call - engine - ledger);
@@ -807,7 +813,7 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     generatorLoopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0,
     generatorLoopDelayMaxMs: loopDelay.count > 0 ? loopDelay.max / 1e6 : 0,
     ...(t.phases && t.phases.engine.totalCount > 0
-      ? { phases: Object.fromEntries(PHASES.map((p) => [p, { p50Ms: ms(t.phases![p].getValueAtPercentile(50)), p99Ms: ms(t.phases![p].getValueAtPercentile(99)), meanMs: ms(t.phases![p].mean) }])) as Record<Phase, { p50Ms: number; p99Ms: number; meanMs: number }> }
+      ? { phases: Object.fromEntries(PHASES.map((p) => [p, { p50Ms: ms(t.phases![p].getValueAtPercentile(50)), p99Ms: ms(t.phases![p].getValueAtPercentile(99)), meanMs: ms(t.phases![p].mean) }])) as Record<Phase, PhaseFigures> }
       : {}),
   };
 }

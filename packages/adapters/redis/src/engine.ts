@@ -193,7 +193,7 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
       }
       call('place_bids', stateKey, idemKey, bids.length, idempotencyTtlMs, retentionMs, bids.flatMap((b) => b.args)).then((replies) => {
         if (!Array.isArray(replies) || replies.length !== bids.length) return fail(new Error(`unexpected reply from place_bids for ${bids.length} bids`));
-        bids.forEach((bid, i) => settle(bid, replies[i] as unknown as ScriptArg[]));
+        bids.forEach((bid, i) => settle(bid, replies[i]!));
       }, fail);
     } catch (error) {
       fail(error);
