@@ -1,18 +1,31 @@
 /**
- * The two comparison servers of `pnpm bench bids`, each in its own process behind the same HTTP stack as Outbid
+ * The comparison servers of `pnpm bench bids`, each in its own process behind the same HTTP stack as Outbid
  * (Hono on @hono/node-server). BENCH_MODE=bare: parse the JSON body, answer 201 (the HTTP ceiling).
  * BENCH_MODE=peer: the obvious alternative to Outbid, a pg pool of 20 and per bid one transaction
  * `BEGIN; SELECT … FOR UPDATE; INSERT bid; UPDATE auction; COMMIT`, a bid not above the price + increment rolled
- * back and answered 409. Neither verifies the bearer token (the load generator sends one anyway).
+ * back and answered 409.
+ * BENCH_MODE=floor: the least any server that decides in Redis and records in Postgres does per bid, and nothing
+ * else: one script call that raises the auction's price if the bid is above it (REDIS_URL), then the bid, accepted
+ * or refused, inserted in its own durable commit (DATABASE_URL), then the answer (201 or 409). No rules beyond the
+ * price, no idempotency, no events, no batching.
+ * None verifies the bearer token (the load generator sends one anyway).
  * Prints one JSON line `{"listening":PORT}` once it listens; stops on SIGTERM.
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 const mode = process.env.BENCH_MODE;
 const app = new Hono();
 let pool: pg.Pool | null = null;
+let redis: Redis | null = null;
+
+/** KEYS[1] the auction's price; ARGV[1] the bid. Returns {1, price} when the bid became the price, else {0, price}. */
+const RAISE_PRICE = `local price = tonumber(redis.call('GET', KEYS[1]) or '0')
+local amount = tonumber(ARGV[1])
+if amount > price then redis.call('SET', KEYS[1], ARGV[1]) return {1, amount} end
+return {0, price}`;
 
 if (mode === 'bare') {
   app.post('/auctions/:id/bids', async (c) => {
@@ -63,13 +76,42 @@ if (mode === 'bare') {
       client.release();
     }
   });
+} else if (mode === 'floor') {
+  pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
+  redis = new Redis(process.env.REDIS_URL!);
+  redis.defineCommand('raisePrice', { numberOfKeys: 1, lua: RAISE_PRICE });
+  const raisePrice = (key: string, amount: number) => (redis as unknown as { raisePrice(k: string, a: number): Promise<[number, number]> }).raisePrice(key, amount);
+  await pool.query(`CREATE TABLE IF NOT EXISTS floor_bids (id bigserial PRIMARY KEY, auction_id text NOT NULL, bidder_id text NOT NULL,
+    amount bigint NOT NULL, accepted boolean NOT NULL, idempotency_key text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+  app.post('/auctions', async (c) => {
+    const { startPrice } = (await c.req.json()) as { startPrice: number };
+    const id = crypto.randomUUID();
+    await redis!.set(`{${id}}:price`, startPrice - 1);
+    return c.json({ auctionId: id, currentPrice: startPrice }, 201);
+  });
+  app.post('/auctions/:id/bids', async (c) => {
+    const { amount } = (await c.req.json()) as { amount: number };
+    const id = c.req.param('id');
+    const [raised, price] = await raisePrice(`{${id}}:price`, amount);
+    await pool!.query('INSERT INTO floor_bids (auction_id, bidder_id, amount, accepted, idempotency_key) VALUES ($1, $2, $3, $4, $5)', [
+      id,
+      c.req.header('x-bench-bidder') ?? 'anonymous',
+      amount,
+      raised === 1,
+      c.req.header('idempotency-key') ?? crypto.randomUUID(),
+    ]);
+    return raised === 1
+      ? c.json({ status: 'accepted', amount, currentPrice: price, minNextBid: price + 1 }, 201)
+      : c.json({ status: 'rejected', reason: 'BID_TOO_LOW', amount, currentPrice: price, minNextBid: price + 1 }, 409);
+  });
 } else {
-  throw new Error(`BENCH_MODE must be bare or peer, not ${mode}`);
+  throw new Error(`BENCH_MODE must be bare, peer or floor, not ${mode}`);
 }
 
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.log(JSON.stringify({ listening: info.port })));
 process.once('SIGTERM', () => {
   server.close();
   (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  redis?.disconnect();
   void (pool?.end() ?? Promise.resolve()).finally(() => process.exit(0));
 });

@@ -10,6 +10,9 @@
  *   pg        the Outbid server with DATABASE_URL only
  *   embedded  the Outbid server's default: memory engine + PGlite in a temporary OUTBID_DATA_DIR
  *   embedded-inline  the same with PGlite on the server's event loop (OUTBID_PGLITE_THREAD=false); not run unless named
+ *   floor     per bid one Redis script call (raise the price if above it) and one durable Postgres INSERT, then the
+ *             answer: the least a server deciding in Redis and recording in Postgres does; not run unless named
+ *             (bids-peer.ts)
  * Outbid servers authenticate with HS256 JWTs (OUTBID_JWT_SECRET) and run with the per-user rate limit lifted.
  *
  * Workloads, interleaved round by round (the setup order rotates each round):
@@ -25,7 +28,7 @@
  * commandstats), and the server process's CPU per decision.
  *
  * Flags: --duration=S (10) --warmup=S (1, unrecorded, before every window) --prewarm=S (3, each setup once before round 1) --rounds=N (3) --connections=N (64) --auctions=N (1000) --rate=N (1000)
- *        --setups=bare,peer,redis+pg,pg,embedded[,embedded-inline] --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
+ *        --setups=bare,peer,redis+pg,pg,embedded[,embedded-inline,floor] --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
  *        --isolate=yes|no (yes): while a setup is measured the other setups' servers are paused (SIGSTOP, then SIGCONT),
  *        so their background work (scheduler and relay polls, idle-time garbage collection) stays out of its window;
  *        Redis and Postgres, shared by all, keep running
@@ -66,6 +69,7 @@ import { issueDevToken } from '@outbid/server';
 import { startPostgres, startRedis } from '@outbid/test-services';
 import { issue14Targets, targetsTable } from './bids-targets.js';
 import { summariseProfile } from './cpuprofile-summary.js';
+import { readSchedstat, runQueueFigures, type SchedSample } from './run-queue.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const MAIN = join(ROOT, 'packages/server/src/main.ts');
@@ -77,7 +81,7 @@ const SECRET = 'bench-bids-secret-of-at-least-32-characters';
  * scavenges; measured in BENCHMARKS.md, "A larger young generation").
  */
 const OUTBID_NODE_FLAGS = ['--max-semi-space-size=32'];
-const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'embedded-inline', 'base'] as const;
+const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'embedded-inline', 'base', 'floor'] as const;
 const ALL_WORKLOADS = ['hot', 'spread', 'open'] as const;
 type SetupName = (typeof ALL_SETUPS)[number];
 type Workload = (typeof ALL_WORKLOADS)[number];
@@ -89,6 +93,7 @@ const LABELS: Record<SetupName, string> = {
   embedded: 'Outbid, embedded default (memory engine + PGlite)',
   'embedded-inline': 'Outbid, embedded, PGlite on the event loop (OUTBID_PGLITE_THREAD=false)',
   base: 'Outbid, REDIS_URL + DATABASE_URL, from --baseline',
+  floor: 'floor: Hono + per bid one Redis script call and one durable Postgres INSERT',
 };
 
 const { values: flags } = parseArgs({
@@ -100,7 +105,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     auctions: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '1000' },
-    setups: { type: 'string', default: ALL_SETUPS.filter((s) => s !== 'base' && s !== 'embedded-inline').join(',') },
+    setups: { type: 'string', default: ALL_SETUPS.filter((s) => s !== 'base' && s !== 'embedded-inline' && s !== 'floor').join(',') },
     workloads: { type: 'string', default: ALL_WORKLOADS.join(',') },
     out: { type: 'string', default: join(ROOT, '.bench-results/bids.json') },
     profile: { type: 'boolean', default: false },
@@ -255,6 +260,11 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
       env.DATABASE_URL = await services.pgCreate(database);
     }
     started = await spawnServer([...nodeFlags, '--import', 'tsx', PEER], env, listening, name);
+  } else if (name === 'floor') {
+    database = 'bench_floor';
+    // Redis database 2: its keys apart from Outbid's.
+    const env = outbidEnv({ BENCH_MODE: name, REDIS_URL: `${services.redisUrl}/2`, DATABASE_URL: await services.pgCreate(database) });
+    started = await spawnServer([...nodeFlags, '--import', 'tsx', PEER], env, listening, name);
   } else if (name === 'redis+pg') {
     database = 'bench_outbid_redis_pg';
     started = await spawnServer(outbidArgs, outbidEnv({ REDIS_URL: services.redisUrl, DATABASE_URL: await services.pgCreate(database) }), listening, name);
@@ -275,7 +285,7 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
     const env = outbidEnv({ OUTBID_DATA_DIR: dataDir, ...(name === 'embedded-inline' ? { OUTBID_PGLITE_THREAD: 'false' } : {}) });
     started = await spawnServer(outbidArgs, env, listening, name);
   }
-  return { name, url: started.info.url, child: started.child, database, usesRedis: name === 'redis+pg' || name === 'base', runsOn: started.info.runsOn };
+  return { name, url: started.info.url, child: started.child, database, usesRedis: name === 'redis+pg' || name === 'base' || name === 'floor', runsOn: started.info.runsOn };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -508,6 +518,14 @@ interface Measurement {
    */
   generatorLoopDelayP99Ms: number;
   generatorLoopDelayMaxMs: number;
+  /**
+   * The server's main thread on the run queue in the measured window (run-queue.ts): ms per second it waited for a
+   * core, that wait's share of the time it wanted one (%), and its longest wait within 100 ms. NaN where Linux keeps
+   * no such counters. The server cannot answer while it waits, whatever its code.
+   */
+  serverRunQueueMsPerSecond: number;
+  serverRunQueuePercent: number;
+  serverRunQueueLongestMs: number;
   /** With --phases, of the answers that carried Server-Timing: p50, p99 and mean (ms) of each phase. */
   phases?: Record<Phase, PhaseFigures>;
   pgTxPerDecision?: number;
@@ -735,9 +753,18 @@ async function measure(target: Target, workload: Workload, round: number): Promi
   const autovacuumSamples: Promise<number>[] = [];
   let sampler: ReturnType<typeof setInterval> | undefined;
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  // The server's main thread's run-queue counters, every 20 ms through the measured window.
+  const sched: SchedSample[] = [];
+  const sampleSched = () => {
+    const s = readSchedstat(pid);
+    if (s) sched.push({ atMs: performance.now(), ...s });
+  };
+  let schedSampler: ReturnType<typeof setInterval> | undefined;
   // The measured window opens after the warm-up.
   const cpuTimer = setTimeout(() => {
     loopDelay.enable();
+    sampleSched();
+    schedSampler = setInterval(sampleSched, 20);
     cpuAtFrom = cpuMsOf(pid);
     machineAtFrom = machineJiffies();
     diskAtFrom = diskStats();
@@ -754,8 +781,11 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     loopDelay.disable();
     clearTimeout(cpuTimer);
     clearInterval(sampler);
+    clearInterval(schedSampler);
+    sampleSched();
     await pool.close();
   }
+  const runQueue = runQueueFigures(sched);
   const autovacuumWorkerSeconds = (await Promise.all(autovacuumSamples)).reduce((a, b) => a + b, 0);
   const cpuMs = cpuMsOf(pid) - cpuAtFrom;
   const machine = machineJiffies();
@@ -812,6 +842,9 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     // The histogram is in ns; empty (no sample) reads as 0.
     generatorLoopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0,
     generatorLoopDelayMaxMs: loopDelay.count > 0 ? loopDelay.max / 1e6 : 0,
+    serverRunQueueMsPerSecond: runQueue?.waitMsPerSecond ?? NaN,
+    serverRunQueuePercent: runQueue?.waitPercent ?? NaN,
+    serverRunQueueLongestMs: runQueue?.longestWaitMs ?? NaN,
     ...(t.phases && t.phases.engine.totalCount > 0
       ? { phases: Object.fromEntries(PHASES.map((p) => [p, { p50Ms: ms(t.phases![p].getValueAtPercentile(50)), p99Ms: ms(t.phases![p].getValueAtPercentile(99)), meanMs: ms(t.phases![p].mean) }])) as Record<Phase, PhaseFigures> }
       : {}),
@@ -838,6 +871,12 @@ function phasesTable(results: Measurement[], servers: Server[]): string[] {
     }
   }
   return lines;
+}
+
+/** The server's main thread's wait for a core in a window, when Linux gave the counters. */
+function runQueueNote(m: Measurement): string {
+  if (!Number.isFinite(m.serverRunQueueMsPerSecond)) return '';
+  return ` (its main thread waited for a core ${fmt(m.serverRunQueueMsPerSecond)} ms/s, ${fmt(m.serverRunQueuePercent)}% of the time it wanted one, up to ${fmt(m.serverRunQueueLongestMs)} ms within 100 ms)`;
 }
 
 /**
@@ -1023,7 +1062,7 @@ async function main() {
           log(
             `${String(results.length).padStart(3)}/${total} round ${round} ${workload.padEnd(6)} ${server.name.padEnd(9)}: ${fmt(m.decisionsPerSecond).padStart(6)} decisions/s` +
               `${m.offeredPerSecond !== undefined ? ` (offered ${fmt(m.offeredPerSecond)}/s)` : ''}, ${fmt((m.accepted / Math.max(1, m.decisions)) * 100)}% accepted, ` +
-              `p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, max ${fmt(m.maxMs)} ms (accepted p50 / p99 ${fmt(m.acceptedP50Ms, 1)} / ${fmt(m.acceptedP99Ms, 1)} ms, refused ${fmt(m.refusedP50Ms, 1)} / ${fmt(m.refusedP99Ms, 1)} ms), server CPU ${fmt(m.serverCpuPercent)}%, machine ${fmt(m.machineBusyPercent)}% busy, load ${fmt(m.loadAverage, 1)}` +
+              `p50 ${fmt(m.p50Ms, 1)} ms, p99 ${fmt(m.p99Ms, 1)} ms, max ${fmt(m.maxMs)} ms (accepted p50 / p99 ${fmt(m.acceptedP50Ms, 1)} / ${fmt(m.acceptedP99Ms, 1)} ms, refused ${fmt(m.refusedP50Ms, 1)} / ${fmt(m.refusedP99Ms, 1)} ms), server CPU ${fmt(m.serverCpuPercent)}%${runQueueNote(m)}, machine ${fmt(m.machineBusyPercent)}% busy, load ${fmt(m.loadAverage, 1)}` +
               `${m.checkpoints > 0 || m.checkpointSyncMs > 0 ? `, Postgres checkpoint: ${m.checkpoints} begun, ${fmt(m.checkpointSyncMs)} ms of its fsync ended here` : ''}` +
               `, disk ${fmt(m.diskWrittenMb)} MB written, ${fmt(m.diskFlushesPerSecond)} flushes/s at ${fmt(m.diskFlushMeanMs, 2)} ms${backgroundNote(m)}${errors ? `, errors: ${errors}` : ''}`,
           );
@@ -1070,6 +1109,10 @@ interface Summary {
   walBytesPerDecision: number;
   /** 1-minute load average at the end of the window. */
   loadAverage: number;
+  /** The server's main thread: run-queue wait per second, its share of the wanted time, the longest within 100 ms. */
+  serverRunQueueMsPerSecond: number;
+  serverRunQueuePercent: number;
+  serverRunQueueLongestMs: number;
   pgTxPerDecision?: number;
   redisCallsPerDecision?: number;
   redisEvalshaPerDecision?: number;
@@ -1101,6 +1144,9 @@ function summarise(ms: Measurement[]): Summary {
     generatorCpuMsPerDecision: med((m) => m.generatorCpuMsPerDecision),
     walBytesPerDecision: med((m) => m.walBytesPerDecision),
     loadAverage: med((m) => m.loadAverage),
+    serverRunQueueMsPerSecond: med((m) => m.serverRunQueueMsPerSecond),
+    serverRunQueuePercent: med((m) => m.serverRunQueuePercent),
+    serverRunQueueLongestMs: med((m) => m.serverRunQueueLongestMs),
     ...(pick((m) => m.pgTxPerDecision) !== undefined ? { pgTxPerDecision: pick((m) => m.pgTxPerDecision) } : {}),
     ...(pick((m) => m.redisCallsPerDecision) !== undefined ? { redisCallsPerDecision: pick((m) => m.redisCallsPerDecision), redisEvalshaPerDecision: pick((m) => m.redisEvalshaPerDecision) } : {}),
   };
@@ -1194,6 +1240,16 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
     lines.push(
       `| ${server.name} | ${per((x) => x.acceptedP50Ms, 1, s)} | ${per((x) => x.acceptedP99Ms, 1, s)} | ${per((x) => x.refusedP50Ms, 1, s)} | ${per((x) => x.refusedP99Ms, 1, s)} |`,
     );
+  }
+  // A late answer from a server that had no core to run on is the machine's, not the server's code.
+  lines.push(
+    `\nThe server's main thread waiting for a core (${WORKLOADS.join(' / ')}; /proc/<pid>/task/<pid>/schedstat, sampled every 20 ms): ms per second of the window, the share of the time it wanted a core, and its longest wait within 100 ms.`,
+  );
+  lines.push('\n| setup | waited ms/s | % of wanted | longest in 100 ms |');
+  lines.push('|---|---:|---:|---:|');
+  for (const server of servers) {
+    const s = summary[server.name]!;
+    lines.push(`| ${server.name} | ${per((x) => x.serverRunQueueMsPerSecond, 0, s)} | ${per((x) => x.serverRunQueuePercent, 0, s)} | ${per((x) => x.serverRunQueueLongestMs, 0, s)} |`);
   }
   if (WITH_PHASES) lines.push(...phasesTable(results, servers));
   const ratio = (a: SetupName, b: SetupName, w: Workload) => {

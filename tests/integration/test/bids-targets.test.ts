@@ -64,6 +64,12 @@ describe("issue 14's targets from a bench run", () => {
       held: false,
     });
     expect(open({ 'redis+pg': { open: at(1_000, 19.3) } })).toMatchObject({ measured: '19.3 ms', held: true });
+    // With each server's wait for a core, when the bench could read it.
+    const waiting = (ms: number) => ({ serverRunQueueMsPerSecond: ms });
+    expect(open({ 'redis+pg': { open: { ...at(1_000, 81.6), ...waiting(212.4) } }, bare: { open: { ...at(1_000, 116.9), ...waiting(251.6) } } })!.measured).toBe(
+      '81.6 ms (its server waited for a core 212 ms/s); the bare route at the same rate 116.9 ms (its server waited for a core 252 ms/s)',
+    );
+    expect(open({ 'redis+pg': { open: { ...at(1_000, 19.3), ...waiting(Number.NaN) } } })).toMatchObject({ measured: '19.3 ms', held: true });
   });
 
   it("splits a p99 against another's into the tail's shape and the mean, when the means are known", () => {
