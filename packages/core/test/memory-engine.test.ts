@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryEngine, type OutbidOptions } from '@outbid/core';
+import { ENGINE_RETENTION, createMemoryEngine, engineIdempotencyTtlMs, type OutbidOptions } from '@outbid/core';
 import { FakeClock, auctionFixture, bidCommand, buyNowCommand } from '@outbid/core/testing';
 import { setup } from './service-setup.js';
 
@@ -63,5 +63,27 @@ describe('memory engine: sealed auctions are forgotten after sealedRetentionMs',
     expect(await engine.getState(ended.id)).toBeNull();
     expect((await engine.getState(dropped.id))?.status).toBe('active');
     expect(() => createMemoryEngine({ sealedRetentionMs: -1 })).toThrow(RangeError);
+  });
+
+  it("keeps a sealed auction for the retention every engine shares by default: one day", async () => {
+    expect(ENGINE_RETENTION).toEqual({ idempotencyTtlMs: 7 * 86_400_000, minIdempotencyTtlMs: 86_400_000, sealedRetentionMs: 86_400_000 });
+    const clock = new FakeClock();
+    const engine = createMemoryEngine({ clock });
+    const sealed = auctionFixture(clock.now());
+    await engine.hydrate(sealed);
+    await engine.cancel(sealed.id);
+    await clock.advance(ENGINE_RETENTION.sealedRetentionMs - 1);
+    expect(await engine.getState(sealed.id)).not.toBeNull();
+    await clock.advance(1);
+    expect(await engine.getState(sealed.id)).toBeNull();
+  });
+});
+
+describe("engines' idempotency TTL", () => {
+  it('is the shared default when none is asked for, what is asked for above a day, and never less than a day', () => {
+    expect(engineIdempotencyTtlMs()).toBe(7 * 86_400_000);
+    expect(engineIdempotencyTtlMs(3 * 86_400_000)).toBe(3 * 86_400_000);
+    expect(engineIdempotencyTtlMs(60_000)).toBe(86_400_000);
+    expect(engineIdempotencyTtlMs(0)).toBe(86_400_000);
   });
 });

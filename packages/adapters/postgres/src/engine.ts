@@ -1,5 +1,6 @@
 import {
   ENGINE_SPECIFICATION_VERSION,
+  engineIdempotencyTtlMs,
   decideBid,
   decideCancel,
   decideEnd,
@@ -13,8 +14,6 @@ import {
   type TransitionOutcome,
 } from '@outbid/core';
 import type { Db, Queryable } from './db.js';
-
-const DAY_MS = 86_400_000;
 
 const ADDED_FIELDS = ['reservePrice', 'buyNowPrice', 'buyNowPolicy', 'leaderMax'] as const;
 /**
@@ -33,7 +32,7 @@ const parseState = (text: string): AuctionState => {
  * degraded mode when Redis is down. Slower than Redis, never wrong.
  */
 export function createSqlEngine(db: Db, options: { idempotencyTtlMs?: number } = {}): BidEngine {
-  const ttl = Math.max(options.idempotencyTtlMs ?? 7 * DAY_MS, DAY_MS);
+  const ttl = engineIdempotencyTtlMs(options.idempotencyTtlMs);
   const dbNow = async (q: Queryable) =>
     Number((await q.query<{ now: unknown }>(`SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`)).rows[0]!.now);
   /**

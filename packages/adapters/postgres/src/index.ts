@@ -69,7 +69,7 @@ export async function createPgliteLedger(options: PgliteLedgerOptions = {}): Pro
 }
 
 export interface PostgresEngineOptions extends PostgresLedgerOptions {
-  /** Idempotency records live until the auction's effective end plus this. Default 7 days. */
+  /** Idempotency records live until the auction's effective end plus this. Default 7 days, at least 24 h (`ENGINE_RETENTION` in @outbid/core). */
   idempotencyTtlMs?: number;
 }
 

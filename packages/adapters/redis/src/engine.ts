@@ -1,5 +1,7 @@
 import {
+  ENGINE_RETENTION,
   ENGINE_SPECIFICATION_VERSION,
+  engineIdempotencyTtlMs,
   isStoredDecision,
   type AuctionState,
   type BidEngine,
@@ -29,7 +31,7 @@ export interface RedisEngineOptions {
   redis: Redis | Cluster;
   /** Key prefix. Default `outbid`. */
   prefix?: string;
-  /** Idempotency records live until the auction's effective end plus this. Default 7 days (at least 24 h). */
+  /** Idempotency records live until the auction's effective end plus this. Default 7 days, at least 24 h (`ENGINE_RETENTION` in @outbid/core). */
   idempotencyTtlMs?: number;
   /** A sealed (ended or cancelled) auction stays in Redis this long, then is hydrated on demand. Default 24 h. */
   sealedRetentionMs?: number;
@@ -46,7 +48,6 @@ export interface RedisEngineOptions {
   maxBidsPerCall?: number;
 }
 
-const DAY_MS = 86_400_000;
 const DEFAULT_MAX_BIDS_PER_CALL = 32;
 
 /** A bid waiting for its auction's next script call: its place_bid arguments after the keys and the engine's own. */
@@ -151,8 +152,8 @@ async function checkServers(redis: Redis | Cluster): Promise<void> {
 export async function createRedisEngine(options: RedisEngineOptions): Promise<BidEngine> {
   const { redis } = options;
   const prefix = options.prefix ?? 'outbid';
-  const idempotencyTtlMs = Math.max(options.idempotencyTtlMs ?? 7 * DAY_MS, DAY_MS);
-  const retentionMs = String(options.sealedRetentionMs ?? DAY_MS);
+  const idempotencyTtlMs = engineIdempotencyTtlMs(options.idempotencyTtlMs);
+  const retentionMs = String(options.sealedRetentionMs ?? ENGINE_RETENTION.sealedRetentionMs);
   const maxBidsPerCall = options.maxBidsPerCall ?? DEFAULT_MAX_BIDS_PER_CALL;
   if (!Number.isInteger(maxBidsPerCall) || maxBidsPerCall < 1) throw new TypeError(`@outbid/redis: maxBidsPerCall must be a whole number of at least 1 (got ${maxBidsPerCall})`);
   await whenReady(redis);

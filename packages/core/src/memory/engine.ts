@@ -1,6 +1,6 @@
 import { isSealed, type AuctionState } from '../domain/auction.js';
 import type { BidDecision } from '../domain/bid.js';
-import { ENGINE_SPECIFICATION_VERSION, type BidEngine, type EngineTransitionResult } from '../ports/engine.js';
+import { ENGINE_RETENTION, ENGINE_SPECIFICATION_VERSION, type BidEngine, type EngineTransitionResult } from '../ports/engine.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { decideBid, isStoredDecision, keyReusedDecision, type PlaceBidCommand } from '../rules/place-bid.js';
 import { decideCancel, decideEnd, decideStart, type TransitionOutcome } from '../rules/transitions.js';
@@ -30,15 +30,13 @@ export interface MemoryEngineOptions {
   sealedRetentionMs?: number;
 }
 
-const DAY_MS = 86_400_000;
-
 /**
  * The in-process bid engine: single-threaded JavaScript makes every call atomic. It is the embedded
  * default and the reference model the Redis engine is tested against.
  */
 export function createMemoryEngine(options: MemoryEngineOptions = {}): BidEngine {
   const clock = options.clock ?? systemClock;
-  const retentionMs = options.sealedRetentionMs ?? DAY_MS;
+  const retentionMs = options.sealedRetentionMs ?? ENGINE_RETENTION.sealedRetentionMs;
   if (!Number.isSafeInteger(retentionMs) || retentionMs < 0) throw new RangeError('sealedRetentionMs is a whole number of ms, 0 or more');
   const auctions = new Map<string, HotAuction>();
   /**

@@ -5,6 +5,21 @@ import type { TransitionMode, TransitionOutcome } from '../rules/transitions.js'
 
 export const ENGINE_SPECIFICATION_VERSION = 'v1';
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The retention every engine keeps by default, so that an engine taking over from another (failover, a restart on
+ * another kind) keeps answers as long as the one it replaced: a bid's idempotency record lives until the auction's
+ * effective end plus `idempotencyTtlMs`, never less than `minIdempotencyTtlMs`; a sealed (ended or cancelled) auction
+ * stays held `sealedRetentionMs`, then is rebuilt from the ledger if asked for again.
+ */
+export const ENGINE_RETENTION = { idempotencyTtlMs: 7 * DAY_MS, minIdempotencyTtlMs: DAY_MS, sealedRetentionMs: DAY_MS } as const;
+
+/** The idempotency TTL (ms) an engine keeps for a requested one: the default when none is given, at least a day. */
+export function engineIdempotencyTtlMs(requested?: number): number {
+  return Math.max(requested ?? ENGINE_RETENTION.idempotencyTtlMs, ENGINE_RETENTION.minIdempotencyTtlMs);
+}
+
 export type EngineBidResult =
   | {
       kind: 'decided';
