@@ -477,6 +477,7 @@ interface Measurement {
   p99Ms: number;
   p999Ms: number;
   maxMs: number;
+  /** Mean latency: with the p99, it tells a p99 missed by throughput from one missed by the tail's shape. */
   meanMs: number;
   /** The same split by answer: accepted (201) and refused (409). A hot auction refuses most bids without a ledger write. */
   acceptedP50Ms: number;
@@ -1083,70 +1084,51 @@ async function main() {
   }
 }
 
-interface Summary {
-  decisionsPerSecond: number;
+/** The figures of a window that a setup's summary gives as their median over the rounds. */
+const MEDIAN_FIELDS = [
+  'decisionsPerSecond',
+  'p50Ms',
+  'p99Ms',
+  'p999Ms',
+  'maxMs',
+  'meanMs',
+  'acceptedP50Ms',
+  'acceptedP99Ms',
+  'refusedP50Ms',
+  'refusedP99Ms',
+  'serverCpuPercent',
+  'serverCpuMsPerDecision',
+  'machineBusyPercent',
+  'machineCpuMsPerDecision',
+  'postgresCpuMsPerDecision',
+  'redisCpuMsPerDecision',
+  'generatorCpuMsPerDecision',
+  'walBytesPerDecision',
+  'loadAverage',
+  'serverRunQueueMsPerSecond',
+  'serverRunQueuePercent',
+  'serverRunQueueLongestMs',
+] as const satisfies readonly (keyof Measurement)[];
+
+/** A setup's figures for one workload: medians over its rounds (see the fields of Measurement). */
+type Summary = Record<(typeof MEDIAN_FIELDS)[number], number> & {
   offeredPerSecond?: number;
   acceptedShare: number;
-  p50Ms: number;
-  p99Ms: number;
-  p999Ms: number;
-  maxMs: number;
-  /** Mean latency: with the p99, it tells a p99 missed by throughput from one missed by the tail's shape. */
-  meanMs: number;
-  acceptedP50Ms: number;
-  acceptedP99Ms: number;
-  refusedP50Ms: number;
-  refusedP99Ms: number;
   errors: number;
-  serverCpuPercent: number;
-  serverCpuMsPerDecision: number;
-  /** All cores busy during the window, in % of the machine (everything: generator, servers, databases, others). */
-  machineBusyPercent: number;
-  machineCpuMsPerDecision: number;
-  postgresCpuMsPerDecision: number;
-  redisCpuMsPerDecision: number;
-  generatorCpuMsPerDecision: number;
-  walBytesPerDecision: number;
-  /** 1-minute load average at the end of the window. */
-  loadAverage: number;
-  /** The server's main thread: run-queue wait per second, its share of the wanted time, the longest within 100 ms. */
-  serverRunQueueMsPerSecond: number;
-  serverRunQueuePercent: number;
-  serverRunQueueLongestMs: number;
   pgTxPerDecision?: number;
   redisCallsPerDecision?: number;
   redisEvalshaPerDecision?: number;
-}
+};
 
 function summarise(ms: Measurement[]): Summary {
   const med = (f: (m: Measurement) => number | undefined) => median(ms.map((m) => f(m) ?? NaN));
   const pick = (f: (m: Measurement) => number | undefined) => (ms.some((m) => f(m) !== undefined) ? med(f) : undefined);
+  const medians = Object.fromEntries(MEDIAN_FIELDS.map((field) => [field, med((m) => m[field])])) as Record<(typeof MEDIAN_FIELDS)[number], number>;
   return {
-    decisionsPerSecond: med((m) => m.decisionsPerSecond),
+    ...medians,
     ...(ms[0]?.offeredPerSecond !== undefined ? { offeredPerSecond: med((m) => m.offeredPerSecond) } : {}),
     acceptedShare: med((m) => m.accepted / Math.max(1, m.decisions)),
-    p50Ms: med((m) => m.p50Ms),
-    p99Ms: med((m) => m.p99Ms),
-    p999Ms: med((m) => m.p999Ms),
-    maxMs: med((m) => m.maxMs),
-    meanMs: med((m) => m.meanMs),
-    acceptedP50Ms: med((m) => m.acceptedP50Ms),
-    acceptedP99Ms: med((m) => m.acceptedP99Ms),
-    refusedP50Ms: med((m) => m.refusedP50Ms),
-    refusedP99Ms: med((m) => m.refusedP99Ms),
     errors: med((m) => Object.values(m.errors).reduce((a, b) => a + b, 0)),
-    serverCpuPercent: med((m) => m.serverCpuPercent),
-    serverCpuMsPerDecision: med((m) => m.serverCpuMsPerDecision),
-    machineBusyPercent: med((m) => m.machineBusyPercent),
-    machineCpuMsPerDecision: med((m) => m.machineCpuMsPerDecision),
-    postgresCpuMsPerDecision: med((m) => m.postgresCpuMsPerDecision),
-    redisCpuMsPerDecision: med((m) => m.redisCpuMsPerDecision),
-    generatorCpuMsPerDecision: med((m) => m.generatorCpuMsPerDecision),
-    walBytesPerDecision: med((m) => m.walBytesPerDecision),
-    loadAverage: med((m) => m.loadAverage),
-    serverRunQueueMsPerSecond: med((m) => m.serverRunQueueMsPerSecond),
-    serverRunQueuePercent: med((m) => m.serverRunQueuePercent),
-    serverRunQueueLongestMs: med((m) => m.serverRunQueueLongestMs),
     ...(pick((m) => m.pgTxPerDecision) !== undefined ? { pgTxPerDecision: pick((m) => m.pgTxPerDecision) } : {}),
     ...(pick((m) => m.redisCallsPerDecision) !== undefined ? { redisCallsPerDecision: pick((m) => m.redisCallsPerDecision), redisEvalshaPerDecision: pick((m) => m.redisEvalshaPerDecision) } : {}),
   };
