@@ -53,7 +53,8 @@
  * the window, when anything did: the checkpointer's writes, autovacuum workers, Redis's AOF rewrites, the
  * hypervisor's steal, stalls of 20 ms or more in the load generator's own event loop (a stalled generator sends and
  * reads late, so its stall is in every latency of that stretch); and the disks' writes and cache flushes (each
- * durable commit waits for a flush: their mean time is a durable answer's floor).
+ * durable commit waits for a flush: their mean time is a durable answer's floor). And how long the server's main
+ * thread waited for a core (run-queue.ts): a server kept off a core answers late whatever its code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
