@@ -32,6 +32,9 @@
  *        --isolate=yes|no (yes): while a setup is measured the other setups' servers are paused (SIGSTOP, then SIGCONT),
  *        so their background work (scheduler and relay polls, idle-time garbage collection) stays out of its window;
  *        Redis and Postgres, shared by all, keep running
+ *        --pin: each server under test on the last core alone, and this process (the generator) with Redis and
+ *        Postgres on the other cores (taskset), so a server waits for a core only for its own threads and the kernel's;
+ *        the closest two cores come to a server with a machine of its own
  *        --profile: instead, run the redis+pg server under `node --cpu-prof` on the spread workload (or the first
  *        of --workloads) and summarise the profile (see cpuprofile-summary.ts).
  *        --phases: Outbid's servers send `Server-Timing` (OUTBID_SERVER_TIMING=true) and each window splits every
@@ -56,7 +59,7 @@
  * durable commit waits for a flush: their mean time is a durable answer's floor). And how long the server's main
  * thread waited for a core (run-queue.ts): a server kept off a core answers late whatever its code.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -113,6 +116,7 @@ const { values: flags } = parseArgs({
     phases: { type: 'boolean', default: false },
     isolate: { type: 'string', default: 'yes' },
     baseline: { type: 'string' },
+    pin: { type: 'boolean', default: false },
   },
 });
 const DURATION_MS = Number(flags.duration) * 1_000;
@@ -124,6 +128,11 @@ const AUCTIONS = Number(flags.auctions);
 /** Pause (SIGSTOP) the other setups' servers while one is measured, so their pollers and idle GC stay out of its window. */
 const ISOLATE = flags.isolate !== 'no';
 const RATE = Number(flags.rate);
+/** --pin: every server under test on the last core, and this process with Redis and Postgres on the others. */
+const PIN = flags.pin === true;
+/** The machine's cores, read before --pin narrows this process to some of them. */
+const CORES = availableParallelism();
+const SERVER_CORE = CORES - 1;
 /** Outbid's servers send Server-Timing on bid answers, and each window splits its latency by phase (see PHASES). */
 const WITH_PHASES = flags.phases === true;
 const SETUPS = flags.setups!.split(',').map((s) => s.trim()) as SetupName[];
@@ -185,7 +194,10 @@ function outbidEnv(extra: Record<string, string>): Record<string, string> {
 
 /** Spawns a node child and resolves once `ready(line)` returns a value for one of its stdout lines. */
 function spawnServer<T>(args: string[], env: Record<string, string>, ready: (line: string) => T | undefined, what: string, cwd = ROOT): Promise<{ child: ChildProcess; info: T }> {
-  const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // --pin: the server under test on the last core alone (taskset execs node, so the pid stays the server's).
+  const child = PIN
+    ? spawn('taskset', ['--cpu-list', String(SERVER_CORE), process.execPath, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let tail = '';
   // BENCH_SERVER_LOGS=DIR keeps every server's output (pino JSON) in DIR/<what>.log, to see why a request failed.
@@ -824,7 +836,7 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     serverCpuPercent: (cpuMs / (performance.now() - measureFrom)) * 100,
     serverCpuMsPerDecision: cpuMs / Math.max(1, t.decisions),
     machineBusyPercent: busyShare * 100,
-    machineCpuMsPerDecision: (busyShare * availableParallelism() * seconds * 1_000) / Math.max(1, t.decisions),
+    machineCpuMsPerDecision: (busyShare * CORES * seconds * 1_000) / Math.max(1, t.decisions),
     postgresCpuMsPerDecision: perDecision('postgres'),
     redisCpuMsPerDecision: perDecision('redis'),
     generatorCpuMsPerDecision: perDecision('generator'),
@@ -902,6 +914,12 @@ async function main() {
   const loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
   if (flags.profile) log(`pnpm bench bids --profile: redis+pg under --cpu-prof, spread over ${AUCTIONS} auctions, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up), ${CONNECTIONS} connections; node ${process.version}, load average ${loadavg}`);
   else log(`pnpm bench bids: ${SETUPS.join(', ')} × ${WORKLOADS.join(', ')}; ${ROUNDS} rounds, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up) per measurement, ${CONNECTIONS} connections, ${AUCTIONS} auctions for spread, ${RATE} bids/s open loop${ISOLATE ? ', the other setups paused while one is measured' : ', every setup running throughout'}; node ${process.version}, load average ${loadavg}`);
+  if (PIN) {
+    if (SERVER_CORE < 1) throw new Error('--pin needs at least two cores');
+    // This process and what it starts from here (Redis, Postgres) keep off the servers' core; every thread of it.
+    execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', `0-${SERVER_CORE - 1}`, String(process.pid)], { stdio: 'ignore' });
+    log(`--pin: the servers under test on core ${SERVER_CORE} alone; the generator, Redis and Postgres on ${SERVER_CORE === 1 ? 'core 0' : `cores 0-${SERVER_CORE - 1}`}`);
+  }
   const redisDir = mkdtempSync(join(tmpdir(), 'outbid-bench-redis-'));
   tempDirs.push(redisDir);
   const [redisServer, pgServer] = await Promise.all([startRedis(['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', redisDir]), startPostgres()]);
@@ -1184,7 +1202,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
     );
   }
   lines.push(
-    `\nCost per decision (${WORKLOADS.join(' / ')}): Postgres transactions of the setup's database and Redis commands (of them EVALSHA), both net of the idle background (Postgres: idle rate × time; Redis: the scheduler polls, counted); server CPU ms; machine CPU ms (all ${availableParallelism()} cores: generator, server, Redis, Postgres, anything else); accepted share.`,
+    `\nCost per decision (${WORKLOADS.join(' / ')}): Postgres transactions of the setup's database and Redis commands (of them EVALSHA), both net of the idle background (Postgres: idle rate × time; Redis: the scheduler polls, counted); server CPU ms; machine CPU ms (all ${CORES} cores: generator, server, Redis, Postgres, anything else); accepted share.`,
   );
   lines.push('\n| setup | runs on | Postgres tx | Redis commands (EVALSHA) | server CPU ms | server CPU % | machine CPU ms | accepted |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
@@ -1251,9 +1269,9 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   // generator's share included, as it is for every setup).
   const ceiling = (name: SetupName, w: Workload) => {
     const m = summary[name]?.[w]?.machineCpuMsPerDecision;
-    return m ? fmt((availableParallelism() * 1_000) / m) : '–';
+    return m ? fmt((CORES * 1_000) / m) : '–';
   };
-  lines.push(`\nDecisions/s with all ${availableParallelism()} cores busy at this run's machine CPU per decision (hot / spread):`);
+  lines.push(`\nDecisions/s with all ${CORES} cores busy at this run's machine CPU per decision (hot / spread):`);
   for (const server of servers) lines.push(`  ${server.name}: ${ceiling(server.name, 'hot')} / ${ceiling(server.name, 'spread')}`);
   if (summary['redis+pg'] && summary.bare) {
     lines.push(`Outbid redis+pg / bare route: hot ${ratio('redis+pg', 'bare', 'hot')}, spread ${ratio('redis+pg', 'bare', 'spread')}`);
@@ -1273,7 +1291,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
         loadAverageAtStart: meta.loadavg,
         idleBackgroundPerSecond: meta.background,
         redisCostPerSchedulerPoll: meta.perPoll,
-        options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS, isolate: ISOLATE },
+        options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS, isolate: ISOLATE, pin: PIN },
         servers: servers.map((s) => ({ name: s.name, label: LABELS[s.name], runsOn: s.runsOn })),
         summary,
         targets,
