@@ -917,7 +917,12 @@ async function main() {
   if (PIN) {
     if (SERVER_CORE < 1) throw new Error('--pin needs at least two cores');
     // This process and what it starts from here (Redis, Postgres) keep off the servers' core; every thread of it.
-    execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', `0-${SERVER_CORE - 1}`, String(process.pid)], { stdio: 'ignore' });
+    try {
+      execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', `0-${SERVER_CORE - 1}`, String(process.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException & { stderr?: Buffer };
+      throw new Error(e.code === 'ENOENT' ? '--pin needs taskset (Debian: apt-get install util-linux)' : `--pin: taskset failed: ${e.stderr?.toString().trim() || e.message}`);
+    }
     log(`--pin: the servers under test on core ${SERVER_CORE} alone; the generator, Redis and Postgres on ${SERVER_CORE === 1 ? 'core 0' : `cores 0-${SERVER_CORE - 1}`}`);
   }
   const redisDir = mkdtempSync(join(tmpdir(), 'outbid-bench-redis-'));
