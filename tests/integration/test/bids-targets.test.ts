@@ -91,4 +91,40 @@ describe("issue 14's targets from a bench run", () => {
     // A rate target says nothing of tails.
     expect(verdicts.find((v) => v.target === 'Redis + Postgres, hot: ≥ 1.5× the peer')!.measured).toBe('4,000 vs 2,000/s (2.000×)');
   });
+  it('counts the rounds in which each target held, each round judged on its own pair of windows', () => {
+    const rounds: TargetSummary[] = [
+      // p99 0.471 (held), 2.14× (held), open 19.0 ms (held)
+      { peer: { spread: at(700, 170) }, 'redis+pg': { spread: at(1_500, 80), open: at(1_000, 19) } },
+      // p99 0.569 (missed), 1.86× (missed), open 25.0 ms (missed)
+      { peer: { spread: at(700, 160) }, 'redis+pg': { spread: at(1_300, 91), open: at(1_000, 25) } },
+      // p99 0.528 (missed), 2.33× (held); no open loop in this round
+      { peer: { spread: at(600, 180) }, 'redis+pg': { spread: at(1_400, 95) } },
+    ];
+    const summary: TargetSummary = { peer: { spread: at(700, 170) }, 'redis+pg': { spread: at(1_400, 91), open: at(1_000, 22) } };
+    const verdict = (target: string) => issue14Targets(summary, rounds).find((v) => v.target === target)!;
+
+    expect(verdict("Redis + Postgres, 1,000 auctions: p99 at most half the peer's")).toEqual({
+      target: "Redis + Postgres, 1,000 auctions: p99 at most half the peer's",
+      measured: '91.0 vs 170.0 ms (0.535×); held in 1 of 3 rounds (0.471 0.569 0.528)',
+      held: false,
+      rounds: { held: 1, judged: 3 },
+    });
+    expect(verdict('Redis + Postgres, 1,000 auctions: ≥ 2× the peer')).toMatchObject({
+      measured: '1,400 vs 700/s (2.000×); held in 2 of 3 rounds (2.14 1.86 2.33)',
+      held: true,
+      rounds: { held: 2, judged: 3 },
+    });
+    // The open loop counts only the rounds that ran it.
+    expect(verdict('Redis + Postgres, open loop: p99 ≤ 20 ms')).toMatchObject({ measured: '22.0 ms; held in 1 of 2 rounds (19.0 25.0)', held: false, rounds: { held: 1, judged: 2 } });
+    // A target no round could judge says nothing of rounds; one not run at all stays unjudged.
+    expect(issue14Targets({ peer: { hot: at(2_000, 54) }, 'redis+pg': { hot: at(4_800, 27) } }, rounds).find((v) => v.target === 'Redis + Postgres, hot: ≥ 1.5× the peer')).toEqual({
+      target: 'Redis + Postgres, hot: ≥ 1.5× the peer',
+      measured: '4,800 vs 2,000/s (2.400×)',
+      held: true,
+    });
+    expect(verdict('Redis + Postgres, hot: ≥ 1.5× the peer')).toEqual({ target: 'Redis + Postgres, hot: ≥ 1.5× the peer', measured: '–', held: null });
+    // The order is the issue's, with or without rounds.
+    expect(issue14Targets(summary, rounds).map((v) => v.target)).toEqual(issue14Targets(summary).map((v) => v.target));
+    expect(issue14Targets(summary).map((v) => v.target)[6]).toBe('Redis + Postgres, open loop: p99 ≤ 20 ms');
+  });
 });
