@@ -80,11 +80,17 @@ const MAIN = join(ROOT, 'packages/server/src/main.ts');
 const PEER = join(import.meta.dirname, 'bids-peer.ts');
 const SECRET = 'bench-bids-secret-of-at-least-32-characters';
 /**
- * The node flags the server's own start script (packages/server/package.json) runs it with: a young generation of
- * up to 2 × 32 MB instead of 2 × 16 MB, so a burst's short-lived objects die before a scavenge finds them (half the
- * scavenges; measured in BENCHMARKS.md, "A larger young generation").
+ * The node flags the server's own start script (packages/server/package.json) runs it with, read from that script so
+ * the two cannot drift: today a young generation of up to 2 × 32 MB instead of 2 × 16 MB, so a burst's short-lived
+ * objects die before a scavenge finds them (half the scavenges; measured in BENCHMARKS.md, "A larger young
+ * generation"). `--conditions` is left out: every Outbid server here gets it anyway.
  */
-const OUTBID_NODE_FLAGS = ['--max-semi-space-size=32'];
+const OUTBID_NODE_FLAGS = ((): string[] => {
+  const start = (JSON.parse(readFileSync(join(ROOT, 'packages/server/package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
+  const [runner, ...args] = start.trim().split(/\s+/);
+  if (runner !== 'tsx') throw new Error(`packages/server's start script no longer runs tsx ("${start}"): update how the bench reads its node flags`);
+  return args.filter((a) => a.startsWith('--') && !a.startsWith('--conditions'));
+})();
 const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'embedded-inline', 'base', 'floor'] as const;
 const ALL_WORKLOADS = ['hot', 'spread', 'open'] as const;
 type SetupName = (typeof ALL_SETUPS)[number];
