@@ -57,70 +57,70 @@ interface Comparison {
 }
 const OPEN_TARGET = 'Redis + Postgres, open loop: p99 ≤ 20 ms';
 const OPEN_LIMIT_MS = 20;
-const COMPARISONS: Comparison[] = [
+/** The targets in the order the issue lists them; 'open' is the open-loop target, an absolute limit. */
+const TARGETS: (Comparison | 'open')[] = [
   { target: 'Redis + Postgres, hot: ≥ 1.5× the peer', outbid: ['redis+pg', 'hot'], other: ['peer', 'hot'], pick: 'rate', limit: 1.5 },
   { target: 'Redis + Postgres, 1,000 auctions: ≥ 2× the peer', outbid: ['redis+pg', 'spread'], other: ['peer', 'spread'], pick: 'rate', limit: 2 },
   { target: 'Redis + Postgres, hot: ≥ 50% of the bare route', outbid: ['redis+pg', 'hot'], other: ['bare', 'hot'], pick: 'rate', limit: 0.5 },
   { target: 'Redis + Postgres, 1,000 auctions: ≥ 50% of the bare route', outbid: ['redis+pg', 'spread'], other: ['bare', 'spread'], pick: 'rate', limit: 0.5 },
   { target: "Redis + Postgres, hot: p99 at most half the peer's", outbid: ['redis+pg', 'hot'], other: ['peer', 'hot'], pick: 'p99', limit: 0.5, atMost: true },
   { target: "Redis + Postgres, 1,000 auctions: p99 at most half the peer's", outbid: ['redis+pg', 'spread'], other: ['peer', 'spread'], pick: 'p99', limit: 0.5, atMost: true },
+  'open',
   { target: "Embedded, hot: at least the peer's decisions/s", outbid: ['embedded', 'hot'], other: ['peer', 'hot'], pick: 'rate', limit: 1 },
   { target: "Embedded, 1,000 auctions: at least the peer's decisions/s", outbid: ['embedded', 'spread'], other: ['peer', 'spread'], pick: 'rate', limit: 1 },
   { target: "Embedded, hot: p99 no worse than the peer's", outbid: ['embedded', 'hot'], other: ['peer', 'hot'], pick: 'p99', limit: 1, atMost: true },
   { target: "Embedded, 1,000 auctions: p99 no worse than the peer's", outbid: ['embedded', 'spread'], other: ['peer', 'spread'], pick: 'p99', limit: 1, atMost: true },
 ];
-/** The targets in the order the issue lists them: the open loop after the Redis + Postgres comparisons. */
-const ORDER = [...COMPARISONS.slice(0, 6).map((c) => c.target), OPEN_TARGET, ...COMPARISONS.slice(6).map((c) => c.target)];
 
 const pair = (c: Comparison, s: TargetSummary) => [s[c.outbid[0]]?.[c.outbid[1]], s[c.other[0]]?.[c.other[1]]] as const;
 const valueOf = (c: Comparison, i: TargetInputs) => (c.pick === 'rate' ? i.decisionsPerSecond : i.p99Ms);
 const meets = (c: Comparison, r: number) => (c.atMost ? r <= c.limit : r >= c.limit);
 
-/** Each round's ratio (or, for the open loop, p99) of one target, and in how many rounds it held. */
+/**
+ * Each round's value of one target (a ratio, or for the open loop a p99), and in how many rounds it held; null when
+ * no round ran what the target needs. Each round's windows ran minutes apart at most, so a round is a paired comparison.
+ */
 function byRound(rounds: TargetSummary[], judge: (s: TargetSummary) => { value: number; held: boolean } | null, shown: (v: number) => string) {
   const judged = rounds.map(judge).filter((j) => j !== null);
   if (judged.length === 0) return null;
   const held = judged.filter((j) => j.held).length;
-  return { held, judged: judged.length, text: `; held in ${held} of ${judged.length} rounds (${judged.map((j) => shown(j.value)).join(' ')})` };
+  return { rounds: { held, judged: judged.length }, text: `; held in ${held} of ${judged.length} rounds (${judged.map((j) => shown(j.value)).join(' ')})` };
 }
 
-export function issue14Targets(summary: TargetSummary, rounds: TargetSummary[] = []): TargetVerdict[] {
-  const verdicts = new Map<string, TargetVerdict>();
-  for (const c of COMPARISONS) {
-    const [outbid, other] = pair(c, summary);
-    if (!outbid || !other) {
-      verdicts.set(c.target, { target: c.target, measured: '–', held: null });
-      continue;
-    }
-    const [x, y] = [valueOf(c, outbid), valueOf(c, other)];
-    const unit = c.pick === 'rate' ? '/s' : ' ms';
-    const shown = (v: number) => (c.pick === 'rate' ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
-    const shape = c.pick === 'p99' ? tailShape(outbid, other, c.limit) : null;
-    // Each round's two windows ran minutes apart at most, so a round's ratio is a paired comparison.
-    const perRound = byRound(
-      rounds,
-      (s) => {
-        const [o, t] = pair(c, s);
-        if (!o || !t) return null;
-        const r = valueOf(c, o) / valueOf(c, t);
-        return { value: r, held: meets(c, r) };
-      },
-      (r) => r.toFixed(c.pick === 'rate' ? 2 : 3),
-    );
-    verdicts.set(c.target, {
-      target: c.target,
-      measured: `${shown(x)} vs ${shown(y)}${unit} (${ratio(x, y)})${shape ? `; ${shape}` : ''}${perRound?.text ?? ''}`,
-      held: meets(c, x / y),
-      ...(perRound ? { rounds: { held: perRound.held, judged: perRound.judged } } : {}),
-    });
-  }
+function judgeComparison(c: Comparison, summary: TargetSummary, rounds: TargetSummary[]): TargetVerdict {
+  const [outbid, other] = pair(c, summary);
+  if (!outbid || !other) return { target: c.target, measured: '–', held: null };
+  const [x, y] = [valueOf(c, outbid), valueOf(c, other)];
+  const unit = c.pick === 'rate' ? '/s' : ' ms';
+  const shown = (v: number) => (c.pick === 'rate' ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+  const shape = c.pick === 'p99' ? tailShape(outbid, other, c.limit) : null;
+  const perRound = byRound(
+    rounds,
+    (s) => {
+      const [o, t] = pair(c, s);
+      if (!o || !t) return null;
+      const r = valueOf(c, o) / valueOf(c, t);
+      return { value: r, held: meets(c, r) };
+    },
+    (r) => r.toFixed(c.pick === 'rate' ? 2 : 3),
+  );
+  return {
+    target: c.target,
+    measured: `${shown(x)} vs ${shown(y)}${unit} (${ratio(x, y)})${shape ? `; ${shape}` : ''}${perRound?.text ?? ''}`,
+    held: meets(c, x / y),
+    ...(perRound ? { rounds: perRound.rounds } : {}),
+  };
+}
+
+function judgeOpenLoop(summary: TargetSummary, rounds: TargetSummary[]): TargetVerdict {
   const open = summary['redis+pg']?.open;
+  if (!open) return { target: OPEN_TARGET, measured: '–', held: null };
   // The bare route at the same offered rate: how much of the limit the machine and the HTTP stack alone take.
   const bareOpen = summary.bare?.open;
   // A server kept off a core cannot answer: the wait is the machine's, the same for the bare route.
   const waited = (s: TargetInputs) =>
     s.serverRunQueueMsPerSecond !== undefined && Number.isFinite(s.serverRunQueueMsPerSecond) ? ` (its server waited for a core ${s.serverRunQueueMsPerSecond.toFixed(0)} ms/s)` : '';
-  const openRounds = byRound(
+  const perRound = byRound(
     rounds,
     (s) => {
       const o = s['redis+pg']?.open;
@@ -128,18 +128,16 @@ export function issue14Targets(summary: TargetSummary, rounds: TargetSummary[] =
     },
     (v) => v.toFixed(1),
   );
-  verdicts.set(
-    OPEN_TARGET,
-    open
-      ? {
-          target: OPEN_TARGET,
-          measured: `${open.p99Ms.toFixed(1)} ms${waited(open)}${bareOpen ? `; the bare route at the same rate ${bareOpen.p99Ms.toFixed(1)} ms${waited(bareOpen)}` : ''}${openRounds?.text ?? ''}`,
-          held: open.p99Ms <= OPEN_LIMIT_MS,
-          ...(openRounds ? { rounds: { held: openRounds.held, judged: openRounds.judged } } : {}),
-        }
-      : { target: OPEN_TARGET, measured: '–', held: null },
-  );
-  return ORDER.map((t) => verdicts.get(t)!);
+  return {
+    target: OPEN_TARGET,
+    measured: `${open.p99Ms.toFixed(1)} ms${waited(open)}${bareOpen ? `; the bare route at the same rate ${bareOpen.p99Ms.toFixed(1)} ms${waited(bareOpen)}` : ''}${perRound?.text ?? ''}`,
+    held: open.p99Ms <= OPEN_LIMIT_MS,
+    ...(perRound ? { rounds: perRound.rounds } : {}),
+  };
+}
+
+export function issue14Targets(summary: TargetSummary, rounds: TargetSummary[] = []): TargetVerdict[] {
+  return TARGETS.map((t) => (t === 'open' ? judgeOpenLoop(summary, rounds) : judgeComparison(t, summary, rounds)));
 }
 
 /** The verdicts as a Markdown table. */

@@ -201,9 +201,8 @@ function outbidEnv(extra: Record<string, string>): Record<string, string> {
 /** Spawns a node child and resolves once `ready(line)` returns a value for one of its stdout lines. */
 function spawnServer<T>(args: string[], env: Record<string, string>, ready: (line: string) => T | undefined, what: string, cwd = ROOT): Promise<{ child: ChildProcess; info: T }> {
   // --pin: the server under test on the last core alone (taskset execs node, so the pid stays the server's).
-  const child = PIN
-    ? spawn('taskset', ['--cpu-list', String(SERVER_CORE), process.execPath, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, commandArgs] = PIN ? ['taskset', ['--cpu-list', String(SERVER_CORE), process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, commandArgs, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let tail = '';
   // BENCH_SERVER_LOGS=DIR keeps every server's output (pino JSON) in DIR/<what>.log, to see why a request failed.
@@ -272,17 +271,14 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
   const outbidArgs = outbidArgsFor(MAIN);
   let database: string | null = null;
   let started: { child: ChildProcess; info: { url: string; runsOn: string } };
-  if (name === 'bare' || name === 'peer') {
+  if (name === 'bare' || name === 'peer' || name === 'floor') {
     const env = outbidEnv({ BENCH_MODE: name });
-    if (name === 'peer') {
-      database = 'bench_peer';
+    if (name !== 'bare') {
+      database = `bench_${name}`;
       env.DATABASE_URL = await services.pgCreate(database);
     }
-    started = await spawnServer([...nodeFlags, '--import', 'tsx', PEER], env, listening, name);
-  } else if (name === 'floor') {
-    database = 'bench_floor';
-    // Redis database 2: its keys apart from Outbid's.
-    const env = outbidEnv({ BENCH_MODE: name, REDIS_URL: `${services.redisUrl}/2`, DATABASE_URL: await services.pgCreate(database) });
+    // Redis database 2: the floor's keys apart from Outbid's.
+    if (name === 'floor') env.REDIS_URL = `${services.redisUrl}/2`;
     started = await spawnServer([...nodeFlags, '--import', 'tsx', PEER], env, listening, name);
   } else if (name === 'redis+pg') {
     database = 'bench_outbid_redis_pg';
