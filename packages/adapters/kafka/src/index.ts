@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BUS_SPECIFICATION_VERSION, auctionEventSchema, type EventBus, type EventHandler, type SubscribeOptions, type Subscription } from '@outbid/core';
-import { Kafka, logLevel, type Consumer, type EachMessageHandler, type KafkaConfig, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachMessageHandler, type KafkaConfig, type PartitionAssigner, type Producer } from 'kafkajs';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -28,9 +28,17 @@ export interface KafkaBusOptions {
    * broker may hold a fetch when fewer than `minBytes` (default 1) are available — with minBytes 1 a real broker
    * answers as soon as one message arrives, but a broker that does not wake fetches early (the librdkafka mock)
    * holds every fetch the whole wait, so this bounds delivery latency; kafkajs' default of 5,000 ms delayed
-   * bids by seconds.
+   * bids by seconds. `partitionAssigners` (default kafkajs' round robin) chooses how a group's leader spreads the
+   * partitions over its members.
    */
-  consumer?: { sessionTimeout?: number; rebalanceTimeout?: number; heartbeatInterval?: number; maxWaitTimeInMs?: number; minBytes?: number };
+  consumer?: {
+    sessionTimeout?: number;
+    rebalanceTimeout?: number;
+    heartbeatInterval?: number;
+    maxWaitTimeInMs?: number;
+    minBytes?: number;
+    partitionAssigners?: PartitionAssigner[];
+  };
 }
 
 /** A subscription's current consumer (replaced after a crash kafkajs does not recover from) and its group. */
@@ -118,6 +126,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
           // Live delivery: answer a fetch as soon as one byte is there, and never hold one longer than 100 ms.
           minBytes: options.consumer?.minBytes ?? 1,
           maxWaitTimeInMs: options.consumer?.maxWaitTimeInMs ?? 100,
+          partitionAssigners: options.consumer?.partitionAssigners, // undefined: kafkajs' round robin
         });
         entry.consumer = consumer;
         const restart = (error: unknown) => {

@@ -2,6 +2,7 @@ import { startKafkaMock, type KafkaMock } from '@outbid/test-services';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { describeBusConformance } from '@outbid/core/testing';
 import { createKafkaBus } from '../src/index.js';
+import { followersSyncFirst } from './mock-assigner.js';
 
 let mock: KafkaMock;
 beforeAll(async () => {
@@ -11,7 +12,12 @@ afterAll(async () => {
   await mock?.stop();
 });
 
-describeBusConformance('kafka', { create: () => createKafkaBus({ brokers: mock.brokers }), subscribeSettleMs: 500, deliveryTimeoutMs: 20_000, testTimeoutMs: 90_000 });
+describeBusConformance('kafka', {
+  create: () => createKafkaBus({ brokers: mock.brokers, consumer: { partitionAssigners: [followersSyncFirst] } }),
+  subscribeSettleMs: 500,
+  deliveryTimeoutMs: 20_000,
+  testTimeoutMs: 90_000,
+});
 
 // Opt-in: the same contract against a real broker (topic outbid.auction-events must exist).
 describe.skipIf(!process.env.KAFKA_BROKERS)('against a real broker (set KAFKA_BROKERS to run)', () => {
