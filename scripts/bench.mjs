@@ -10,6 +10,7 @@ const benches = {
   bids: ['tests/integration/bench/bids.bench.ts'],
   'kafka-latency': ['tests/integration/bench/kafka-latency.bench.ts'],
   fanout: ['tests/integration/bench/fanout.bench.ts'],
+  'kafka-join': ['packages/adapters/kafka/bench/group-join.bench.ts'],
 };
 const name = process.argv[2];
 if (!benches[name]) {

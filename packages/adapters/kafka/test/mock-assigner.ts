@@ -6,10 +6,10 @@ import { PartitionAssigners, type PartitionAssigner } from 'kafkajs';
  * The mock ends a group's sync the moment the leader's SyncGroup arrives (it carries every member's assignment) and
  * answers INVALID_REQUEST to a follower's SyncGroup that comes after it (SyncGroup in state Up); a real broker hands
  * a late follower its assignment. A follower syncs as soon as its JoinGroup is answered, while the leader first
- * fetches metadata, so the leader usually comes second. With three CPU spinners on the two cores, 9 of 25
- * second-member joins lost that race (2026-11-27): the follower's consumer crashed and a new one joined 10 s later;
- * one join lost it twice and took 30.0 s, and in CI one exceeded the 30 s join timeout. Holding the leader back lets
- * the followers, answered in the same instant, sync first: 0 of 40 joins crashed under the same load (9.3–9.5 s).
+ * fetches metadata, so the leader usually comes second; on a loaded machine it sometimes comes first. Then the
+ * follower's consumer crashes and a new one joins 10 s later; losing twice takes 30 s, the join timeout CI once hit.
+ * Holding the leader back lets the followers, answered in the same instant, sync first. `pnpm bench kafka-join`
+ * measures both: 6 of 40 joins crashed without the hold, 0 of 40 with it (BENCHMARKS.md, "Consumer group joins").
  */
 export const followersSyncFirst: PartitionAssigner = (config) => {
   const roundRobin = PartitionAssigners.roundRobin(config);
