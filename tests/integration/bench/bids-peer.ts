@@ -8,6 +8,10 @@
  * else: one script call that raises the auction's price if the bid is above it (REDIS_URL), then the bid, accepted
  * or refused, inserted in its own durable commit (DATABASE_URL), then the answer (201 or 409). No rules beyond the
  * price, no idempotency, no events, no batching.
+ * BENCH_MODE=floor-batched: the same decision, but the way Outbid batches: script calls auto-pipelined (the calls of
+ * one event-loop turn leave in one write), and the bids recorded by group commit, every bid that arrives while a
+ * write is in flight (two at most) joining the next one-statement INSERT, each answered once its batch committed.
+ * The least a server that decides in Redis and durably records every decision before answering does at its best.
  * None verifies the bearer token (the load generator sends one anyway).
  * Prints one JSON line `{"listening":PORT}` once it listens; stops on SIGTERM.
  */
@@ -26,6 +30,37 @@ const RAISE_PRICE = `local price = tonumber(redis.call('GET', KEYS[1]) or '0')
 local amount = tonumber(ARGV[1])
 if amount > price then redis.call('SET', KEYS[1], ARGV[1]) return {1, amount} end
 return {0, price}`;
+
+type FloorRow = [auctionId: string, bidderId: string, amount: number, accepted: boolean, idempotencyKey: string];
+/** floor-batched's group commit: rows waiting for the next write, and how many writes are in flight (two at most). */
+let waiting: { row: FloorRow; done: (error?: unknown) => void }[] = [];
+let writesInFlight = 0;
+function record(row: FloorRow): Promise<void> {
+  return new Promise((resolve, reject) => {
+    waiting.push({ row, done: (error) => (error === undefined ? resolve() : reject(error)) });
+    writeWaiting();
+  });
+}
+function writeWaiting() {
+  if (writesInFlight >= 2 || waiting.length === 0) return;
+  const batch = waiting;
+  waiting = [];
+  writesInFlight += 1;
+  const column = (i: number) => batch.map((b) => b.row[i]);
+  pool!
+    .query(
+      'INSERT INTO floor_bids (auction_id, bidder_id, amount, accepted, idempotency_key) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[], $5::text[])',
+      [column(0), column(1), column(2), column(3), column(4)],
+    )
+    .then(
+      () => batch.forEach((b) => b.done()),
+      (error: unknown) => batch.forEach((b) => b.done(error ?? new Error('write failed'))),
+    )
+    .finally(() => {
+      writesInFlight -= 1;
+      writeWaiting();
+    });
+}
 
 if (mode === 'bare') {
   app.post('/auctions/:id/bids', async (c) => {
@@ -76,9 +111,10 @@ if (mode === 'bare') {
       client.release();
     }
   });
-} else if (mode === 'floor') {
+} else if (mode === 'floor' || mode === 'floor-batched') {
+  const batched = mode === 'floor-batched';
   pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
-  redis = new Redis(process.env.REDIS_URL!);
+  redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: batched });
   redis.defineCommand('raisePrice', { numberOfKeys: 1, lua: RAISE_PRICE });
   const raisePrice = (key: string, amount: number) => (redis as unknown as { raisePrice(k: string, a: number): Promise<[number, number]> }).raisePrice(key, amount);
   await pool.query(`CREATE TABLE IF NOT EXISTS floor_bids (id bigserial PRIMARY KEY, auction_id text NOT NULL, bidder_id text NOT NULL,
@@ -93,19 +129,14 @@ if (mode === 'bare') {
     const { amount } = (await c.req.json()) as { amount: number };
     const id = c.req.param('id');
     const [raised, price] = await raisePrice(`{${id}}:price`, amount);
-    await pool!.query('INSERT INTO floor_bids (auction_id, bidder_id, amount, accepted, idempotency_key) VALUES ($1, $2, $3, $4, $5)', [
-      id,
-      c.req.header('x-bench-bidder') ?? 'anonymous',
-      amount,
-      raised === 1,
-      c.req.header('idempotency-key') ?? crypto.randomUUID(),
-    ]);
+    const row: FloorRow = [id, c.req.header('x-bench-bidder') ?? 'anonymous', amount, raised === 1, c.req.header('idempotency-key') ?? crypto.randomUUID()];
+    await (batched ? record(row) : pool!.query('INSERT INTO floor_bids (auction_id, bidder_id, amount, accepted, idempotency_key) VALUES ($1, $2, $3, $4, $5)', row));
     return raised === 1
       ? c.json({ status: 'accepted', amount, currentPrice: price, minNextBid: price + 1 }, 201)
       : c.json({ status: 'rejected', reason: 'BID_TOO_LOW', amount, currentPrice: price, minNextBid: price + 1 }, 409);
   });
 } else {
-  throw new Error(`BENCH_MODE must be bare, peer or floor, not ${mode}`);
+  throw new Error(`BENCH_MODE must be bare, peer, floor or floor-batched, not ${mode}`);
 }
 
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.log(JSON.stringify({ listening: info.port })));

@@ -13,6 +13,9 @@
  *   floor     per bid one Redis script call (raise the price if above it) and one durable Postgres INSERT, then the
  *             answer: the least a server deciding in Redis and recording in Postgres does; not run unless named
  *             (bids-peer.ts)
+ *   floor-batched  the same decision and record, batched as Outbid batches: script calls auto-pipelined, the INSERTs
+ *             group-committed (two writes in flight at most), each answer after its batch's commit; not run unless
+ *             named (bids-peer.ts)
  * Outbid servers authenticate with HS256 JWTs (OUTBID_JWT_SECRET) and run with the per-user rate limit lifted.
  *
  * Workloads, interleaved round by round (the setup order rotates each round):
@@ -28,7 +31,7 @@
  * commandstats), and the server process's CPU per decision.
  *
  * Flags: --duration=S (10) --warmup=S (1, unrecorded, before every window) --prewarm=S (3, each setup once before round 1) --rounds=N (3) --connections=N (64) --auctions=N (1000) --rate=N (1000)
- *        --setups=bare,peer,redis+pg,pg,embedded[,embedded-inline,floor] --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
+ *        --setups=bare,peer,redis+pg,pg,embedded[,embedded-inline,floor,floor-batched] --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
  *        --isolate=yes|no (yes): while a setup is measured the other setups' servers are paused (SIGSTOP, then SIGCONT),
  *        so their background work (scheduler and relay polls, idle-time garbage collection) stays out of its window;
  *        Redis and Postgres, shared by all, keep running
@@ -91,7 +94,7 @@ const OUTBID_NODE_FLAGS = ((): string[] => {
   if (runner !== 'tsx') throw new Error(`packages/server's start script no longer runs tsx ("${start}"): update how the bench reads its node flags`);
   return args.filter((a) => a.startsWith('--') && !a.startsWith('--conditions'));
 })();
-const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'embedded-inline', 'base', 'floor'] as const;
+const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'embedded-inline', 'base', 'floor', 'floor-batched'] as const;
 const ALL_WORKLOADS = ['hot', 'spread', 'open'] as const;
 type SetupName = (typeof ALL_SETUPS)[number];
 type Workload = (typeof ALL_WORKLOADS)[number];
@@ -104,6 +107,7 @@ const LABELS: Record<SetupName, string> = {
   'embedded-inline': 'Outbid, embedded, PGlite on the event loop (OUTBID_PGLITE_THREAD=false)',
   base: 'Outbid, REDIS_URL + DATABASE_URL, from --baseline',
   floor: 'floor: Hono + per bid one Redis script call and one durable Postgres INSERT',
+  'floor-batched': 'floor, batched: the same, script calls auto-pipelined and the INSERTs group-committed',
 };
 
 const { values: flags } = parseArgs({
@@ -115,7 +119,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     auctions: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '1000' },
-    setups: { type: 'string', default: ALL_SETUPS.filter((s) => s !== 'base' && s !== 'embedded-inline' && s !== 'floor').join(',') },
+    setups: { type: 'string', default: ALL_SETUPS.filter((s) => s !== 'base' && s !== 'embedded-inline' && s !== 'floor' && s !== 'floor-batched').join(',') },
     workloads: { type: 'string', default: ALL_WORKLOADS.join(',') },
     out: { type: 'string', default: join(ROOT, '.bench-results/bids.json') },
     profile: { type: 'boolean', default: false },
@@ -271,14 +275,15 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
   const outbidArgs = outbidArgsFor(MAIN);
   let database: string | null = null;
   let started: { child: ChildProcess; info: { url: string; runsOn: string } };
-  if (name === 'bare' || name === 'peer' || name === 'floor') {
+  const isFloor = name === 'floor' || name === 'floor-batched';
+  if (name === 'bare' || name === 'peer' || isFloor) {
     const env = outbidEnv({ BENCH_MODE: name });
     if (name !== 'bare') {
       database = `bench_${name}`;
       env.DATABASE_URL = await services.pgCreate(database);
     }
-    // Redis database 2: the floor's keys apart from Outbid's.
-    if (name === 'floor') env.REDIS_URL = `${services.redisUrl}/2`;
+    // Redis databases 2 and 3: the floors' keys apart from Outbid's and from each other's.
+    if (isFloor) env.REDIS_URL = `${services.redisUrl}/${name === 'floor' ? 2 : 3}`;
     started = await spawnServer([...nodeFlags, '--import', 'tsx', PEER], env, listening, name);
   } else if (name === 'redis+pg') {
     database = 'bench_outbid_redis_pg';
@@ -300,7 +305,7 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
     const env = outbidEnv({ OUTBID_DATA_DIR: dataDir, ...(name === 'embedded-inline' ? { OUTBID_PGLITE_THREAD: 'false' } : {}) });
     started = await spawnServer(outbidArgs, env, listening, name);
   }
-  return { name, url: started.info.url, child: started.child, database, usesRedis: name === 'redis+pg' || name === 'base' || name === 'floor', runsOn: started.info.runsOn };
+  return { name, url: started.info.url, child: started.child, database, usesRedis: name === 'redis+pg' || name === 'base' || isFloor, runsOn: started.info.runsOn };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
