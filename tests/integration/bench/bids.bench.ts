@@ -97,6 +97,8 @@ const OUTBID_NODE_FLAGS = ((): string[] => {
 const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'embedded-inline', 'base', 'floor', 'floor-batched'] as const;
 const ALL_WORKLOADS = ['hot', 'spread', 'open'] as const;
 type SetupName = (typeof ALL_SETUPS)[number];
+/** Setups run only when --setups names them. */
+const NAMED_ONLY: ReadonlySet<SetupName> = new Set(['base', 'embedded-inline', 'floor', 'floor-batched']);
 type Workload = (typeof ALL_WORKLOADS)[number];
 const LABELS: Record<SetupName, string> = {
   bare: 'bare Hono route: parse JSON, answer 201 (HTTP ceiling)',
@@ -119,7 +121,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     auctions: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '1000' },
-    setups: { type: 'string', default: ALL_SETUPS.filter((s) => s !== 'base' && s !== 'embedded-inline' && s !== 'floor' && s !== 'floor-batched').join(',') },
+    setups: { type: 'string', default: ALL_SETUPS.filter((s) => !NAMED_ONLY.has(s)).join(',') },
     workloads: { type: 'string', default: ALL_WORKLOADS.join(',') },
     out: { type: 'string', default: join(ROOT, '.bench-results/bids.json') },
     profile: { type: 'boolean', default: false },
