@@ -6,6 +6,7 @@ const benches = {
   core: ['packages/core/bench/memory-engine.bench.ts'],
   redis: ['packages/adapters/redis/bench/place-bid.bench.ts'],
   ledger: ['packages/adapters/postgres/bench/ledger.bench.ts'],
+  'ledger-cpu': ['packages/adapters/postgres/bench/ledger-cpu.bench.ts'],
   ends: ['tests/integration/bench/ends.bench.ts'],
   bids: ['tests/integration/bench/bids.bench.ts'],
   'kafka-latency': ['tests/integration/bench/kafka-latency.bench.ts'],

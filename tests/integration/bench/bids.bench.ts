@@ -73,7 +73,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { issueDevToken } from '@outbid/server';
-import { startPostgres, startRedis } from '@outbid/test-services';
+import { cpuMsOf, postgresCpuMeter, startPostgres, startRedis } from '@outbid/test-services';
 import { issue14Targets, targetsTable, type TargetSummary } from './bids-targets.js';
 import { summariseProfile } from './cpuprofile-summary.js';
 import { readSchedstat, runQueueFigures, type SchedSample } from './run-queue.js';
@@ -322,23 +322,6 @@ interface Counters {
   cpuMs: number;
 }
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-/** The fields of /proc/PID/stat after the command name (ppid is [1], utime [11], stime [12]); null once it is gone. */
-function procStat(pid: number | string): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
-
-/** utime + stime in ms (with `children`, also the reaped children's cutime + cstime); NaN for a process gone. */
-const cpuMsOfStat = (fields: string[] | null, children = false): number =>
-  fields ? ((Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0)) * 1_000) / CLOCK_TICKS : NaN;
-const cpuMsOf = (pid: number, children = false) => cpuMsOfStat(procStat(pid), children);
-
 /**
  * Busy, stolen and total jiffies of all cores (/proc/stat), to show how much else ran on the machine. Steal is time
  * the hypervisor gave this VM's cores to another guest: counted as busy (the cores were not ours to use), and shown
@@ -443,19 +426,9 @@ const generatorCpuMs = () => {
 
 async function findCpuSources(monitor: pg.Client, redis: Redis): Promise<CpuSources> {
   const { rows } = await monitor.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  const postmaster = Number(procStat(rows[0]!.pid)?.[1]); // the monitor's backend's parent
   const redisPid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
   return {
-    postgresCpuMs() {
-      let total = cpuMsOf(postmaster, true);
-      for (const entry of readdirSync('/proc')) {
-        if (!/^\d+$/.test(entry)) continue;
-        // A child that exited meanwhile (null) is in the postmaster's reaped children's time.
-        const fields = procStat(entry);
-        if (fields && Number(fields[1]) === postmaster) total += cpuMsOfStat(fields);
-      }
-      return total;
-    },
+    postgresCpuMs: postgresCpuMeter(rows[0]!.pid),
     redisCpuMs: () => cpuMsOf(redisPid),
   };
 }
