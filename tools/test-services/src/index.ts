@@ -4,4 +4,4 @@ export { startRedis, redisCommand, type RedisServer } from './redis.js';
 export { startPostgres, type PostgresServer } from './postgres.js';
 export { startRedisCluster, type RedisCluster } from './redis-cluster.js';
 export { startKafkaMock, type KafkaMock } from './kafka-mock.js';
-export { procStat, cpuMsOf, cpuMsOfStat, postgresCpuMeter } from './proc-cpu.js';
+export { cpuMsOf, postgresCpuMeter } from './proc-cpu.js';
