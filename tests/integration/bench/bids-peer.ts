@@ -19,6 +19,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { FLOOR_INSERT_BATCH, FLOOR_TABLE } from './floor-sql.js';
 
 const mode = process.env.BENCH_MODE;
 const app = new Hono();
@@ -48,10 +49,7 @@ function writeWaiting() {
   writesInFlight += 1;
   const column = (i: number) => batch.map((b) => b.row[i]);
   pool!
-    .query(
-      'INSERT INTO floor_bids (auction_id, bidder_id, amount, accepted, idempotency_key) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[], $5::text[])',
-      [column(0), column(1), column(2), column(3), column(4)],
-    )
+    .query(FLOOR_INSERT_BATCH, [column(0), column(1), column(2), column(3), column(4)])
     .then(
       () => batch.forEach((b) => b.done()),
       (error: unknown) => batch.forEach((b) => b.done(error ?? new Error('write failed'))),
@@ -117,8 +115,7 @@ if (mode === 'bare') {
   redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: batched });
   redis.defineCommand('raisePrice', { numberOfKeys: 1, lua: RAISE_PRICE });
   const raisePrice = (key: string, amount: number) => (redis as unknown as { raisePrice(k: string, a: number): Promise<[number, number]> }).raisePrice(key, amount);
-  await pool.query(`CREATE TABLE IF NOT EXISTS floor_bids (id bigserial PRIMARY KEY, auction_id text NOT NULL, bidder_id text NOT NULL,
-    amount bigint NOT NULL, accepted boolean NOT NULL, idempotency_key text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+  await pool.query(FLOOR_TABLE);
   app.post('/auctions', async (c) => {
     const { startPrice } = (await c.req.json()) as { startPrice: number };
     const id = crypto.randomUUID();

@@ -21,6 +21,7 @@ import pg from 'pg';
 import type { AuctionState, Ledger, LedgerChange } from '@outbid/core';
 import { acceptedChange, auctionFixture } from '@outbid/core/testing';
 import { postgresCpuMeter, startPostgres } from '../../../../tools/test-services/src/index.js';
+import { FLOOR_INSERT_BATCH, FLOOR_TABLE } from '../../../../tests/integration/bench/floor-sql.js';
 import { pgDb } from '../src/db.js';
 import { createSqlLedger } from '../src/ledger.js';
 import { migrate } from '../src/migrations.js';
@@ -37,10 +38,7 @@ const SCHEMAS: Record<string, string[]> = {
     'DROP INDEX outbid_bids_idempotency',
     'DROP INDEX outbid_bids_one_per_version',
   ],
-  floor: [
-    `CREATE TABLE floor_bids (id bigserial PRIMARY KEY, auction_id text NOT NULL, bidder_id text NOT NULL, amount bigint NOT NULL,
-       accepted boolean NOT NULL, idempotency_key text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
-  ],
+  floor: [FLOOR_TABLE],
 };
 
 const { values } = parseArgs({
@@ -71,9 +69,6 @@ interface Subject {
   states: AuctionState[];
 }
 
-const FLOOR_INSERT = `INSERT INTO floor_bids (auction_id, bidder_id, amount, accepted, idempotency_key)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[], $5::text[])`;
-
 async function prepare(server: Awaited<ReturnType<typeof startPostgres>>, name: string, index: number): Promise<Subject> {
   const url = await server.createDatabase(`ledger_cpu_${index}`);
   const pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -92,7 +87,7 @@ async function prepare(server: Awaited<ReturnType<typeof startPostgres>>, name: 
       ? async (changes: LedgerChange[]) => {
           // Every change here is an accepted bid (acceptedChange), so each has its bid record.
           const bids = changes.map((c) => c.bid!);
-          await pool.query(FLOOR_INSERT, [
+          await pool.query(FLOOR_INSERT_BATCH, [
             bids.map((b) => b.auctionId),
             bids.map((b) => b.bidderId),
             bids.map((b) => b.amount),
