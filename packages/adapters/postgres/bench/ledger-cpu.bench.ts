@@ -165,7 +165,7 @@ try {
     }
   }
   const base = results.get(NAMES[0]!)!;
-  console.log(`\nMedians of ${ROUNDS} rounds of ${BATCHES} batches of ${BATCH} bids (each round's Postgres CPU in brackets); ratios against ${NAMES[0]}.\n`);
+  console.log(`\nMedians of ${ROUNDS} rounds of ${BATCHES} batches of ${BATCH} bids ("rounds": each round's Postgres CPU); ratios against ${NAMES[0]}.\n`);
   console.log(`| schema | Postgres CPU µs per bid | rounds | against ${NAMES[0]} | wall µs per bid | WAL B per bid |\n|---|---:|---|---:|---:|---:|`);
   for (const name of NAMES) {
     const r = results.get(name)!;
