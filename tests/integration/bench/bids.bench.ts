@@ -16,6 +16,9 @@
  *   floor-batched  the same decision and record, batched as Outbid batches: script calls auto-pipelined, the INSERTs
  *             group-committed (two writes in flight at most), each answer after its batch's commit; not run unless
  *             named (bids-peer.ts)
+ *   floor-contract  floor-batched plus the least each of the contract's guarantees needs: the Idempotency-Key's first
+ *             answer kept (Redis and the ledger), the end judged by Redis TIME with soft close, gapless versions, the
+ *             latest state in the answer, a fence on each auction's row per batch; not run unless named (bids-peer.ts)
  * Outbid servers authenticate with HS256 JWTs (OUTBID_JWT_SECRET) and run with the per-user rate limit lifted.
  *
  * Workloads, interleaved round by round (the setup order rotates each round):
@@ -31,7 +34,7 @@
  * commandstats), and the server process's CPU per decision.
  *
  * Flags: --duration=S (10) --warmup=S (1, unrecorded, before every window) --prewarm=S (3, each setup once before round 1) --rounds=N (3) --connections=N (64) --auctions=N (1000) --rate=N (1000)
- *        --setups=bare,peer,redis+pg,pg,embedded[,embedded-inline,floor,floor-batched] --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
+ *        --setups=bare,peer,redis+pg,pg,embedded[,embedded-inline,floor,floor-batched,floor-contract] --workloads=hot,spread,open --out=FILE (.bench-results/bids.json)
  *        --isolate=yes|no (yes): while a setup is measured the other setups' servers are paused (SIGSTOP, then SIGCONT),
  *        so their background work (scheduler and relay polls, idle-time garbage collection) stays out of its window;
  *        Redis and Postgres, shared by all, keep running
@@ -94,11 +97,11 @@ const OUTBID_NODE_FLAGS = ((): string[] => {
   if (runner !== 'tsx') throw new Error(`packages/server's start script no longer runs tsx ("${start}"): update how the bench reads its node flags`);
   return args.filter((a) => a.startsWith('--') && !a.startsWith('--conditions'));
 })();
-const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'embedded-inline', 'base', 'floor', 'floor-batched'] as const;
+const ALL_SETUPS = ['bare', 'peer', 'redis+pg', 'pg', 'embedded', 'embedded-inline', 'base', 'floor', 'floor-batched', 'floor-contract'] as const;
 const ALL_WORKLOADS = ['hot', 'spread', 'open'] as const;
 type SetupName = (typeof ALL_SETUPS)[number];
 /** Setups run only when --setups names them. */
-const NAMED_ONLY: ReadonlySet<SetupName> = new Set(['base', 'embedded-inline', 'floor', 'floor-batched']);
+const NAMED_ONLY: ReadonlySet<SetupName> = new Set(['base', 'embedded-inline', 'floor', 'floor-batched', 'floor-contract']);
 type Workload = (typeof ALL_WORKLOADS)[number];
 const LABELS: Record<SetupName, string> = {
   bare: 'bare Hono route: parse JSON, answer 201 (HTTP ceiling)',
@@ -110,6 +113,7 @@ const LABELS: Record<SetupName, string> = {
   base: 'Outbid, REDIS_URL + DATABASE_URL, from --baseline',
   floor: 'floor: Hono + per bid one Redis script call and one durable Postgres INSERT',
   'floor-batched': 'floor, batched: the same, script calls auto-pipelined and the INSERTs group-committed',
+  'floor-contract': "floor-batched plus the least the contract's guarantees need (idempotency, TIME, versions, fence)",
 };
 
 const { values: flags } = parseArgs({
@@ -277,15 +281,15 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
   const outbidArgs = outbidArgsFor(MAIN);
   let database: string | null = null;
   let started: { child: ChildProcess; info: { url: string; runsOn: string } };
-  const isFloor = name === 'floor' || name === 'floor-batched';
+  const isFloor = name === 'floor' || name === 'floor-batched' || name === 'floor-contract';
   if (name === 'bare' || name === 'peer' || isFloor) {
     const env = outbidEnv({ BENCH_MODE: name });
     if (name !== 'bare') {
       database = `bench_${name}`;
       env.DATABASE_URL = await services.pgCreate(database);
     }
-    // Redis databases 2 and 3: the floors' keys apart from Outbid's and from each other's.
-    if (isFloor) env.REDIS_URL = `${services.redisUrl}/${name === 'floor' ? 2 : 3}`;
+    // Redis databases 2, 3 and 4: the floors' keys apart from Outbid's and from each other's.
+    if (isFloor) env.REDIS_URL = `${services.redisUrl}/${{ floor: 2, 'floor-batched': 3, 'floor-contract': 4 }[name]}`;
     started = await spawnServer([...nodeFlags, '--import', 'tsx', PEER], env, listening, name);
   } else if (name === 'redis+pg') {
     database = 'bench_outbid_redis_pg';
