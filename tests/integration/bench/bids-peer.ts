@@ -19,7 +19,7 @@
  * leader, version, end); and per batch, per auction, a fence on the auction's row (its version must be the batch's first version − 1, so no
  * write lands on stale state). Every decision, accepted or refused, is recorded before its answer leaves. No rules
  * beyond price and end, no events, no token check, no recovery: a measuring stick, not a server.
- * The three floors read the request straight from Node's, as Outbid's server does (see leanJson below).
+ * The three floors read the request straight from Node's, as Outbid's server does (see nodeRequest below).
  * None verifies the bearer token (the load generator sends one anyway).
  * Prints one JSON line `{"listening":PORT}` once it listens; stops on SIGTERM.
  */
@@ -28,6 +28,7 @@ import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { requestHeader } from '../../../packages/server/src/node-http.js';
 import { CONTRACT_FLOOR_TABLES, CONTRACT_FLOOR_WRITE, FLOOR_INSERT_BATCH, FLOOR_TABLE } from './floor-sql.js';
 
 const mode = process.env.BENCH_MODE;
@@ -44,10 +45,10 @@ return {0, price}`;
 /**
  * floor-contract's decision. KEYS[1] the auction's state (hash: price, version, leader, endsAt), KEYS[2] the
  * Idempotency-Key's answer. ARGV[1] amount, ARGV[2] bidder, ARGV[3] soft-close window ms, ARGV[4] the key's lifetime ms.
- * Returns {0 replay | 1 accepted | 2 refused, answer, version, price, endsAt}.
+ * Returns {0 replay | 1 accepted | 2 refused, answer, version, endsAt}.
  */
 const DECIDE = `local prior = redis.call('GET', KEYS[2])
-if prior then return {0, prior, 0, 0, 0} end
+if prior then return {0, prior, 0, 0} end
 local s = redis.call('HMGET', KEYS[1], 'price', 'version', 'leader', 'endsAt')
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -66,7 +67,7 @@ local answer = '{"status":"' .. (code == 1 and 'accepted' or 'rejected') .. '"' 
   .. ',"amount":' .. ARGV[1] .. ',"currentPrice":' .. price .. ',"minNextBid":' .. (price + 1) .. ',"leaderId":"' .. leader
   .. '","version":' .. version .. ',"endsAt":' .. endsAt .. ',"ended":' .. (now >= endsAt and 'true' or 'false') .. '}'
 redis.call('SET', KEYS[2], answer, 'PX', ARGV[4])
-return {code, answer, version, price, endsAt}`;
+return {code, answer, version, endsAt}`;
 
 type FloorRow = [auctionId: string, bidderId: string, amount: number, accepted: boolean, idempotencyKey: string];
 /**
@@ -122,19 +123,19 @@ const record = groupCommit<FloorRow>(async (rows) => {
 });
 
 /**
- * The floors read a bid as Outbid's server does on Node (packages/server's json-body.ts and node-http.ts): the body
- * and headers straight from Node's request, where `c.req.json()` and `c.req.header()` first build a WHATWG Request
- * and Headers around it (about 0.1 ms of server CPU per bid here). So a floor's HTTP side costs no more than
- * Outbid's, and the setups differ in the rest. The bare route and the peer keep Hono's plain way, as issue 14 set them.
+ * The floors read a bid as Outbid's server does on Node: headers with the server's own `requestHeader`
+ * (packages/server's node-http.ts), the body as its json-body.ts reads it, straight from Node's request. Hono's
+ * `c.req.json()` and `c.req.header()` first build a WHATWG Request and Headers around it (about 0.1 ms of server CPU
+ * per bid here). So a floor's HTTP side costs no more than Outbid's, and the setups differ in the rest. The bare
+ * route and the peer keep Hono's plain way, as issue 14 set them.
  */
 function nodeRequest(c: Context): IncomingMessage {
   return (c.env as { incoming: IncomingMessage }).incoming;
 }
-function leanHeader(c: Context, name: string): string | undefined {
-  const raw = nodeRequest(c).rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) return raw[i + 1];
-  return undefined;
-}
+/**
+ * The body as JSON, read as json-body.ts's `bodyText` reads it. That one is not imported: json-body.ts imports
+ * @outbid/core, which this process (plain tsx, without the @outbid/source condition) would resolve to an unbuilt dist.
+ */
 function leanJson(c: Context): Promise<unknown> {
   const incoming = nodeRequest(c);
   return new Promise((resolve, reject) => {
@@ -225,7 +226,7 @@ if (mode === 'bare') {
     const { amount } = (await leanJson(c)) as { amount: number };
     const id = c.req.param('id');
     const [raised, price] = await raisePrice(`{${id}}:price`, amount);
-    const row: FloorRow = [id, leanHeader(c, 'x-bench-bidder') ?? 'anonymous', amount, raised === 1, leanHeader(c, 'idempotency-key') ?? crypto.randomUUID()];
+    const row: FloorRow = [id, requestHeader(c, 'x-bench-bidder') ?? 'anonymous', amount, raised === 1, requestHeader(c, 'idempotency-key') ?? crypto.randomUUID()];
     await (batched ? record(row) : pool!.query('INSERT INTO floor_bids (auction_id, bidder_id, amount, accepted, idempotency_key) VALUES ($1, $2, $3, $4, $5)', row));
     return raised === 1
       ? c.json({ status: 'accepted', amount, currentPrice: price, minNextBid: price + 1 }, 201)
@@ -237,7 +238,7 @@ if (mode === 'bare') {
   pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
   redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: true });
   redis.defineCommand('decide', { numberOfKeys: 2, lua: DECIDE });
-  type Decision = [code: number, answer: string, version: number, price: number, endsAt: number];
+  type Decision = [code: number, answer: string, version: number, endsAt: number];
   const decide = (id: string, key: string, amount: number, bidder: string) =>
     (redis as unknown as { decide(...a: (string | number)[]): Promise<Decision> }).decide(`{${id}}:state`, `{${id}}:key:${key}`, amount, bidder, SOFT_CLOSE_MS, KEY_LIFETIME_MS);
   await pool.query(CONTRACT_FLOOR_TABLES);
@@ -254,10 +255,10 @@ if (mode === 'bare') {
     const { amount } = (await leanJson(c)) as { amount: number };
     if (!Number.isSafeInteger(amount) || amount <= 0) return c.json({ title: 'amount must be a positive integer' }, 400);
     const id = c.req.param('id');
-    const key = leanHeader(c, 'idempotency-key');
+    const key = requestHeader(c, 'idempotency-key');
     if (!key) return c.json({ title: 'Idempotency-Key is required' }, 400);
-    const bidder = leanHeader(c, 'x-bench-bidder') ?? 'anonymous';
-    const [code, body, version, , endsAt] = await decide(id, key, amount, bidder);
+    const bidder = requestHeader(c, 'x-bench-bidder') ?? 'anonymous';
+    const [code, body, version, endsAt] = await decide(id, key, amount, bidder);
     // A replay: the first answer as stored (a replay of a decision not yet committed is not handled here).
     if (code === 0) return answer(body, body.startsWith('{"status":"accepted"') ? 201 : 409);
     await contractWriter([key, id, code === 1 ? version : null, amount, bidder, body, code === 1, endsAt]);

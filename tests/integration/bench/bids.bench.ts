@@ -102,6 +102,8 @@ const ALL_WORKLOADS = ['hot', 'spread', 'open'] as const;
 type SetupName = (typeof ALL_SETUPS)[number];
 /** Setups run only when --setups names them. */
 const NAMED_ONLY: ReadonlySet<SetupName> = new Set(['base', 'embedded-inline', 'floor', 'floor-batched', 'floor-contract']);
+/** The floors (bids-peer.ts), each with its Redis database: their keys apart from Outbid's and from each other's. */
+const FLOOR_REDIS_DB: Partial<Record<SetupName, number>> = { floor: 2, 'floor-batched': 3, 'floor-contract': 4 };
 type Workload = (typeof ALL_WORKLOADS)[number];
 const LABELS: Record<SetupName, string> = {
   bare: 'bare Hono route: parse JSON, answer 201 (HTTP ceiling)',
@@ -281,15 +283,15 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
   const outbidArgs = outbidArgsFor(MAIN);
   let database: string | null = null;
   let started: { child: ChildProcess; info: { url: string; runsOn: string } };
-  const isFloor = name === 'floor' || name === 'floor-batched' || name === 'floor-contract';
+  const floorRedisDb = FLOOR_REDIS_DB[name];
+  const isFloor = floorRedisDb !== undefined;
   if (name === 'bare' || name === 'peer' || isFloor) {
     const env = outbidEnv({ BENCH_MODE: name });
     if (name !== 'bare') {
       database = `bench_${name}`;
       env.DATABASE_URL = await services.pgCreate(database);
     }
-    // Redis databases 2, 3 and 4: the floors' keys apart from Outbid's and from each other's.
-    if (isFloor) env.REDIS_URL = `${services.redisUrl}/${{ floor: 2, 'floor-batched': 3, 'floor-contract': 4 }[name]}`;
+    if (isFloor) env.REDIS_URL = `${services.redisUrl}/${floorRedisDb}`;
     started = await spawnServer([...nodeFlags, '--import', 'tsx', PEER], env, listening, name);
   } else if (name === 'redis+pg') {
     database = 'bench_outbid_redis_pg';

@@ -22,8 +22,9 @@ export const CONTRACT_FLOOR_TABLES = `CREATE TABLE IF NOT EXISTS contract_auctio
  * One statement per batch, $1..$8 one array each (key, auction, version or null, amount, bidder, answer, accepted,
  * ends at): every decision recorded, and per auction with accepted bids its row moved to the batch's last version
  * only where it still holds the version before the batch's first (the fence). If the fence stops any auction the
- * statement fails (a text that is no integer: the raise of plain SQL, never folded at plan time as `1 / 0` would be), so its one implicit transaction rolls back and
- * no bid of the batch is recorded or answered. Returns the count of fenced auctions.
+ * statement fails (a text that is no integer: the raise of plain SQL, never folded at plan time as `1 / 0` would
+ * be), so its one implicit transaction rolls back and no bid of the batch is recorded or answered. Returns the count
+ * of fenced auctions.
  */
 export const CONTRACT_FLOOR_WRITE = `WITH b AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::bigint[])
