@@ -7,6 +7,6 @@ import {
 } from '@outbid/core/testing';
 
 describeEngineConformance('memory', { create: async () => createMemoryEngine() });
-describeLedgerConformance('memory', { create: async () => createMemoryLedger(), offers: { applyChanges: true } });
+describeLedgerConformance('memory', { create: async () => createMemoryLedger(), offers: { applyChanges: true, applyChangesAndAudit: true } });
 describeBusConformance('memory', { create: async () => createMemoryBus() });
 describeSchedulerConformance('memory', { create: async () => createMemoryScheduler({ retryDelayMs: 100 }) });

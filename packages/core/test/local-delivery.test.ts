@@ -149,7 +149,13 @@ describe('outbox: false', () => {
         written.push(...changes.flatMap((c) => c.events));
         return memory.applyChanges!(changes);
       },
+      async applyChangesAndAudit(changes, audit) {
+        written.push(...changes.flatMap((c) => c.events));
+        if (changes.length > 0 && audit.length > 0) rode++;
+        return memory.applyChangesAndAudit!(changes, audit);
+      },
     };
+    let rode = 0;
     const bus = createMemoryBus();
     const onBus: AuctionEvent[] = [];
     await bus.subscribe((e) => void onBus.push(e));
@@ -163,10 +169,16 @@ describe('outbox: false', () => {
       const auction = await outbid.createAuction('c', { postId: 'p', startAt: now, endAt: now + 600_000, startPrice: 100, increment: { type: 'fixed', amount: 10 } });
       expect(seen.map((e) => e.type)).toEqual(['AuctionCreated']);
       for (let i = 0; i < 4; i++) {
-        const { decision } = await outbid.placeBid({ auctionId: auction.id, bidderId: i % 2 ? 'ann' : 'ben', amount: 100 + i * 10, idempotencyKey: `k${i}` });
+        // A refusal decided beside each accepted bid goes to the ledger in the same write.
+        const [{ decision }, low] = await Promise.all([
+          outbid.placeBid({ auctionId: auction.id, bidderId: i % 2 ? 'ann' : 'ben', amount: 100 + i * 10, idempotencyKey: `k${i}` }),
+          outbid.placeBid({ auctionId: auction.id, bidderId: 'low', amount: 1, idempotencyKey: `low${i}` }),
+        ]);
         expect(decision.status).toBe('accepted');
+        expect(low.decision.status).toBe('rejected');
         expect(seen.at(-1)?.version).toBe(decision.version); // delivered at its commit, before the answer
       }
+      expect(rode).toBe(4);
       await outbid.endAuction(auction.id, 'c');
       await outbid.idle();
       expect(seen.map((e) => [e.type, e.version])).toEqual([

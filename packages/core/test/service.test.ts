@@ -387,7 +387,8 @@ describe('the audit trail of rejected bids', () => {
     ...ledger,
     async recordAudit(records) {
       if (fault.down) throw new Error('connection refused');
-      if (records.some((r) => r.bidderId === fault.poison)) throw new Error('invalid byte sequence');
+      // As Postgres refuses a value: with its SQLSTATE, the whole transaction rolled back.
+      if (records.some((r) => r.bidderId === fault.poison)) throw Object.assign(new Error('invalid byte sequence'), { code: '22021' });
       return ledger.recordAudit(records);
     },
     async ping() {
@@ -415,6 +416,35 @@ describe('the audit trail of rejected bids', () => {
     expect(await codeOf(Promise.reject((answers[2] as PromiseRejectedResult).reason))).toBe('LEDGER_UNAVAILABLE');
     const audit = await memory.listBids(auction.id, { include: 'all', limit: 100 });
     expect(audit.items.map((b) => b.bidderId).sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('a refusal the ledger refuses does not take down the accepted bids whose transaction it rode in', async () => {
+    const memory = createMemoryLedger();
+    const transactions: string[][] = [];
+    const poisoned = withAuditFault(memory, { poison: 'poison' });
+    const ledger: Ledger = {
+      ...poisoned,
+      async applyChangesAndAudit(changes, audit) {
+        transactions.push([...changes.map((c) => c.bid?.bidderId ?? '?'), ...audit.map((r) => r.bidderId)]);
+        return memory.applyChangesAndAudit!.call(poisoned, changes, audit);
+      },
+    };
+    const { outbid, create } = setup({ ledger });
+    const first = await create();
+    const second = await create();
+    // Decided in one turn: the accepted bids and the refusals go to the ledger together.
+    const answers = await Promise.allSettled([
+      outbid.placeBid({ auctionId: first.id, bidderId: 'winner', amount: 1_000, idempotencyKey: 'k-w' }),
+      outbid.placeBid({ auctionId: second.id, bidderId: 'poison', amount: 10, idempotencyKey: 'k-p' }),
+      outbid.placeBid({ auctionId: second.id, bidderId: 'low', amount: 10, idempotencyKey: 'k-l' }),
+    ]);
+    expect(transactions[0]).toEqual(['winner', 'poison', 'low']);
+    expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((answers[0] as PromiseFulfilledResult<{ decision: { status: string } }>).value.decision.status).toBe('accepted');
+    expect(await codeOf(Promise.reject((answers[1] as PromiseRejectedResult).reason))).toBe('LEDGER_UNAVAILABLE');
+    expect(await memory.findBidByIdempotencyKey(first.id, 'winner', 'k-w')).toMatchObject({ status: 'accepted', version: 2 });
+    expect(await memory.findBidByIdempotencyKey(second.id, 'low', 'k-l')).toMatchObject({ status: 'rejected' });
+    expect(await memory.findBidByIdempotencyKey(second.id, 'poison', 'k-p')).toBeNull();
   });
 
   it('while the ledger is down, a keyed rejection is not answered as recorded; the retry records it and gets it', async () => {

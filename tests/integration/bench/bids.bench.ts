@@ -530,6 +530,8 @@ interface Measurement {
   serverRunQueueLongestMs: number;
   /** With --phases, of the answers that carried Server-Timing: p50, p99 and mean (ms) of each phase. */
   phases?: Record<Phase, PhaseFigures>;
+  /** The same for the refused (409) answers alone: a refusal's record waits for the audit writer, not the bid batch. */
+  refusedPhases?: Record<Phase, PhaseFigures>;
   pgTxPerDecision?: number;
   redisCallsPerDecision?: number;
   redisEvalshaPerDecision?: number;
@@ -584,6 +586,8 @@ interface Tally {
   hist: Histogram;
   /** With --phases: each answer's latency split by phase (µs); `service` is the call's time not spent waiting for the engine or the ledger. */
   phases: Record<Phase, Histogram> | null;
+  /** With --phases: the refused (409) answers' latency split by phase (µs). */
+  refusedPhases: Record<Phase, Histogram> | null;
   acceptedHist: Histogram;
   refusedHist: Histogram;
   decisions: number;
@@ -594,8 +598,8 @@ interface Tally {
 }
 
 function tally(): Tally {
-  const phases = WITH_PHASES ? (Object.fromEntries(PHASES.map((p) => [p, newHistogram()])) as Record<Phase, Histogram>) : null;
-  return { hist: newHistogram(), phases, acceptedHist: newHistogram(), refusedHist: newHistogram(), decisions: 0, all: 0, accepted: 0, rejected: 0, errors: {} };
+  const phaseHistograms = () => (WITH_PHASES ? (Object.fromEntries(PHASES.map((p) => [p, newHistogram()])) as Record<Phase, Histogram>) : null);
+  return { hist: newHistogram(), phases: phaseHistograms(), refusedPhases: phaseHistograms(), acceptedHist: newHistogram(), refusedHist: newHistogram(), decisions: 0, all: 0, accepted: 0, rejected: 0, errors: {} };
 }
 
 /** A latency as the histograms take it: whole µs, from 1 to their ceiling. */
@@ -615,7 +619,10 @@ function record(t: Tally, status: number | string, latencyUs: number, counted: b
     const parts = t.phases && timing ? SERVER_TIMING.exec(timing) : null;
     if (parts) {
       const [engine, ledger, call] = [parts[1], parts[2], parts[3]].map((d) => Number(d) * 1_000) as [number, number, number];
-      const at = (phase: Phase, value: number) => t.phases![phase].recordValue(histogramUs(value));
+      const at = (phase: Phase, value: number) => {
+        t.phases![phase].recordValue(histogramUs(value));
+        if (status === 409) t.refusedPhases![phase].recordValue(histogramUs(value));
+      };
       at('engine', engine);
       at('ledger', ledger);
       at('service', call - engine - ledger);
@@ -847,11 +854,16 @@ async function measure(target: Target, workload: Workload, round: number): Promi
     serverRunQueueMsPerSecond: runQueue?.waitMsPerSecond ?? NaN,
     serverRunQueuePercent: runQueue?.waitPercent ?? NaN,
     serverRunQueueLongestMs: runQueue?.longestWaitMs ?? NaN,
-    ...(t.phases && t.phases.engine.totalCount > 0
-      ? { phases: Object.fromEntries(PHASES.map((p) => [p, { p50Ms: ms(t.phases![p].getValueAtPercentile(50)), p99Ms: ms(t.phases![p].getValueAtPercentile(99)), meanMs: ms(t.phases![p].mean) }])) as Record<Phase, PhaseFigures> }
-      : {}),
+    ...(t.phases && t.phases.engine.totalCount > 0 ? { phases: phaseFigures(t.phases) } : {}),
+    ...(t.refusedPhases && t.refusedPhases.engine.totalCount > 0 ? { refusedPhases: phaseFigures(t.refusedPhases) } : {}),
   };
 }
+
+/** Each phase's p50, p99 and mean, in ms (the histograms hold µs). */
+const phaseFigures = (phases: Record<Phase, Histogram>) =>
+  Object.fromEntries(
+    PHASES.map((p) => [p, { p50Ms: phases[p].getValueAtPercentile(50) / 1_000, p99Ms: phases[p].getValueAtPercentile(99) / 1_000, meanMs: phases[p].mean / 1_000 }]),
+  ) as Record<Phase, PhaseFigures>;
 
 /** --phases: where the answers' time went, per setup and workload (medians over the rounds of each window's figure). */
 function phasesTable(results: Measurement[], servers: Server[]): string[] {
@@ -867,9 +879,15 @@ function phasesTable(results: Measurement[], servers: Server[]): string[] {
     for (const w of WORKLOADS) {
       const rounds = results.filter((r) => r.setup === server.name && r.workload === w && r.phases);
       if (rounds.length === 0) continue;
-      const part = (p: Phase) => `${fmt(median(rounds.map((r) => r.phases![p].meanMs)), 1)} / ${fmt(median(rounds.map((r) => r.phases![p].p99Ms)), 1)}`;
+      const part = (of: (r: Measurement) => Record<Phase, PhaseFigures>, from: Measurement[]) => (p: Phase) =>
+        `${fmt(median(from.map((r) => of(r)[p].meanMs)), 1)} / ${fmt(median(from.map((r) => of(r)[p].p99Ms)), 1)}`;
       const answer = `${fmt(median(rounds.map((r) => r.meanMs)), 1)} / ${fmt(median(rounds.map((r) => r.p99Ms)), 1)}`;
-      lines.push(`| ${server.name} | ${w} | ${answer} | ${PHASES.map(part).join(' | ')} |`);
+      lines.push(`| ${server.name} | ${w} | ${answer} | ${PHASES.map(part((r) => r.phases!, rounds)).join(' | ')} |`);
+      // The refused answers alone: their answer column is the refused p99 (their mean is not kept).
+      const refused = rounds.filter((r) => r.refusedPhases);
+      if (refused.length === 0) continue;
+      const refusedAnswer = `– / ${fmt(median(refused.map((r) => r.refusedP99Ms)), 1)}`;
+      lines.push(`| ${server.name} | ${w}, refused | ${refusedAnswer} | ${PHASES.map(part((r) => r.refusedPhases!, refused)).join(' | ')} |`);
     }
   }
   return lines;

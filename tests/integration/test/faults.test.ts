@@ -1,7 +1,7 @@
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '@outbid/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFailoverEngine, createOutbid, type Ledger, type LedgerChange, type Outbid } from '@outbid/core';
+import { createFailoverEngine, createOutbid, type BidRecord, type Ledger, type LedgerChange, type Outbid } from '@outbid/core';
 import { eventually } from '@outbid/core/testing';
 import { createPostgresEngine, createPostgresLedger } from '@outbid/postgres';
 import { createRedisEngine } from '@outbid/redis';
@@ -78,16 +78,21 @@ describe('faults under a stampede (200 concurrent bidders on one auction)', () =
     const killedBatches: string[][] = [];
     let killing: Promise<void> | null = null;
     const killMidBatch = (ledger: Ledger): Ledger => {
-      const applyChanges = ledger.applyChanges!.bind(ledger);
+      // Both writes that carry a batch of bids: alone, or with the refusals decided beside them.
+      const writes = {
+        applyChanges: (changes: LedgerChange[]) => ledger.applyChanges!(changes),
+        applyChangesAndAudit: (changes: LedgerChange[], audit: BidRecord[]) => ledger.applyChangesAndAudit!(changes, audit),
+      };
       return new Proxy(ledger, {
         get(target, prop, receiver) {
-          if (prop !== 'applyChanges') return Reflect.get(target, prop, receiver);
-          return async (changes: LedgerChange[]) => {
+          if (prop !== 'applyChanges' && prop !== 'applyChangesAndAudit') return Reflect.get(target, prop, receiver);
+          const write = writes[prop] as (changes: LedgerChange[], audit: BidRecord[]) => Promise<unknown>;
+          return async (changes: LedgerChange[], audit: BidRecord[]) => {
             // Until a batch of several has been killed, a single-bid write waits a moment before it leaves, so the
             // accepts decided meanwhile gather into the next batch: the test makes the batch instead of hoping the
             // scheduler interleaves one (it once did not, in 1 of 48 runs).
             if (changes.length < 2 && killedBatches.length === 0) await new Promise((r) => setTimeout(r, 20));
-            const sent = applyChanges(changes);
+            const sent = write(changes, audit);
             if (changes.length >= 2 && killing === null && killedBatches.length < 3) {
               killedBatches.push(changes.flatMap((c) => (c.bid ? [c.bid.bidId] : [])));
               // Immediate shutdown (no checkpoint, clients cut off) right after the batch left; armed again later.

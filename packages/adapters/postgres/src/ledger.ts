@@ -151,24 +151,39 @@ const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCT
  * auction ever held.
  */
 const columnsOf = (alias: string) => `(${AUCTION_FIELDS.map(([name]) => `${alias}.${name}`).join(', ')})`;
-const WRITE_BATCH_AS_EXPECTED = `WITH expected AS MATERIALIZED (
+const AS_EXPECTED_CTES = `WITH expected AS MATERIALIZED (
     SELECT * FROM ${rowsOf(AUCTION_FIELDS, '$4', 'e')} ORDER BY id
   ), locked AS MATERIALIZED (
     SELECT a.id FROM expected AS e CROSS JOIN LATERAL (SELECT * FROM outbid_auctions AS r WHERE r.id = e.id FOR UPDATE) AS a
      WHERE ${columnsOf('a')} IS NOT DISTINCT FROM ${columnsOf('e')}
   ), auctions AS (${UPDATE_AUCTIONS('a.id IN (SELECT id FROM locked)')} RETURNING a.id),
   bids AS (${INSERT_BIDS('v.auction_id IN (SELECT id FROM auctions)')}),
-  outbox AS (${INSERT_OUTBOX_ROWS('$3', "e->>'aggregateid' IN (SELECT id FROM auctions)")})
-  SELECT id FROM auctions`;
+  outbox AS (${INSERT_OUTBOX_ROWS('$3', "e->>'aggregateid' IN (SELECT id FROM auctions)")})`;
+const WRITE_BATCH_AS_EXPECTED = `${AS_EXPECTED_CTES} SELECT id FROM auctions`;
 
 /** The one-statement write, run with a plan kept for the session (see createStatementRunner). */
 export const BATCH_AS_EXPECTED: TextRowsStatement = { name: 'outbid_write_batch_as_expected', sql: WRITE_BATCH_AS_EXPECTED, params: 4, column: 'id' };
-/** Audit records in one statement ($1, a JSON array); returns the ids of those written (a held key writes nothing). */
-export const RECORD_AUDIT: TextRowsStatement = {
-  name: 'outbid_record_audit',
-  sql: `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM ${rowsOf(BID_FIELDS, '$1', 'v')} ON CONFLICT DO NOTHING RETURNING bid_id`,
-  params: 1,
-  column: 'bid_id',
+/**
+ * Audit records ($n, a JSON array) that are not there yet: a record already written (same bid id) or whose key
+ * another bid holds is skipped. Rows in auction order: each insert takes a key-share lock on its auction, and
+ * fenced writes lock auctions in id order too, so the two never wait on each other in a circle (a deadlock was
+ * measured).
+ */
+const INSERT_AUDIT = (param: string) =>
+  `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM ${rowsOf(BID_FIELDS, param, 'v')} ORDER BY v.auction_id ON CONFLICT DO NOTHING RETURNING bid_id`;
+/** Audit records in one statement ($1); returns the ids of those written. */
+export const RECORD_AUDIT: TextRowsStatement = { name: 'outbid_record_audit', sql: INSERT_AUDIT('$1'), params: 1, column: 'bid_id' };
+/**
+ * The one-statement write with audit records ($5) beside it, one commit for both. The records are written whatever
+ * happens to the auctions' rows; they come after the rows' locks (the Append runs its branches in order). Returns
+ * `a:<auction id>` for each auction written and `b:<bid id>` for each record written.
+ */
+export const BATCH_AS_EXPECTED_WITH_AUDIT: TextRowsStatement = {
+  name: 'outbid_write_batch_as_expected_with_audit',
+  sql: `${AS_EXPECTED_CTES}, audit AS (${INSERT_AUDIT('$5')})
+  SELECT 'a:' || id AS tagged FROM auctions UNION ALL SELECT 'b:' || bid_id FROM audit`,
+  params: 5,
+  column: 'tagged',
 };
 
 /** Unpublished outbox entries, oldest first (the limit follows). */
@@ -231,6 +246,18 @@ async function existingKeys(tx: Queryable, changes: readonly LedgerChange[]): Pr
     found.set(keySlot(bid.auctionId, bid.bidderId, bid.idempotencyKey!), bid);
   }
   return found;
+}
+/**
+ * The bids holding the keys of the audit records that were not written (`written`: the bid ids that were). Such a
+ * record is already there (a retry recorded it) or its key is another bid's; only the second is news, and it is
+ * rare, so this read happens only when a keyed record was skipped.
+ */
+async function heldKeysOf(q: Queryable, records: readonly BidRecord[], written: ReadonlySet<string>): Promise<BidRecord[]> {
+  const missed = records.filter((r) => r.idempotencyKey !== null && !written.has(r.bidId));
+  if (missed.length === 0) return [];
+  const held = await q.query(BIDS_HOLDING_KEYS, [heldKeys(missed)]);
+  const missedIds = new Set(missed.map((r) => r.bidId));
+  return held.rows.map(toBid).filter((b) => !missedIds.has(b.bidId));
 }
 /** The record already holding the key of the change's bid, else of its trigger (the memory ledger's order). */
 const existingFor = (keys: Map<string, BidRecord>, change: LedgerChange): BidRecord | undefined => {
@@ -303,19 +330,28 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     return expected;
   };
 
-  /** The one-statement write (see WRITE_BATCH_AS_EXPECTED): the ids of the auctions written, or null if none was. */
-  const writeAsExpected = async (changes: readonly LedgerChange[], expected: AuctionState[]): Promise<Set<string> | null> => {
+  /**
+   * The one-statement write (see WRITE_BATCH_AS_EXPECTED), with audit records beside it when there are any (see
+   * BATCH_AS_EXPECTED_WITH_AUDIT): the ids of the auctions and of the records written, or null if nothing was.
+   */
+  const writeAsExpected = async (
+    changes: readonly LedgerChange[],
+    expected: AuctionState[],
+    audit: readonly BidRecord[],
+  ): Promise<{ auctions: Set<string>; audited: Set<string> } | null> => {
     const last = lastStates(changes);
+    const params = [asRows(changes.flatMap(recordsOf).map(bidParams)), asRows(last.map(auctionParams)), outboxRows(changes.flatMap((c) => c.events)), asRows(expected.map(auctionParams))];
     try {
-      const { rows } = await run<{ id: string }>(BATCH_AS_EXPECTED, [
-        asRows(changes.flatMap(recordsOf).map(bidParams)),
-        asRows(last.map(auctionParams)),
-        outboxRows(changes.flatMap((c) => c.events)),
-        asRows(expected.map(auctionParams)),
-      ]);
-      const written = new Set(rows.map((r) => r.id));
-      for (const state of last) if (written.has(state.id)) remember(state);
-      return written;
+      const auctions = new Set<string>();
+      const audited = new Set<string>();
+      if (audit.length === 0) {
+        for (const { id } of (await run<{ id: string }>(BATCH_AS_EXPECTED, params)).rows) auctions.add(id);
+      } else {
+        const { rows } = await run<{ tagged: string }>(BATCH_AS_EXPECTED_WITH_AUDIT, [...params, asRows(audit.map(bidParams))]);
+        for (const { tagged } of rows) (tagged.startsWith('a:') ? auctions : audited).add(tagged.slice(2));
+      }
+      for (const state of last) if (auctions.has(state.id)) remember(state);
+      return { auctions, audited };
     } catch (error) {
       // A key another bid holds: nothing was written, and the locked way says which bid holds it.
       if (uniqueViolation(error) !== null) return null;
@@ -323,9 +359,12 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     }
   };
 
-  /** The exact way: the auctions' rows locked and read, every change judged against them and the keys held. */
-  const writeLocked = async (changes: readonly LedgerChange[]): Promise<ApplyResult[]> => {
-    const { verdicts, recorded } = await db.transaction(async (tx) => {
+  /**
+   * The exact way: the auctions' rows locked and read, every change judged against them and the keys held. Audit
+   * records given are written in the same transaction, after the changes (see recordAuditIn).
+   */
+  const writeLocked = async (changes: readonly LedgerChange[], audit: readonly BidRecord[] = []): Promise<{ results: ApplyResult[]; held: BidRecord[] }> => {
+    const { verdicts, recorded, held } = await db.transaction(async (tx) => {
       // Rows locked in id order, so two batches (or a batch and a single write) never deadlock.
       const { rows } = await tx.query(`SELECT ${AUCTION_COLUMNS} FROM outbid_auctions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [
         [...new Set(changes.map((c) => c.state.id))],
@@ -355,10 +394,11 @@ export function createSqlLedger(db: Db, name: string): Ledger {
           last.map((state) => state.id),
         ]);
       }
-      return { verdicts, recorded: current };
+      const held = audit.length === 0 ? [] : await recordAuditIn(tx, audit);
+      return { verdicts, recorded: current, held };
     });
     for (const state of recorded.values()) remember(state);
-    return verdicts;
+    return { results: verdicts, held };
   };
 
   /**
@@ -366,17 +406,27 @@ export function createSqlLedger(db: Db, name: string): Ledger {
    * changed meanwhile by someone else (or a key already held, or anything the known state does not settle) goes
    * the locked way, which judges it exactly.
    */
-  const writeChanges = async (changes: LedgerChange[]): Promise<ApplyResult[]> => {
+  const writeChanges = async (changes: LedgerChange[], audit: readonly BidRecord[] = []): Promise<{ results: ApplyResult[]; held: BidRecord[] }> => {
     assertBatchOrder(changes);
-    if (changes.length === 0) return [];
+    if (changes.length === 0) return { results: [], held: audit.length === 0 ? [] : await recordAuditIn(db, audit) };
     const expected = expectedRows(changes);
-    const written = expected && (await writeAsExpected(changes, expected));
-    if (!written) return writeLocked(changes);
-    if (written.size === expected.length) return changes.map(() => ({ ok: true }));
-    for (const state of expected) if (!written.has(state.id)) known.delete(state.id);
-    const rest = await writeLocked(changes.filter((c) => !written.has(c.state.id)));
+    const written = expected && (await writeAsExpected(changes, expected, audit));
+    if (!written) return writeLocked(changes, audit);
+    // The records are in: only a keyed one that was not written can be news (see heldKeysOf).
+    const held = audit.length === 0 ? [] : await heldKeysOf(db, audit, written.audited);
+    const { auctions } = written;
+    if (auctions.size === expected.length) return { results: changes.map(() => ({ ok: true })), held };
+    for (const state of expected) if (!auctions.has(state.id)) known.delete(state.id);
+    const rest = (await writeLocked(changes.filter((c) => !auctions.has(c.state.id)))).results;
     let next = 0;
-    return changes.map((c) => (written.has(c.state.id) ? { ok: true } : rest[next++]!));
+    return { results: changes.map((c) => (auctions.has(c.state.id) ? { ok: true } : rest[next++]!)), held };
+  };
+
+  /** Audit records written on `q` (a transaction, or the pool for a statement of its own): see recordAudit. */
+  const recordAuditIn = async (q: Queryable, records: readonly BidRecord[]): Promise<BidRecord[]> => {
+    const params = [asRows(records.map(bidParams))];
+    const { rows } = q === db ? await run<{ bid_id: string }>(RECORD_AUDIT, params) : await q.query(RECORD_AUDIT.sql, params);
+    return heldKeysOf(q, records, new Set(rows.map((r) => r.bid_id as string)));
   };
 
   const ledger: Ledger = {
@@ -426,23 +476,13 @@ export function createSqlLedger(db: Db, name: string): Ledger {
       return { items: page.map(toAuction), nextCursor: rows.length > query.limit && last ? encodeCursor([num(last.seq)]) : null };
     },
     async applyChange(change: LedgerChange) {
-      return (await writeChanges([change]))[0]!;
+      return (await writeChanges([change])).results[0]!;
     },
-    applyChanges: (changes: LedgerChange[]) => writeChanges(changes),
+    applyChanges: async (changes: LedgerChange[]) => (await writeChanges(changes)).results,
+    applyChangesAndAudit: (changes: LedgerChange[], audit: BidRecord[]) => writeChanges(changes, audit),
     async recordAudit(records) {
       if (records.length === 0) return;
-      // One statement, rows in auction order: each insert takes a key-share lock on its auction, and fenced writes
-      // lock auctions in id order too, so the two never wait on each other in a circle (a deadlock was measured).
-      const sorted = [...records].sort((a, b) => (a.auctionId < b.auctionId ? -1 : a.auctionId > b.auctionId ? 1 : 0));
-      const { rows } = await run<{ bid_id: string }>(RECORD_AUDIT, [asRows(sorted.map(bidParams))]);
-      // A keyed record not written: already there (a retry recorded it), or its key is another bid's. Only the
-      // second is news, and it is rare, so this read happens only then.
-      const written = new Set(rows.map((r) => r.bid_id));
-      const missed = sorted.filter((r) => r.idempotencyKey !== null && !written.has(r.bidId));
-      if (missed.length === 0) return [];
-      const held = await db.query(BIDS_HOLDING_KEYS, [heldKeys(missed)]);
-      const missedIds = new Set(missed.map((r) => r.bidId));
-      return held.rows.map(toBid).filter((b) => !missedIds.has(b.bidId));
+      return recordAuditIn(db, records);
     },
     async findBidByIdempotencyKey(auctionId, bidderId, idempotencyKey) {
       const { rows } = await db.query(`SELECT ${BID_COLUMNS} FROM outbid_bids WHERE auction_id = $1 AND bidder_id = $2 AND idempotency_key = $3`, [

@@ -10,27 +10,27 @@ const server = usePostgresServer();
 
 describeLedgerConformance('postgres', {
   create: () => createPostgresLedger({ connectionString: server.url }),
-  offers: { applyChanges: true, locks: true, relayOutbox: true, pruneOutbox: true },
+  offers: { applyChanges: true, applyChangesAndAudit: true, locks: true, relayOutbox: true, pruneOutbox: true },
 });
 
 describeEngineConformance('postgres', {
   create: async () => createPostgresEngine({ connectionString: await server.createDatabase('engine') }),
 });
 
-describeLedgerConformance('pglite', { create: () => createPgliteLedger(), offers: { applyChanges: true, pruneOutbox: true } });
+describeLedgerConformance('pglite', { create: () => createPgliteLedger(), offers: { applyChanges: true, applyChangesAndAudit: true, pruneOutbox: true } });
 describe('in a worker thread', () => {
-  describeLedgerConformance('pglite', { create: () => createPgliteLedger({ thread: true }), offers: { applyChanges: true, pruneOutbox: true } });
+  describeLedgerConformance('pglite', { create: () => createPgliteLedger({ thread: true }), offers: { applyChanges: true, applyChangesAndAudit: true, pruneOutbox: true } });
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'outbid-pglite-'));
 describeLedgerConformance('pglite', {
   create: () => createPgliteLedger({ dataDir: join(dir, 'conformance') }),
-  offers: { applyChanges: true, pruneOutbox: true },
+  offers: { applyChanges: true, applyChangesAndAudit: true, pruneOutbox: true },
 });
 describe('in a worker thread, on disk', () => {
   describeLedgerConformance('pglite', {
     create: () => createPgliteLedger({ dataDir: join(dir, 'conformance-thread'), thread: true }),
     teardown: async () => rmSync(dir, { recursive: true, force: true }),
-    offers: { applyChanges: true, pruneOutbox: true },
+    offers: { applyChanges: true, applyChangesAndAudit: true, pruneOutbox: true },
   });
 });

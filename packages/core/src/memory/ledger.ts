@@ -93,6 +93,13 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
       for (const change of changes) results.push(await ledger.applyChange(change));
       return results;
     },
+    async applyChangesAndAudit(this: Ledger, changes, audit) {
+      // No transaction to share here: one write after the other (this ledger only fails once closed). Called on
+      // `this`, so that a copy of this ledger with either method replaced (a test's fault) writes through it.
+      const results = await this.applyChanges!(changes);
+      const held = (await this.recordAudit(audit)) ?? [];
+      return { results, held };
+    },
     async recordAudit(records) {
       ensureOpen();
       const taken: BidRecord[] = [];

@@ -87,6 +87,15 @@ export interface Ledger {
    * record is returned (the caller answers with it). Ledgers written before this returned nothing (`void`).
    */
   recordAudit(bids: BidRecord[]): Promise<BidRecord[] | void>;
+  /**
+   * Optional, for a ledger with `applyChanges`: `applyChanges(changes)` and `recordAudit(audit)` in one transaction,
+   * so the refusals decided beside a batch of accepted bids share its commit instead of taking one of their own.
+   * The changes are judged and written exactly as `applyChanges` would, and the records exactly as `recordAudit`
+   * would, whatever the changes' verdicts: `results` as `applyChanges` resolves, `held` as `recordAudit` does.
+   * All or nothing: when it rejects, neither the changes nor the records were written, unless the transaction's
+   * outcome is unknown (the connection was lost).
+   */
+  applyChangesAndAudit?(changes: LedgerChange[], audit: BidRecord[]): Promise<{ results: ApplyResult[]; held: BidRecord[] }>;
   findBidByIdempotencyKey(auctionId: string, bidderId: string, idempotencyKey: string): Promise<BidRecord | null>;
   /**
    * Every bid of the auction that came with an idempotency key (accepted and audited), in no particular order:

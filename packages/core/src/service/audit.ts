@@ -22,16 +22,38 @@ const RETRY_MAX_MS = 5_000;
 
 const keyOf = (b: BidRecord) => `${b.auctionId}\u0000${b.bidderId}\u0000${b.idempotencyKey}`;
 
+/** Answers the waiting bidders of a written batch: null, or the bid the ledger says already holds their key. */
+function settleWritten(batch: readonly Waiting[], taken: readonly BidRecord[]): void {
+  const holder = new Map(taken.map((b) => [keyOf(b), b]));
+  for (const w of batch) w.settle?.resolve(w.record.idempotencyKey === null ? null : (holder.get(keyOf(w.record)) ?? null));
+}
+
+export interface AuditWriterOptions {
+  /** Records per batch of its own at most. Default 500. */
+  maxBatch?: number;
+  /**
+   * The bids' group commit (`GroupCommit.carryAudit`), when the ledger can write refusals with accepted bids: each
+   * record then goes with the next transaction of accepted bids, one commit for both, and this writer's own batches
+   * only write again what such a transaction failed to write.
+   */
+  carry?: ((record: BidRecord) => Promise<BidRecord[]>) | null;
+}
+
 /**
- * The audit trail of bids that were not accepted, written by group commit: one write in flight, everything that
- * arrives meanwhile goes into the next (no fixed wait on an idle system). A failed batch is written record by
- * record, so one bad record never takes the others down. A record whose bidder waits for it is then answered with
- * the failure (its bidder retries with the same key, and that retry records it); one nobody waits for is retried
- * with backoff while the ledger is unreachable, and dropped (logged) if the ledger answers pings but refuses it.
+ * The audit trail of bids that were not accepted. Each record rides the bids' group commit when there is one;
+ * otherwise, and for what a carrying transaction failed to write, this writer batches them itself: one write in
+ * flight, everything that arrives meanwhile goes into the next (no fixed wait on an idle system). A failed batch is
+ * written record by record, so one bad record never takes the others down. A record whose bidder waits for it is
+ * then answered with the failure (its bidder retries with the same key, and that retry records it); one nobody waits
+ * for is retried with backoff while the ledger is unreachable, and dropped (logged) if the ledger answers pings but
+ * refuses it.
  */
-export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: number } = {}): AuditWriter {
+export function createAuditWriter(ctx: ServiceContext, options: AuditWriterOptions = {}): AuditWriter {
   const { ledger, log } = ctx;
   const maxBatch = options.maxBatch ?? 500;
+  const carry = options.carry ?? null;
+  /** Records handed to the group commit and not settled yet. */
+  const carried = new Set<Promise<void>>();
   let queue: Waiting[] = [];
   let writing: Promise<void> | null = null;
   let scheduled = false;
@@ -39,9 +61,7 @@ export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: num
 
   const write = async (batch: Waiting[]): Promise<Waiting[]> => {
     try {
-      const taken = (await ledger.recordAudit(batch.map((w) => w.record))) ?? [];
-      const holder = new Map(taken.map((b) => [keyOf(b), b]));
-      for (const w of batch) w.settle?.resolve(w.record.idempotencyKey === null ? null : (holder.get(keyOf(w.record)) ?? null));
+      settleWritten(batch, (await ledger.recordAudit(batch.map((w) => w.record))) ?? []);
       return [];
     } catch (error) {
       if (batch.length === 1) {
@@ -105,18 +125,43 @@ export function createAuditWriter(ctx: ServiceContext, options: { maxBatch?: num
     });
   };
 
+  /**
+   * Hands a record to the group commit. If its transaction failed, the record is written on its own, as a record of
+   * a failed batch is: a record it could not write is no reason to fail the others.
+   */
+  const handOver = (w: Waiting) => {
+    const settled: Promise<void> = ctx
+      .track(
+        carry!(w.record).then(
+          (taken) => settleWritten([w], taken),
+          async () => {
+            const failed = await write([w]);
+            if (failed.length > 0) {
+              queue.push(...failed); // nobody waits on it: retried by this writer while the ledger is unreachable
+              kick();
+            }
+          },
+        ),
+      )
+      .finally(() => carried.delete(settled));
+    carried.add(settled);
+  };
+
+  const enqueue = (w: Waiting) => {
+    if (carry) return handOver(w);
+    queue.push(w);
+    kick();
+  };
+
   return {
     record(record) {
-      return new Promise<BidRecord | null>((resolve, reject) => {
-        queue.push({ record, settle: { resolve, reject } });
-        kick();
-      });
+      return new Promise<BidRecord | null>((resolve, reject) => enqueue({ record, settle: { resolve, reject } }));
     },
     recordInBackground(record) {
-      queue.push({ record });
-      kick();
+      enqueue({ record });
     },
     async flush() {
+      while (carried.size > 0) await Promise.allSettled([...carried]);
       if (writing) await writing;
       if (queue.length > 0) await startDrain();
     },

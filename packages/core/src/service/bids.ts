@@ -50,7 +50,7 @@ interface Waits {
 export function createBidDesk(ctx: ServiceContext): BidDesk {
   const { engine, ledger, hooks, log, persistTimeoutMs } = ctx;
   const inFlightAccepts = new Map<string, Promise<unknown>>();
-  const auditTrail = createAuditWriter(ctx);
+  const auditTrail = createAuditWriter(ctx, { carry: ctx.carryAudit });
 
   /**
    * Records a decision that was not an accept. A keyed answer that a retry must get again (rejected or late) is

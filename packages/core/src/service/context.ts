@@ -6,7 +6,7 @@ import type { ApplyResult, Ledger, LedgerChange } from '../ports/ledger.js';
 import type { Scheduler } from '../ports/scheduler.js';
 import type { AuctionView, OutbidHooks, OutbidLogger } from './api.js';
 import { createFencedWrite, type FencedWrite } from './fence.js';
-import { createGroupCommit } from './group-commit.js';
+import { createGroupCommit, type GroupCommit } from './group-commit.js';
 import type { OutboxRelay } from './relay.js';
 
 /** What every room of the service shares: the ports, the fenced write, the cure (rehydrate) and the housekeeping. */
@@ -24,6 +24,8 @@ export interface ServiceContext {
   readonly persist: FencedWrite;
   /** Accepted bids' writes, by group commit (see createGroupCommit). */
   readonly persistBid: (change: LedgerChange) => Promise<ApplyResult>;
+  /** Refusals' records in the same group commit, when the ledger can write both at once (see GroupCommit.carryAudit). */
+  readonly carryAudit: GroupCommit['carryAudit'];
   isClosed(): boolean;
   ensureOpen(): void;
   track<T>(promise: Promise<T>): Promise<T>;
@@ -64,6 +66,7 @@ export function createServiceContext(options: ServiceContextOptions): ServiceCon
     return state;
   };
 
+  const groupCommit = createGroupCommit(ledger, options.persistTimeoutMs, { onCommitted: (change) => context.deliverCommitted(change.events) });
   const context: ServiceContext = {
     engine,
     ledger,
@@ -74,7 +77,8 @@ export function createServiceContext(options: ServiceContextOptions): ServiceCon
     hooks,
     background,
     persist: createFencedWrite(ledger, options.persistTimeoutMs, (change) => context.deliverCommitted(change.events)),
-    persistBid: createGroupCommit(ledger, options.persistTimeoutMs, { onCommitted: (change) => context.deliverCommitted(change.events) }),
+    persistBid: groupCommit.persist,
+    carryAudit: groupCommit.carryAudit,
     isClosed,
     ensureOpen() {
       if (isClosed()) throw new OutbidError(ErrorCodes.CLOSED, 'Outbid is closed.');

@@ -1,3 +1,4 @@
+import type { BidRecord } from '../domain/bid.js';
 import type { ApplyResult, Ledger, LedgerChange } from '../ports/ledger.js';
 import { createFencedWrite } from './fence.js';
 
@@ -8,6 +9,27 @@ export interface GroupCommitOptions {
   maxInFlight?: number;
   /** Sees each committed change, per auction in version order, before its writer hears back. */
   onCommitted?: (change: LedgerChange) => void;
+}
+
+/** The group commit of accepted bids, and of the refusals that ride with them. */
+export interface GroupCommit {
+  /** Writes an accepted bid's change; resolves with its verdict once the transaction holding it has committed. */
+  persist(change: LedgerChange): Promise<ApplyResult>;
+  /**
+   * Null unless the ledger offers `applyChangesAndAudit`. A refusal's record, written in the next transaction (with
+   * the accepted bids of that moment, or alone when there are none): resolves once it is in the ledger, with what
+   * that transaction's `recordAudit` part returned (the bids already holding the keys of records it did not write,
+   * this record's among them if another bid holds its key). Rejects when the
+   * transaction failed; nothing of it was written then, unless its outcome is unknown (the ledger ignores a record
+   * written twice, so writing it again is safe).
+   */
+  carryAudit: ((record: BidRecord) => Promise<BidRecord[]>) | null;
+}
+
+interface Rider {
+  record: BidRecord;
+  resolve(held: BidRecord[]): void;
+  reject(error: unknown): void;
 }
 
 interface Pending {
@@ -44,15 +66,28 @@ async function withDeadlockRetry<T>(write: () => Promise<T>, attempts = 3): Prom
   }
 }
 
-export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, options: GroupCommitOptions = {}): (change: LedgerChange) => Promise<ApplyResult> {
+/**
+ * True when the ledger refused the whole transaction, so that none of it was written: Postgres rolls back a
+ * statement that breaks a data rule (SQLSTATE class 22), a constraint (23), a serialisation or deadlock check (40)
+ * or that it cannot run (42). A lost connection or a server going down leaves the outcome unknown.
+ */
+function refusedWhole(error: unknown): boolean {
+  const driverError = (error as { cause?: unknown } | null)?.cause ?? error;
+  const code = (driverError as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|40|42)/.test(code);
+}
+
+export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, options: GroupCommitOptions = {}): GroupCommit {
   const applyChanges = ledger.applyChanges?.bind(ledger);
   if (!applyChanges) {
     const fenced = createFencedWrite(ledger, persistTimeoutMs, options.onCommitted);
-    return (change) => fenced(change.state.id, change);
+    return { persist: (change) => fenced(change.state.id, change), carryAudit: null };
   }
+  const applyChangesAndAudit = ledger.applyChangesAndAudit?.bind(ledger);
   const maxBatch = options.maxBatch ?? 256;
   const maxInFlight = options.maxInFlight ?? 2;
   let queue: Pending[] = [];
+  let riders: Rider[] = [];
   const busyAuctions = new Set<string>();
   let inFlight = 0;
   let scheduled = false;
@@ -83,21 +118,59 @@ export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, opti
     return batch;
   };
 
+  /** The refusals that go with the next batch: those of auctions no transaction in flight holds. */
+  const takeRiders = (): Rider[] => {
+    const taken: Rider[] = [];
+    const rest: Rider[] = [];
+    for (const r of riders) (taken.length < maxBatch && !busyAuctions.has(r.record.auctionId) ? taken : rest).push(r);
+    riders = rest;
+    return taken;
+  };
+
+  /**
+   * Writes the batch and its riders in one transaction. If the ledger refused that transaction whole, the changes
+   * are written again on their own: a refusal's record that the ledger will not take (its writer then writes each
+   * record alone) must not cost the accepted bids beside it their answer.
+   */
+  const write = async (changes: LedgerChange[], audit: BidRecord[]): Promise<{ results: ApplyResult[]; held: BidRecord[] | { failed: unknown } }> => {
+    if (audit.length === 0) return { results: await withDeadlockRetry(() => applyChanges(changes)), held: [] };
+    if (changes.length === 0) return { results: [], held: (await withDeadlockRetry(() => ledger.recordAudit(audit))) ?? [] };
+    try {
+      return await withDeadlockRetry(() => applyChangesAndAudit!(changes, audit));
+    } catch (error) {
+      if (!refusedWhole(error)) throw error;
+      return { results: await withDeadlockRetry(() => applyChanges(changes)), held: { failed: error } };
+    }
+  };
+
   const flush = async () => {
     scheduled = false;
-    if (inFlight >= maxInFlight || queue.length === 0) return;
+    if (inFlight >= maxInFlight || (queue.length === 0 && riders.length === 0)) return;
     const now = Date.now();
     const batch = takeBatch(now);
-    if (batch.length === 0) {
+    const riding = takeRiders();
+    if (batch.length === 0 && riding.length === 0) {
       scheduleRetry(now);
       return;
     }
-    const auctions = new Set(batch.map((p) => p.change.state.id));
+    const auctions = new Set([...batch.map((p) => p.change.state.id), ...riding.map((r) => r.record.auctionId)]);
     for (const id of auctions) busyAuctions.add(id);
     inFlight++;
-    if (queue.length > 0) kick(); // another transaction may start for the other auctions
+    if (queue.length > 0 || riders.length > 0) kick(); // another transaction may start for the other auctions
     try {
-      const results = await withDeadlockRetry(() => applyChanges(batch.map((p) => p.change)));
+      let written: Awaited<ReturnType<typeof write>>;
+      try {
+        written = await write(
+          batch.map((p) => p.change),
+          riding.map((r) => r.record),
+        );
+      } catch (error) {
+        for (const r of riding) r.reject(error);
+        throw error;
+      }
+      const { results, held } = written;
+      if (Array.isArray(held)) for (const r of riding) r.resolve(held);
+      else for (const r of riding) r.reject(held.failed);
       const refusedAt = new Map<string, number>();
       batch.forEach((p, i) => {
         const result = results[i]!;
@@ -119,7 +192,7 @@ export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, opti
     } finally {
       inFlight--;
       for (const id of auctions) busyAuctions.delete(id);
-      if (queue.length > 0) kick();
+      if (queue.length > 0 || riders.length > 0) kick();
     }
   };
 
@@ -141,9 +214,18 @@ export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, opti
     }, Math.max(1, next - now));
   };
 
-  return (change) =>
-    new Promise<ApplyResult>((resolve, reject) => {
-      queue.push({ change, deadline: Date.now() + persistTimeoutMs, retryAt: 0, resolve, reject });
-      kick();
-    });
+  return {
+    persist: (change) =>
+      new Promise<ApplyResult>((resolve, reject) => {
+        queue.push({ change, deadline: Date.now() + persistTimeoutMs, retryAt: 0, resolve, reject });
+        kick();
+      }),
+    carryAudit: applyChangesAndAudit
+      ? (record) =>
+          new Promise<BidRecord[]>((resolve, reject) => {
+            riders.push({ record, resolve, reject });
+            kick();
+          })
+      : null,
+  };
 }

@@ -1,3 +1,4 @@
+import type { BidRecord } from '../domain/bid.js';
 import type { AuctionEvent } from '../domain/events.js';
 import { uuidv7 } from '../ids.js';
 import { createMemoryBus } from '../memory/bus.js';
@@ -154,10 +155,13 @@ export function createOutbid(options: OutbidOptions = {}): Outbid {
 function withoutOutbox(ledger: Ledger): Ledger {
   const bare = (change: LedgerChange): LedgerChange => (change.events.length === 0 ? change : { ...change, events: [] });
   const applyChanges = ledger.applyChanges?.bind(ledger);
+  const applyChangesAndAudit = ledger.applyChangesAndAudit?.bind(ledger);
+  // Every member that writes a change, or a change would reach the outbox through the one left out.
   const writes: Partial<Ledger> = {
     applyChange: (change) => ledger.applyChange(bare(change)),
     createAuction: (state) => ledger.createAuction(state, []),
     ...(applyChanges ? { applyChanges: (changes: LedgerChange[]) => applyChanges(changes.map(bare)) } : {}),
+    ...(applyChangesAndAudit ? { applyChangesAndAudit: (changes: LedgerChange[], audit: BidRecord[]) => applyChangesAndAudit(changes.map(bare), audit) } : {}),
   };
   return new Proxy(ledger, { get: (target, property, receiver) => (Object.hasOwn(writes, property) ? writes[property as keyof Ledger] : Reflect.get(target, property, receiver)) });
 }

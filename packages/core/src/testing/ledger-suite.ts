@@ -23,6 +23,8 @@ export interface LedgerSuiteOptions {
   offers?: {
     /** `applyChanges`: several fenced writes in one transaction. */
     applyChanges?: boolean;
+    /** `applyChangesAndAudit`: fenced writes and audit records in one transaction. */
+    applyChangesAndAudit?: boolean;
     /** `withGuardLock` and `withRelayLock`: one guard pass and one relay at a time across instances. */
     locks?: boolean;
     /** `relayOutbox`: a whole relay pass under the relay lock, in the store's fewest round trips (needs `locks`). */
@@ -49,6 +51,7 @@ async function expectCode(promise: Promise<unknown>, code: string) {
  */
 export function describeLedgerConformance(name: string, options: LedgerSuiteOptions): void {
   const offersApplyChanges = options.offers?.applyChanges ?? false;
+  const offersApplyChangesAndAudit = options.offers?.applyChangesAndAudit ?? false;
   const offersLocks = options.offers?.locks ?? false;
   const offersRelayOutbox = options.offers?.relayOutbox ?? false;
   const offersPruneOutbox = options.offers?.pruneOutbox ?? false;
@@ -67,6 +70,18 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       await ledger.createAuction(state, [makeEvent('AuctionCreated', state, minNextBid(state), NOW, { creatorId: state.creatorId, postId: state.postId })]);
       return state;
     };
+    /** A refused bid's record for the audit trail, made from an accepted one of the same auction. */
+    const refusal = (of: BidRecord, bidderId: string, key: string | null): BidRecord => ({
+      ...of,
+      bidId: testId('bid'),
+      bidderId,
+      status: 'rejected',
+      reason: 'BID_TOO_LOW',
+      version: null,
+      amount: 5,
+      idempotencyKey: key,
+      decision: { ...of.decision, bidderId, status: 'rejected', reason: 'BID_TOO_LOW', amount: 5 },
+    });
     const drainOutbox = async () => {
       for (;;) {
         const entries = await ledger.readOutbox(1_000);
@@ -80,8 +95,9 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect(ledger.specificationVersion).toBe('v1');
     });
 
-    it('offers exactly the optional members it declares (applyChanges, withGuardLock, withRelayLock, relayOutbox, pruneOutbox)', () => {
+    it('offers exactly the optional members it declares (applyChanges, applyChangesAndAudit, withGuardLock, withRelayLock, relayOutbox, pruneOutbox)', () => {
       expect(typeof ledger.applyChanges === 'function').toBe(offersApplyChanges);
+      expect(typeof ledger.applyChangesAndAudit === 'function').toBe(offersApplyChangesAndAudit);
       expect(typeof ledger.withGuardLock === 'function').toBe(offersLocks);
       expect(typeof ledger.withRelayLock === 'function').toBe(offersLocks);
       expect(typeof ledger.relayOutbox === 'function').toBe(offersRelayOutbox);
@@ -290,19 +306,8 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       const state = await created();
       const v2 = acceptedChange(state, 'b1', 1_000, NOW, 'key-held');
       await ledger.applyChange(v2);
-      const refusal = (bidderId: string, key: string): BidRecord => ({
-        ...v2.bid,
-        bidId: testId('bid'),
-        bidderId,
-        status: 'rejected',
-        reason: 'BID_TOO_LOW',
-        version: null,
-        amount: 5,
-        idempotencyKey: key,
-        decision: { ...v2.bid.decision, bidderId, status: 'rejected', reason: 'BID_TOO_LOW', amount: 5 },
-      });
-      const late = refusal('b1', 'key-held');
-      const fresh = refusal('b2', 'key-free');
+      const late = refusal(v2.bid, 'b1', 'key-held');
+      const fresh = refusal(v2.bid, 'b2', 'key-free');
       const held = (await ledger.recordAudit([late, fresh])) ?? [];
       expect(held).toEqual([v2.bid]);
       expect(await ledger.findBidByIdempotencyKey(state.id, 'b1', 'key-held')).toEqual(v2.bid);
@@ -427,6 +432,52 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect((await ledger.listBids(state.id, { include: 'accepted', limit: 10 })).items).toEqual([v3.bid, v2.bid]);
       expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', 'batch-key')).toEqual(v3.trigger);
       expect(await applyChanges([v4])).toEqual([{ ok: false, reason: 'duplicate_key', existing: v3.trigger }]);
+    });
+
+    // Optional: without applyChangesAndAudit the service writes refusals in transactions of their own.
+    it.skipIf(!offersApplyChangesAndAudit)('.applyChangesAndAudit (optional) judges the changes as applyChanges and writes the records as recordAudit, in one call', async () => {
+      const write = ledger.applyChangesAndAudit!.bind(ledger);
+      // All changes on top of what this ledger wrote (a ledger may take a shorter way then), then one refused.
+      for (const refuseOne of [false, true]) {
+        const hot = await created();
+        const other = await created();
+        const v2 = acceptedChange(hot, 'b1', 1_000, NOW, testId('key'));
+        const v3 = acceptedChange(v2.state, 'b2', 1_100, NOW + 1);
+        const elsewhere = acceptedChange(other, 'b1', 1_000, NOW, 'held-key');
+        expect(await ledger.applyChange(elsewhere)).toEqual({ ok: true });
+        const stale = acceptedChange(other, 'b3', 1_200, NOW + 1); // decided on version 1: the ledger has 2
+        const low = refusal(v2.bid, 'b4', testId('key'));
+        const unkeyed = refusal(v2.bid, 'b5', null);
+        const late = refusal(elsewhere.bid, 'b1', 'held-key'); // its key is the accepted bid's
+        const onOther = refusal(elsewhere.bid, 'b6', testId('key'));
+        const { results, held } = await write(refuseOne ? [v2, v3, stale] : [v2, v3], [low, unkeyed, late, onOther, low]);
+        expect(results).toEqual(refuseOne ? [{ ok: true }, { ok: true }, { ok: false, reason: 'conflict', ledgerVersion: 2 }] : [{ ok: true }, { ok: true }]);
+        expect(held).toEqual([elsewhere.bid]);
+        expect(await ledger.getAuction(hot.id)).toEqual(v3.state);
+        expect(await ledger.getAuction(other.id)).toEqual(elsewhere.state);
+        const trail = async (id: string) => (await ledger.listBids(id, { include: 'all', limit: 50 })).items.map((b) => b.bidId).sort();
+        expect(await trail(hot.id)).toEqual([v2.bid.bidId, v3.bid.bidId, low.bidId, unkeyed.bidId].sort());
+        expect(await trail(other.id)).toEqual([elsewhere.bid.bidId, onOther.bidId].sort());
+        const stored = await ledger.findBidByIdempotencyKey(hot.id, 'b4', low.idempotencyKey!);
+        expect(JSON.stringify(stored?.decision)).toBe(JSON.stringify(low.decision));
+        // Written again: nothing changes, nothing is held.
+        expect(await write([], [low, onOther])).toEqual({ results: [], held: [] });
+        expect(await trail(hot.id)).toHaveLength(4);
+      }
+      await drainOutbox();
+    });
+
+    it.skipIf(!offersApplyChangesAndAudit)('.applyChangesAndAudit (optional) with no records is applyChanges, and with no changes is recordAudit', async () => {
+      const write = ledger.applyChangesAndAudit!.bind(ledger);
+      const state = await created();
+      const v2 = acceptedChange(state, 'b1', 1_000, NOW, 'only-change');
+      expect(await write([v2], [])).toEqual({ results: [{ ok: true }], held: [] });
+      const late = refusal(v2.bid, 'b1', 'only-change');
+      const fresh = refusal(v2.bid, 'b2', 'only-record');
+      expect(await write([], [late, fresh])).toEqual({ results: [], held: [v2.bid] });
+      expect(await ledger.findBidByIdempotencyKey(state.id, 'b2', 'only-record')).toEqual(fresh);
+      expect(await write([], [])).toEqual({ results: [], held: [] });
+      await drainOutbox();
     });
 
     it('a trigger whose (auction, bidder, key) already has a bid is duplicate_key with that record', async () => {
