@@ -19,9 +19,9 @@ export interface GroupCommit {
    * Null unless the ledger offers `applyChangesAndAudit`. A refusal's record, written in the next transaction (with
    * the accepted bids of that moment, or alone when there are none): resolves once it is in the ledger, with what
    * that transaction's `recordAudit` part returned (the bids already holding the keys of records it did not write,
-   * this record's among them if another bid holds its key). Rejects when the
-   * transaction failed; nothing of it was written then, unless its outcome is unknown (the ledger ignores a record
-   * written twice, so writing it again is safe).
+   * this record's among them if another bid holds its key). Rejects when the transaction failed; nothing of it was
+   * written then, unless its outcome is unknown (the ledger ignores a record written twice, so writing it again is
+   * safe).
    */
   carryAudit: ((record: BidRecord) => Promise<BidRecord[]>) | null;
 }
