@@ -94,10 +94,13 @@ export function createMemoryLedger(): Ledger & { outboxSize(): number } {
       return results;
     },
     async applyChangesAndAudit(this: Ledger, changes, audit) {
-      // No transaction to share here: one write after the other (this ledger only fails once closed). Called on
-      // `this`, so that a copy of this ledger with either method replaced (a test's fault) writes through it.
-      const results = await this.applyChanges!(changes);
+      // No transaction to share here: one write after the other. Called on `this`, so that a copy of this ledger
+      // with either method replaced (a test's fault) writes through it. The records go first and the batch is
+      // checked before either: a refused record then leaves nothing written, as one refused transaction would.
+      assertBatchOrder(changes);
+      ensureOpen();
       const held = (await this.recordAudit(audit)) ?? [];
+      const results = await this.applyChanges!(changes);
       return { results, held };
     },
     async recordAudit(records) {
