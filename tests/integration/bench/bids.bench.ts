@@ -46,7 +46,8 @@
  *        --phases: Outbid's servers send `Server-Timing` (OUTBID_SERVER_TIMING=true) and each window splits every
  *        answer's latency into the wait for the engine, the wait for the ledger, the rest of the service call, and
  *        what was outside it (HTTP in and out, the middleware, the server's event loop getting round to the request,
- *        the generator reading the answer); a base from before Server-Timing reports no phases.
+ *        the generator reading the answer), and again for the refused answers alone; a base from before Server-Timing
+ *        reports no phases.
  *        --baseline=DIR: adds the setup `base`, the redis+pg server of another checkout (DIR, installed with pnpm
  *        install), on its own database and Redis database, to measure a change against the code before it side by
  *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base). The report then
@@ -530,7 +531,7 @@ interface Measurement {
   serverRunQueueLongestMs: number;
   /** With --phases, of the answers that carried Server-Timing: p50, p99 and mean (ms) of each phase. */
   phases?: Record<Phase, PhaseFigures>;
-  /** The same for the refused (409) answers alone: a refusal's record waits for the audit writer, not the bid batch. */
+  /** The same for the refused (409) answers alone: refusals collect the stalls (see BENCHMARKS.md), so their tail is apart. */
   refusedPhases?: Record<Phase, PhaseFigures>;
   pgTxPerDecision?: number;
   redisCallsPerDecision?: number;
@@ -620,8 +621,9 @@ function record(t: Tally, status: number | string, latencyUs: number, counted: b
     if (parts) {
       const [engine, ledger, call] = [parts[1], parts[2], parts[3]].map((d) => Number(d) * 1_000) as [number, number, number];
       const at = (phase: Phase, value: number) => {
-        t.phases![phase].recordValue(histogramUs(value));
-        if (status === 409) t.refusedPhases![phase].recordValue(histogramUs(value));
+        const phaseUs = histogramUs(value);
+        t.phases![phase].recordValue(phaseUs);
+        if (status === 409) t.refusedPhases![phase].recordValue(phaseUs);
       };
       at('engine', engine);
       at('ledger', ledger);

@@ -340,7 +340,12 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     audit: readonly BidRecord[],
   ): Promise<{ auctions: Set<string>; audited: Set<string> } | null> => {
     const last = lastStates(changes);
-    const params = [asRows(changes.flatMap(recordsOf).map(bidParams)), asRows(last.map(auctionParams)), outboxRows(changes.flatMap((c) => c.events)), asRows(expected.map(auctionParams))];
+    const params = [
+      asRows(changes.flatMap(recordsOf).map(bidParams)),
+      asRows(last.map(auctionParams)),
+      outboxRows(changes.flatMap((c) => c.events)),
+      asRows(expected.map(auctionParams)),
+    ];
     try {
       const auctions = new Set<string>();
       const audited = new Set<string>();
