@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { SCRIPTS, type ScriptName } from './generated/scripts.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -48,6 +48,21 @@ export function registerScripts(redis: Redis | Cluster, scripts: readonly Script
     if (!command) throw new Error(`@outbid/redis: script ${script} was not registered on this client`);
     return command.apply(redis, args) as Promise<never>;
   };
+}
+
+/**
+ * The same call queued on a pipeline of a client the scripts are registered on: it goes to Redis with the
+ * pipeline's `exec()`, in the same write as the pipeline's other commands, and the promise settles with this
+ * script's own reply (after ioredis's EVAL fallback on NOSCRIPT, as for a direct call).
+ */
+export function pipelinedCall(pipeline: ChainableCommander): ScriptCall {
+  const commands = pipeline as unknown as Record<string, (...args: unknown[]) => unknown>;
+  return (script, ...args) =>
+    new Promise((resolve, reject) => {
+      const command = commands[commandName(script)];
+      if (!command) throw new Error(`@outbid/redis: script ${script} was not registered on this client`);
+      command.call(pipeline, ...args, (error: Error | null, reply: unknown) => (error ? reject(error) : resolve(reply as never)));
+    });
 }
 
 /** First element of a place_bid reply. */

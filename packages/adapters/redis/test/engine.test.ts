@@ -280,6 +280,47 @@ describe('bids that arrive together', () => {
     }
   });
 
+  it("a turn's calls go to Redis in one write at once, not after the replies of an auto-pipeline in flight", async () => {
+    // ioredis keeps one auto-pipeline in flight per connection: a call left to it waits for that one's replies.
+    const client = new Redis(server.url, { enableAutoPipelining: true });
+    const engine = await createRedisEngine({ redis: client, quitOnClose: true });
+    const probe = server.client();
+    let paused = false;
+    try {
+      const now = await engine.now();
+      const a = auctionFixture(now, { id: `at-once-a-${now}` });
+      const b = auctionFixture(now, { id: `at-once-b-${now}` });
+      await engine.hydrate(a);
+      await engine.hydrate(b);
+      await engine.placeBid(bidCommand(a.id, 'warm', 1)); // loads the script on this connection
+      const writes: string[] = [];
+      const stream = (client as unknown as { stream: { write: (chunk: unknown, ...rest: unknown[]) => boolean } }).stream;
+      const write = stream.write.bind(stream);
+      stream.write = (chunk, ...rest) => {
+        writes.push(String(chunk));
+        return write(chunk, ...rest);
+      };
+      // Redis holds every write command (scripts too) until unpaused: the SET below stays in flight meanwhile.
+      await probe.call('CLIENT', 'PAUSE', '60000', 'WRITE');
+      paused = true;
+      const inFlight = client.set(`at-once-${now}`, '1');
+      await new Promise((resolve) => setTimeout(resolve, 5)); // the SET's auto-pipeline is written (a setImmediate)
+      expect(writes).toHaveLength(1);
+      const bids = [engine.placeBid(bidCommand(a.id, 'b1', 1_000)), engine.placeBid(bidCommand(b.id, 'b2', 1_000))];
+      await new Promise((resolve) => setImmediate(resolve)); // the engine's turn: its calls go now
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(writes).toHaveLength(2);
+      expect(writes[1]!.match(/evalsha/gi)).toHaveLength(2);
+      await probe.call('CLIENT', 'UNPAUSE');
+      paused = false;
+      expect(await inFlight).toBe('OK');
+      expect((await Promise.all(bids)).map((r) => (r.kind === 'decided' ? r.decision.status : r.kind))).toEqual(['accepted', 'accepted']);
+    } finally {
+      if (paused) await probe.call('CLIENT', 'UNPAUSE');
+      await engine.close();
+    }
+  });
+
   it('maxBidsPerCall must be a whole number of at least 1', async () => {
     const client = new Redis(server.url, { lazyConnect: true });
     for (const bad of [0, -1, 1.5, Number.NaN]) {
