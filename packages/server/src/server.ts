@@ -62,8 +62,8 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
   const adapters: Adapters = { ledger };
   if (config.REDIS_URL) {
     // Fail fast while Redis is unreachable (no offline queue, short timeouts): the failover engine then decides
-    // in Postgres instead of letting bids wait. Auto-pipelining sends the commands of one event-loop turn (many
-    // bidders' scripts) in one write: socket writes were the largest cost per bid (`pnpm bench bids --profile`).
+    // in Postgres instead of letting bids wait. Auto-pipelining sends the other commands of one event-loop turn
+    // (rate-limit leases, transitions) in one write; the bid engine pipelines its own script calls (see its README).
     const redis = new Redis(config.REDIS_URL, {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
