@@ -39,16 +39,18 @@ function chain(state: ReturnType<typeof auctionFixture>, n: number): LedgerChang
 }
 
 describe('createGroupCommit (accepted bids)', () => {
-  it('bids accepted while a write is under way go together in the next transaction, consecutive versions of a hot auction included', async () => {
+  it('bids accepted while a write is under way go together in the next transaction (by default one in flight), consecutive versions of a hot auction included', async () => {
     const { ledger, counted, states, batches, hold } = await ledgerWith(3);
     let open!: () => void;
     hold(new Promise<void>((r) => (open = r)));
-    const write = createGroupCommit(counted, 5_000, { maxInFlight: 1 }).persist;
+    // The default: the other auctions' bids wait for the write under way too, rather than start a second one.
+    const write = createGroupCommit(counted, 5_000).persist;
     const [hot, a, b] = states as [ReturnType<typeof auctionFixture>, ReturnType<typeof auctionFixture>, ReturnType<typeof auctionFixture>];
     const hotChain = chain(hot, 5);
     const first = write(hotChain[0]!);
     await new Promise((r) => setImmediate(r)); // the first transaction (one change) is now in flight and held
     const rest = [...hotChain.slice(1), ...chain(a, 1), ...chain(b, 2)].map((c) => write(c));
+    await new Promise((r) => setImmediate(r)); // the group commit's turn: nothing may start beside the held one
     open();
     const results = await Promise.all([first, ...rest]);
     expect(results.every((r) => r.ok)).toBe(true);

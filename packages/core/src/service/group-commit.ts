@@ -5,7 +5,11 @@ import { createFencedWrite } from './fence.js';
 export interface GroupCommitOptions {
   /** Changes per transaction at most. Default 256. */
   maxBatch?: number;
-  /** Transactions in flight at once (never two holding the same auction). Default 2. */
+  /**
+   * Transactions in flight at once (never two holding the same auction). Default 1: everything accepted meanwhile
+   * waits for the next one, so batches grow with the load. Over 1,000 auctions two in flight made smaller batches,
+   * a half more transactions per decision and more Postgres CPU, for no more decisions/s (BENCHMARKS.md).
+   */
   maxInFlight?: number;
   /** Sees each committed change, per auction in version order, before its writer hears back. */
   onCommitted?: (change: LedgerChange) => void;
@@ -41,15 +45,6 @@ interface Pending {
 }
 
 /**
- * Group commit for accepted bids: while a transaction is being written, the bids accepted meanwhile — of every
- * auction, and consecutive versions of one hot auction — gather and go to the ledger together in the next one
- * (`Ledger.applyChanges`), each still fenced against its predecessor. Every caller is answered when the
- * transaction holding its change has committed, so "accepted" still means "in the ledger". No timer on an idle
- * system: a change waits only for the write already under way. A change that is `behind` (its predecessor, from
- * another instance, is still on its way) is retried until `persistTimeoutMs`, as the one-by-one fenced write does.
- * A ledger without `applyChanges` gets that one-by-one fenced write.
- */
-/**
  * Postgres aborts one side of a deadlock or serialisation failure and nothing of it is written, so the
  * transaction may simply run again (SQLSTATE 40P01, 40001).
  */
@@ -77,6 +72,15 @@ function refusedWhole(error: unknown): boolean {
   return typeof code === 'string' && /^(22|23|40|42)/.test(code);
 }
 
+/**
+ * Group commit for accepted bids: while a transaction is being written, the bids accepted meanwhile — of every
+ * auction, and consecutive versions of one hot auction — gather and go to the ledger together in the next one
+ * (`Ledger.applyChanges`), each still fenced against its predecessor. Every caller is answered when the
+ * transaction holding its change has committed, so "accepted" still means "in the ledger". No timer on an idle
+ * system: a change waits only for the write already under way. A change that is `behind` (its predecessor, from
+ * another instance, is still on its way) is retried until `persistTimeoutMs`, as the one-by-one fenced write does.
+ * A ledger without `applyChanges` gets that one-by-one fenced write.
+ */
 export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, options: GroupCommitOptions = {}): GroupCommit {
   const applyChanges = ledger.applyChanges?.bind(ledger);
   if (!applyChanges) {
@@ -85,7 +89,7 @@ export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, opti
   }
   const applyChangesAndAudit = ledger.applyChangesAndAudit?.bind(ledger);
   const maxBatch = options.maxBatch ?? 256;
-  const maxInFlight = options.maxInFlight ?? 2;
+  const maxInFlight = options.maxInFlight ?? 1;
   let queue: Pending[] = [];
   let riders: Rider[] = [];
   const busyAuctions = new Set<string>();
