@@ -180,7 +180,7 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
     }
   };
   /** One script call for bids of one auction, in arrival order: place_bid for one, place_bids for several. */
-  const send = (auctionId: string, bids: QueuedBid[], call: ScriptCall): void => {
+  const send = (auctionId: string, bids: QueuedBid[], via: ScriptCall): void => {
     const [stateKey, idemKey] = keys(auctionId);
     const fail = (error: unknown) => {
       for (const bid of bids) bid.reject(error);
@@ -188,13 +188,13 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
     try {
       if (bids.length === 1) {
         const [bidderId, amount, bidId, field, fingerprint, maxAmount, buyNow] = bids[0]!.args;
-        call('place_bid', stateKey, idemKey, bidderId, amount, bidId, field, fingerprint, idempotencyTtlMs, maxAmount, buyNow, retentionMs).then(
+        via('place_bid', stateKey, idemKey, bidderId, amount, bidId, field, fingerprint, idempotencyTtlMs, maxAmount, buyNow, retentionMs).then(
           (reply) => settle(bids[0]!, reply),
           fail,
         );
         return;
       }
-      call('place_bids', stateKey, idemKey, bids.length, idempotencyTtlMs, retentionMs, bids.flatMap((b) => b.args)).then((replies) => {
+      via('place_bids', stateKey, idemKey, bids.length, idempotencyTtlMs, retentionMs, bids.flatMap((b) => b.args)).then((replies) => {
         if (!Array.isArray(replies) || replies.length !== bids.length) return fail(new Error(`unexpected reply from place_bids for ${bids.length} bids`));
         bids.forEach((bid, i) => settle(bid, replies[i]!));
       }, fail);
@@ -202,26 +202,30 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
       fail(error);
     }
   };
-  /**
-   * On a single Redis, a turn's script calls go out at once as one pipeline: one write, sent now. Left to ioredis's
-   * auto-pipelining they would wait a turn of the event loop more, and for the replies of any auto-pipeline already
-   * in flight (it keeps one in flight per connection), a round trip of Redis under load. A Cluster's calls are
-   * spread over its nodes by slot, so there each call goes its own way (auto-pipelined by node when enabled).
-   */
   const pipelines = !(redis as Cluster).isCluster;
+  /**
+   * Sends the script calls for these bids (per auction, in arrival order, up to maxBidsPerCall each) now. On a single
+   * Redis they go as one pipeline: one write, sent at once. Left to ioredis's auto-pipelining they would wait a turn
+   * of the event loop more, and for the replies of any auto-pipeline already in flight (it keeps one in flight per
+   * connection), a round trip of Redis under load. A Cluster's calls are spread over its nodes by slot, so there
+   * each call goes its own way (auto-pipelined by node when enabled).
+   */
+  const dispatch = (auctions: Iterable<readonly [string, QueuedBid[]]>) => {
+    const pipeline = pipelines ? redis.pipeline() : null;
+    const via = pipeline ? pipelinedCall(pipeline) : call;
+    for (const [auctionId, bids] of auctions) {
+      for (let i = 0; i < bids.length; i += maxBidsPerCall) send(auctionId, bids.slice(i, i + maxBidsPerCall), via);
+    }
+    // Each call's own promise carries its reply or error (see send); exec's is only the whole.
+    pipeline?.exec().catch(() => {});
+  };
   let queued = new Map<string, QueuedBid[]>();
   let flushScheduled = false;
   const flush = () => {
     flushScheduled = false;
     const auctions = queued;
     queued = new Map();
-    const pipeline = pipelines ? redis.pipeline() : null;
-    const target = pipeline ? pipelinedCall(pipeline) : call;
-    for (const [auctionId, bids] of auctions) {
-      for (let i = 0; i < bids.length; i += maxBidsPerCall) send(auctionId, bids.slice(i, i + maxBidsPerCall), target);
-    }
-    // Each call's own promise carries its reply or error (see send); exec's is only the whole.
-    pipeline?.exec().catch(() => {});
+    dispatch(auctions);
   };
 
   return {
@@ -230,7 +234,7 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
     placeBid(cmd: PlaceBidCommand): Promise<EngineBidResult> {
       return new Promise((resolve, reject) => {
         const bid: QueuedBid = { cmd, args: bidArgs(cmd), resolve, reject };
-        if (maxBidsPerCall === 1) return send(cmd.auctionId, [bid], call);
+        if (maxBidsPerCall === 1) return dispatch([[cmd.auctionId, [bid]]]);
         const queue = queued.get(cmd.auctionId);
         if (queue) queue.push(bid);
         else queued.set(cmd.auctionId, [bid]);
