@@ -160,7 +160,8 @@ export function createGroupCommit(ledger: Ledger, persistTimeoutMs: number, opti
     const auctions = new Set([...batch.map((p) => p.change.state.id), ...riding.map((r) => r.record.auctionId)]);
     for (const id of auctions) busyAuctions.add(id);
     inFlight++;
-    if (queue.length > 0 || riders.length > 0) kick(); // another transaction may start for the other auctions
+    // Another transaction may start for the other auctions (with maxInFlight above 1).
+    if (inFlight < maxInFlight && (queue.length > 0 || riders.length > 0)) kick();
     try {
       let written: Awaited<ReturnType<typeof write>>;
       try {
