@@ -31,6 +31,19 @@ const BID_FIELDS = [
   ['version', 'integer'], ['idempotency_key', 'text'], ['fingerprint', 'text'], ['created_at', 'bigint'], ['decision', 'text'],
   ['kind', 'text'], ['max_amount', 'bigint'],
 ] as const;
+/**
+ * The columns a change can move, with the id, in the order of {@link stateParams}. A bid or a transition keeps every
+ * other column as the auction was created (isValidSuccessor checks it), so a batch sends and compares only these:
+ * half of an auction row's bytes, and of the work Postgres does to read them.
+ */
+const STATE_FIELDS = [
+  ['id', 'text'], ['start_at', 'bigint'], ['effective_end_at', 'bigint'], ['status', 'text'], ['current_price', 'bigint'],
+  ['current_winner_id', 'text'], ['version', 'integer'], ['bid_count', 'integer'], ['extension_count', 'integer'],
+  ['closed_at', 'bigint'], ['leader_max', 'bigint'],
+] as const satisfies ReadonlyArray<(typeof AUCTION_FIELDS)[number]>;
+const MOVED_FIELDS = STATE_FIELDS.slice(1);
+/** `name, …` or, with an alias, `alias.name, …`. */
+const columnsOf = (fields: ReadonlyArray<readonly [string, string]>, alias?: string) => fields.map(([name]) => (alias ? `${alias}.${name}` : name)).join(', ');
 const AUCTION_COLUMNS = AUCTION_FIELDS.map(([name]) => name).join(', ');
 const BID_COLUMNS = BID_FIELDS.map(([name]) => name).join(', ');
 /** `($1, …, $n)` for one auction row. */
@@ -84,6 +97,11 @@ function auctionParams(s: AuctionState): unknown[] {
   ];
 }
 
+/** An auction's columns that a change can move (see STATE_FIELDS), in that order. */
+const stateParams = (s: AuctionState): unknown[] => [
+  s.id, s.startAt, s.effectiveEndAt, s.status, s.currentPrice, s.currentWinnerId, s.version, s.bidCount, s.extensionCount, s.closedAt, s.leaderMax,
+];
+
 function toBid(row: Row): BidRecord {
   return {
     bidId: row.bid_id as string,
@@ -123,15 +141,15 @@ async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void
 const INSERT_BIDS = (where = '') =>
   `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM ${rowsOf(BID_FIELDS, '$1', 'v')} ${where && `WHERE ${where}`}`;
 /**
- * Each auction row set to its state in $2 (a JSON array), only those passing `where`. The condition must name the
+ * Each auction row moved to its state in $2 (a JSON array of STATE_FIELDS rows), only those passing `where`. The condition must name the
  * rows some other way than by the JSON rows alone: joined only to them, the planner (which counts 100 rows for any
  * jsonb_array_elements) hashes the whole auctions table, a cost that grows with every auction the table holds.
  */
-const UPDATE_AUCTIONS = (where: string) => `UPDATE outbid_auctions AS a SET (${AUCTION_COLUMNS}) = (${AUCTION_FIELDS.map(([name]) => `v.${name}`).join(', ')})
-      FROM ${rowsOf(AUCTION_FIELDS, '$2', 'v')} WHERE a.id = v.id AND ${where}`;
+const UPDATE_AUCTIONS = (where: string) => `UPDATE outbid_auctions AS a SET (${columnsOf(MOVED_FIELDS)}) = (${columnsOf(MOVED_FIELDS, 'v')})
+      FROM ${rowsOf(STATE_FIELDS, '$2', 'v')} WHERE a.id = v.id AND ${where}`;
 /**
  * A fenced batch's writes as one statement: $1 the bid records, $2 the auctions' states, $3 the outbox entries
- * (JSON arrays; any may be empty), $4 the auctions' ids (a text array: each row found through the primary key).
+ * (JSON arrays; any may be empty; the states as STATE_FIELDS rows), $4 the auctions' ids (a text array: each row found through the primary key).
  * Data-modifying CTEs all run, on different tables, in one round trip.
  */
 const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCTIONS('a.id = ANY($4::text[])')}) ${INSERT_OUTBOX_ROWS('$3')}`;
@@ -139,8 +157,8 @@ const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCT
 /**
  * A fenced batch in one statement and one round trip, for when this ledger knows each auction's recorded state
  * (`expected`, $4: the rows as it last wrote or locked them) and has judged the batch against it. Each auction's
- * row is locked, in id order like the locked path, and only if every column of it still equals the expected row
- * are its state, bids and outbox rows written: per auction all or nothing. Returns the ids written; an auction
+ * row is locked, in id order like the locked path, and only if every column a change can move still equals the
+ * expected row (the others never change after creation, see STATE_FIELDS) are its state, bids and outbox rows written: per auction all or nothing. Returns the ids written; an auction
  * missing from them was changed behind this ledger's back and goes the locked way. A key another bid already holds
  * breaks the unique index and fails the whole statement, which then writes nothing.
  *
@@ -150,12 +168,11 @@ const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCT
  * rows for any jsonb_array_elements, hash the whole auctions table on every batch: a cost that grew with every
  * auction ever held.
  */
-const columnsOf = (alias: string) => `(${AUCTION_FIELDS.map(([name]) => `${alias}.${name}`).join(', ')})`;
 const AS_EXPECTED_CTES = `WITH expected AS MATERIALIZED (
-    SELECT * FROM ${rowsOf(AUCTION_FIELDS, '$4', 'e')} ORDER BY id
+    SELECT * FROM ${rowsOf(STATE_FIELDS, '$4', 'e')} ORDER BY id
   ), locked AS MATERIALIZED (
     SELECT a.id FROM expected AS e CROSS JOIN LATERAL (SELECT * FROM outbid_auctions AS r WHERE r.id = e.id FOR UPDATE) AS a
-     WHERE ${columnsOf('a')} IS NOT DISTINCT FROM ${columnsOf('e')}
+     WHERE (${columnsOf(MOVED_FIELDS, 'a')}) IS NOT DISTINCT FROM (${columnsOf(MOVED_FIELDS, 'e')})
   ), auctions AS (${UPDATE_AUCTIONS('a.id IN (SELECT id FROM locked)')} RETURNING a.id),
   bids AS (${INSERT_BIDS('v.auction_id IN (SELECT id FROM auctions)')}),
   outbox AS (${INSERT_OUTBOX_ROWS('$3', "e->>'aggregateid' IN (SELECT id FROM auctions)")})`;
@@ -295,8 +312,8 @@ export function createSqlLedger(db: Db, name: string): Ledger {
   const run = createStatementRunner(db);
   /**
    * Each auction's state as this ledger last wrote, locked or created it, the most recent few thousand. It only
-   * decides whether a batch may take the one-statement write; that statement checks every column against the
-   * recorded row, so an entry made stale by another instance costs a round trip, never a wrong verdict.
+   * decides whether a batch may take the one-statement write; that statement checks every column a change can move
+   * against the recorded row, so an entry made stale by another instance costs a round trip, never a wrong verdict.
    */
   const known = new Map<string, AuctionState>();
   const remember = (state: AuctionState) => {
@@ -342,9 +359,9 @@ export function createSqlLedger(db: Db, name: string): Ledger {
     const last = lastStates(changes);
     const params = [
       asRows(changes.flatMap(recordsOf).map(bidParams)),
-      asRows(last.map(auctionParams)),
+      asRows(last.map(stateParams)),
       outboxRows(changes.flatMap((c) => c.events)),
-      asRows(expected.map(auctionParams)),
+      asRows(expected.map(stateParams)),
     ];
     try {
       const auctions = new Set<string>();
@@ -394,7 +411,7 @@ export function createSqlLedger(db: Db, name: string): Ledger {
         const last = lastStates(accepted);
         await tx.query(WRITE_BATCH, [
           asRows(accepted.flatMap(recordsOf).map(bidParams)),
-          asRows(last.map(auctionParams)),
+          asRows(last.map(stateParams)),
           outboxRows(accepted.flatMap((c) => c.events)),
           last.map((state) => state.id),
         ]);

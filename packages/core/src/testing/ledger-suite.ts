@@ -7,6 +7,7 @@ import { OutbidError } from '../errors.js';
 import type { Ledger } from '../ports/ledger.js';
 import { bidRecordFromDecision } from '../domain/bid.js';
 import { decideBid } from '../rules/place-bid.js';
+import { decideCancel, decideEnd, decideStart, type TransitionOutcome } from '../rules/transitions.js';
 import { acceptedChange, auctionFixture, bidCommand, buyNowCommand, decidedChange, maxBidCommand, testId } from './fixtures.js';
 
 export interface LedgerSuiteOptions {
@@ -391,6 +392,31 @@ export function describeLedgerConformance(name: string, options: LedgerSuiteOpti
       expect((await ledger.listBids(offer.id, { include: 'accepted', limit: 5 })).items).toEqual([bought.bid]);
       expect(await ledger.findBidByIdempotencyKey(offer.id, 'b3', bought.bid.idempotencyKey!)).toEqual(bought.bid);
       expect((await ledger.findDue(NOW + 120_000, 10_000)).map((s) => s.id)).not.toContain(offer.id);
+    });
+
+    it('every column a change moves reads back: an early start, a soft-close extension, an early end, a cancel', async () => {
+      const applied = (outcome: TransitionOutcome) => {
+        expect(outcome.kind).toBe('applied');
+        return { state: outcome.state, events: [] };
+      };
+      const softClose = { windowMs: 30_000, extendMs: 20_000, mode: 'reset' as const, maxExtensions: null, hardEndAt: null };
+      const scheduled = await created({ status: 'scheduled', startAt: NOW + 60_000, endAt: NOW + 120_000, softClose });
+      const started = applied(decideStart(scheduled, NOW, 'now'));
+      expect(started.state.startAt).toBe(NOW);
+      expect(await ledger.applyChange(started)).toEqual({ ok: true });
+      expect(await ledger.getAuction(scheduled.id)).toEqual(started.state);
+      // A bid 10 s before the end moves it (reset: to the bid's time + 20 s).
+      const late = decidedChange(started.state, maxBidCommand(scheduled.id, 'b1', 3_000, 1_000, testId('key')), NOW + 110_000);
+      expect(late.state).toMatchObject({ effectiveEndAt: NOW + 130_000, extensionCount: 1, leaderMax: 3_000, bidCount: 1 });
+      expect(await ledger.applyChange(late)).toEqual({ ok: true });
+      expect(await ledger.getAuction(scheduled.id)).toEqual(late.state);
+      const ended = applied(decideEnd(late.state, NOW + 111_000, 'now'));
+      expect(await ledger.applyChange(ended)).toEqual({ ok: true });
+      expect(await ledger.getAuction(scheduled.id)).toEqual(ended.state);
+      const open = await created();
+      const cancelled = applied(decideCancel(open, NOW));
+      expect(await ledger.applyChange(cancelled)).toEqual({ ok: true });
+      expect(await ledger.getAuction(open.id)).toEqual(cancelled.state);
     });
 
     it('a change with a trigger writes the automatic bid and the rival’s refused bid together, or neither', async () => {
