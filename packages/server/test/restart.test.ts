@@ -30,7 +30,10 @@ it.each([
     expect(server.outbid.ledger.name).toBe('pglite');
     const post = (path: string, token: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${server.url}${path}`, { method: 'POST', headers: { ...json, authorization: `Bearer ${token}`, ...headers }, body: JSON.stringify(body) });
-    const created = (await (await post('/auctions', seller, { postId: 'restart', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 4_000).toISOString(), startPrice: 100, minIncrement: 10 })).json()) as { auctionId: string };
+    // The auction must still be open after the restart: 15 s leaves room for a slow, loaded machine (4 s did not:
+    // a CI run beside a test loop took longer to get there, and found the auction ended).
+    const endAt = Date.now() + 15_000;
+    const created = (await (await post('/auctions', seller, { postId: 'restart', startAt: new Date().toISOString(), endAt: new Date(endAt).toISOString(), startPrice: 100, minIncrement: 10 })).json()) as { auctionId: string };
     const id = created.auctionId;
     const first = await post(`/auctions/${id}/bids`, alice, { amount: 100 }, { 'idempotency-key': 'a1' });
     const firstBody = await first.text();
@@ -47,9 +50,14 @@ it.each([
     const retry = await post(`/auctions/${id}/bids`, alice, { amount: 100 }, { 'idempotency-key': 'a1' });
     expect([retry.status, retry.headers.get('idempotent-replayed'), await retry.text()]).toEqual([201, 'true', firstBody]);
     expect((await post(`/auctions/${id}/bids`, alice, { amount: 130 }, { 'idempotency-key': 'a2' })).status).toBe(201);
-    // The end timer was re-armed from the ledger: the auction ends on time without traffic.
-    await new Promise((r) => setTimeout(r, 5_000));
-    expect(await (await get(`/auctions/${id}`)).json()).toMatchObject({ status: 'ended', currentWinnerId: 'alice', currentPrice: 130, version: 5 });
+    // The end timer was re-armed from the ledger: the auction ends without traffic, within 5 s of its end.
+    let state: { status?: string } = {};
+    while (Date.now() < endAt + 5_000) {
+      state = (await (await get(`/auctions/${id}`)).json()) as { status?: string };
+      if (state.status === 'ended') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(state).toMatchObject({ status: 'ended', currentWinnerId: 'alice', currentPrice: 130, version: 5 });
     await server.close();
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
