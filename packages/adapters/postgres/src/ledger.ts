@@ -141,15 +141,17 @@ async function insertEvents(tx: Queryable, events: AuctionEvent[]): Promise<void
 const INSERT_BIDS = (where = '') =>
   `INSERT INTO outbid_bids (${BID_COLUMNS}) SELECT ${BID_COLUMNS} FROM ${rowsOf(BID_FIELDS, '$1', 'v')} ${where && `WHERE ${where}`}`;
 /**
- * Each auction row moved to its state in $2 (a JSON array of STATE_FIELDS rows), only those passing `where`. The condition must name the
- * rows some other way than by the JSON rows alone: joined only to them, the planner (which counts 100 rows for any
- * jsonb_array_elements) hashes the whole auctions table, a cost that grows with every auction the table holds.
+ * Each auction row moved to its state in $2 (a JSON array of STATE_FIELDS rows), only those passing `where`. The
+ * condition must name the rows some other way than by the JSON rows alone: joined only to them, the planner (which
+ * counts 100 rows for any jsonb_array_elements) hashes the whole auctions table, a cost that grows with every auction
+ * the table holds.
  */
 const UPDATE_AUCTIONS = (where: string) => `UPDATE outbid_auctions AS a SET (${columnsOf(MOVED_FIELDS)}) = (${columnsOf(MOVED_FIELDS, 'v')})
       FROM ${rowsOf(STATE_FIELDS, '$2', 'v')} WHERE a.id = v.id AND ${where}`;
 /**
  * A fenced batch's writes as one statement: $1 the bid records, $2 the auctions' states, $3 the outbox entries
- * (JSON arrays; any may be empty; the states as STATE_FIELDS rows), $4 the auctions' ids (a text array: each row found through the primary key).
+ * (JSON arrays; any may be empty; the states as STATE_FIELDS rows), $4 the auctions' ids (a text array: each row
+ * found through the primary key).
  * Data-modifying CTEs all run, on different tables, in one round trip.
  */
 const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCTIONS('a.id = ANY($4::text[])')}) ${INSERT_OUTBOX_ROWS('$3')}`;
@@ -158,9 +160,10 @@ const WRITE_BATCH = `WITH bids AS (${INSERT_BIDS()}), auctions AS (${UPDATE_AUCT
  * A fenced batch in one statement and one round trip, for when this ledger knows each auction's recorded state
  * (`expected`, $4: the rows as it last wrote or locked them) and has judged the batch against it. Each auction's
  * row is locked, in id order like the locked path, and only if every column a change can move still equals the
- * expected row (the others never change after creation, see STATE_FIELDS) are its state, bids and outbox rows written: per auction all or nothing. Returns the ids written; an auction
- * missing from them was changed behind this ledger's back and goes the locked way. A key another bid already holds
- * breaks the unique index and fails the whole statement, which then writes nothing.
+ * expected row (the others never change after creation, see STATE_FIELDS) are its state, bids and outbox rows
+ * written: per auction all or nothing. Returns the ids written; an auction missing from them was changed behind this
+ * ledger's back and goes the locked way. A key another bid already holds breaks the unique index and fails the whole
+ * statement, which then writes nothing.
  *
  * Each row is found through the primary key, one lookup per expected row (the LATERAL subquery with its own
  * FOR UPDATE is never flattened into a join), and the expected rows are sorted, so the locks come in id order. A
