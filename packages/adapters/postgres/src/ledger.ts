@@ -44,8 +44,8 @@ const STATE_FIELDS = [
 const MOVED_FIELDS = STATE_FIELDS.slice(1);
 /** `name, …` or, with an alias, `alias.name, …`. */
 const columnsOf = (fields: ReadonlyArray<readonly [string, string]>, alias?: string) => fields.map(([name]) => (alias ? `${alias}.${name}` : name)).join(', ');
-const AUCTION_COLUMNS = AUCTION_FIELDS.map(([name]) => name).join(', ');
-const BID_COLUMNS = BID_FIELDS.map(([name]) => name).join(', ');
+const AUCTION_COLUMNS = columnsOf(AUCTION_FIELDS);
+const BID_COLUMNS = columnsOf(BID_FIELDS);
 /** `($1, …, $n)` for one auction row. */
 const AUCTION_VALUES = `(${AUCTION_FIELDS.map((_, i) => `$${i + 1}`).join(',')})`;
 /**
