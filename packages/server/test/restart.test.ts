@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '@outbid/core/testing';
 import { expect, it } from 'vitest';
 import { startServer } from '../src/index.js';
 
@@ -51,13 +52,11 @@ it.each([
     expect([retry.status, retry.headers.get('idempotent-replayed'), await retry.text()]).toEqual([201, 'true', firstBody]);
     expect((await post(`/auctions/${id}/bids`, alice, { amount: 130 }, { 'idempotency-key': 'a2' })).status).toBe(201);
     // The end timer was re-armed from the ledger: the auction ends without traffic, within 5 s of its end.
-    let state: { status?: string } = {};
-    while (Date.now() < endAt + 5_000) {
-      state = (await (await get(`/auctions/${id}`)).json()) as { status?: string };
-      if (state.status === 'ended') break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(state).toMatchObject({ status: 'ended', currentWinnerId: 'alice', currentPrice: 130, version: 5 });
+    await eventually(
+      async () => expect(await (await get(`/auctions/${id}`)).json()).toMatchObject({ status: 'ended', currentWinnerId: 'alice', currentPrice: 130, version: 5 }),
+      Math.max(0, endAt + 5_000 - Date.now()),
+      250,
+    );
     await server.close();
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
