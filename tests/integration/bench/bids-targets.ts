@@ -1,8 +1,10 @@
 /**
  * Issue 14's targets, judged from one run of `pnpm bench bids` (medians of its rounds): each target with what this
  * run measured and whether it held. A target whose setups or workloads were not run is `null` (not judged). Given
- * the run's rounds too, each target also says in how many rounds it held, with each round's ratio: a target held on
- * the medians but missed in half the rounds sits on its line, one missed in most rounds is a miss.
+ * the run's rounds too, each target also says in how many rounds it held, with each round's ratio, and a comparison
+ * is judged on the median of those ratios: each is a paired comparison (a round's windows run minutes apart at most),
+ * where a ratio of two medians may pair one setup's good round with the other's bad one. A target held in half the
+ * rounds sits on its line, one missed in most rounds is a miss.
  */
 
 /** What the targets read of one setup's summary of one workload. */
@@ -84,7 +86,18 @@ function byRound(rounds: TargetSummary[], judge: (s: TargetSummary) => { value: 
   const judged = rounds.map(judge).filter((j) => j !== null);
   if (judged.length === 0) return null;
   const held = judged.filter((j) => j.held).length;
-  return { rounds: { held, judged: judged.length }, text: `; held in ${held} of ${judged.length} rounds (${judged.map((j) => shown(j.value)).join(' ')})` };
+  return {
+    rounds: { held, judged: judged.length },
+    median: median(judged.map((j) => j.value)),
+    text: `; held in ${held} of ${judged.length} rounds (${judged.map((j) => shown(j.value)).join(' ')})`,
+  };
+}
+
+/** The middle of the finite values (the mean of the middle two for an even count); NaN when there are none. */
+export function median(values: readonly number[]): number {
+  const s = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function judgeComparison(c: Comparison, summary: TargetSummary, rounds: TargetSummary[]): TargetVerdict {
@@ -104,10 +117,13 @@ function judgeComparison(c: Comparison, summary: TargetSummary, rounds: TargetSu
     },
     (r) => r.toFixed(c.pick === 'rate' ? 2 : 3),
   );
+  // Judged on the rounds' own ratios when there are any (see the top of this file), else on the medians' ratio.
+  const judgedRatio = perRound ? perRound.median : x / y;
+  const judgedText = perRound ? `; median of the rounds' ratios ${ratio(perRound.median, 1)}` : '';
   return {
     target: c.target,
-    measured: `${shown(x)} vs ${shown(y)}${unit} (${ratio(x, y)})${shape ? `; ${shape}` : ''}${perRound?.text ?? ''}`,
-    held: meets(c, x / y),
+    measured: `${shown(x)} vs ${shown(y)}${unit} (${ratio(x, y)})${shape ? `; ${shape}` : ''}${perRound?.text ?? ''}${judgedText}`,
+    held: meets(c, judgedRatio),
     ...(perRound ? { rounds: perRound.rounds } : {}),
   };
 }

@@ -56,7 +56,7 @@
  * with Node's defaults.
  * Environment: BENCH_SERVER_LOGS=DIR keeps every server's output; BENCH_NODE_FLAGS (e.g. --trace-gc) go to each server;
  * BENCH_BASE_NODE_FLAGS go to `base` only, after the others (a node flag measured against the same code without it).
- * At the end, issue 14's targets judged on the medians (bids-targets.ts).
+ * At the end, issue 14's targets, each comparison judged on the median of its rounds' own ratios (bids-targets.ts).
  * Also per window: CPU per decision of the server, of all Postgres processes, of redis-server and of the generator;
  * Postgres WAL per decision; any Postgres checkpoint begun or ending in it; and the latency of accepted and of
  * refused answers apart (only an accepted bid waits for its ledger commit). And what else loaded the machine in
@@ -78,7 +78,7 @@ import pg from 'pg';
 import { Pool } from 'undici';
 import { issueDevToken } from '@outbid/server';
 import { cpuMsOf, postgresCpuMeter, startPostgres, startRedis } from '@outbid/test-services';
-import { issue14Targets, targetsTable, type TargetSummary } from './bids-targets.js';
+import { issue14Targets, median, targetsTable, type TargetSummary } from './bids-targets.js';
 import { summariseProfile } from './cpuprofile-summary.js';
 import { readSchedstat, runQueueFigures, type SchedSample } from './run-queue.js';
 
@@ -167,11 +167,6 @@ if (![DURATION_MS, WARMUP_MS, ROUNDS, CONNECTIONS, AUCTIONS, RATE].every((n) => 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–');
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -1297,7 +1292,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   });
   const targets = issue14Targets(summary, rounds);
   lines.push(
-    `\nIssue 14's targets, judged on this run's medians, with the rounds in which each held and each round's ratio ("not run": a setup or workload it needs was not in this run):\n\n${targetsTable(targets)}`,
+    `\nIssue 14's targets, each comparison judged on the median of its rounds' own ratios (the ratio of the medians beside it), with the rounds in which each held ("not run": a setup or workload it needs was not in this run):\n\n${targetsTable(targets)}`,
   );
   console.log(lines.join('\n'));
   const out = resolve(flags.out!);

@@ -105,12 +105,12 @@ describe("issue 14's targets from a bench run", () => {
 
     expect(verdict("Redis + Postgres, 1,000 auctions: p99 at most half the peer's")).toEqual({
       target: "Redis + Postgres, 1,000 auctions: p99 at most half the peer's",
-      measured: '91.0 vs 170.0 ms (0.535×); held in 1 of 3 rounds (0.471 0.569 0.528)',
+      measured: "91.0 vs 170.0 ms (0.535×); held in 1 of 3 rounds (0.471 0.569 0.528); median of the rounds' ratios 0.528×",
       held: false,
       rounds: { held: 1, judged: 3 },
     });
     expect(verdict('Redis + Postgres, 1,000 auctions: ≥ 2× the peer')).toMatchObject({
-      measured: '1,400 vs 700/s (2.000×); held in 2 of 3 rounds (2.14 1.86 2.33)',
+      measured: "1,400 vs 700/s (2.000×); held in 2 of 3 rounds (2.14 1.86 2.33); median of the rounds' ratios 2.143×",
       held: true,
       rounds: { held: 2, judged: 3 },
     });
@@ -126,5 +126,27 @@ describe("issue 14's targets from a bench run", () => {
     // The order is the issue's, with or without rounds.
     expect(issue14Targets(summary, rounds).map((v) => v.target)).toEqual(issue14Targets(summary).map((v) => v.target));
     expect(issue14Targets(summary).map((v) => v.target)[6]).toBe('Redis + Postgres, open loop: p99 ≤ 20 ms');
+  });
+
+  it("judges a comparison on its rounds' own ratios, not on the ratio of medians taken from different rounds", () => {
+    // Outbid's median round (3,400) and the bare route's (6,000) are different rounds: 0.567× on the medians, while
+    // round by round it was 0.57, 0.42 and 0.48 (as in a run of 2026-11-28).
+    const rounds: TargetSummary[] = [
+      { bare: { spread: at(6_000, 25) }, 'redis+pg': { spread: at(3_400, 50) } },
+      { bare: { spread: at(8_100, 25) }, 'redis+pg': { spread: at(3_400, 50) } },
+      { bare: { spread: at(5_000, 25) }, 'redis+pg': { spread: at(2_400, 50) } },
+    ];
+    const summary: TargetSummary = { bare: { spread: at(6_000, 25) }, 'redis+pg': { spread: at(3_400, 50) } };
+    const target = 'Redis + Postgres, 1,000 auctions: ≥ 50% of the bare route';
+    expect(held(summary)[target]).toBe(true); // without rounds: the medians' ratio, as before
+    expect(issue14Targets(summary, rounds).find((v) => v.target === target)).toEqual({
+      target,
+      measured: "3,400 vs 6,000/s (0.567×); held in 1 of 3 rounds (0.57 0.42 0.48); median of the rounds' ratios 0.480×",
+      held: false,
+      rounds: { held: 1, judged: 3 },
+    });
+    // An even number of rounds: the mean of the middle two ratios (0.48 and 0.52 → 0.50, held exactly).
+    const even: TargetSummary[] = [0.42, 0.48, 0.52, 0.6].map((r) => ({ bare: { spread: at(5_000, 25) }, 'redis+pg': { spread: at(5_000 * r, 50) } }));
+    expect(issue14Targets(summary, even).find((v) => v.target === target)).toMatchObject({ held: true, rounds: { held: 2, judged: 4 } });
   });
 });
