@@ -41,8 +41,9 @@
  *        --pin: each server under test on the last core alone, and this process (the generator) with Redis and
  *        Postgres on the other cores (taskset), so a server waits for a core only for its own threads and the kernel's;
  *        the closest two cores come to a server with a machine of its own
- *        --profile: instead, run the redis+pg server under `node --cpu-prof` on the spread workload (or the first
- *        of --workloads) and summarise the profile (see cpuprofile-summary.ts).
+ *        --profile: instead, run one server under `node --cpu-prof` (redis+pg, or the first of --setups when they are
+ *        named) on the spread workload (or the first of --workloads) and summarise the profile (see
+ *        cpuprofile-summary.ts).
  *        --phases: Outbid's servers send `Server-Timing` (OUTBID_SERVER_TIMING=true) and each window splits every
  *        answer's latency into the wait for the engine, the wait for the ledger, the rest of the service call, and
  *        what was outside it (HTTP in and out, the middleware, the server's event loop getting round to the request,
@@ -162,6 +163,10 @@ if (BASELINE) LABELS.base = `Outbid, REDIS_URL + DATABASE_URL, from ${BASELINE}`
 const WORKLOADS = flags.workloads!.split(',').map((s) => s.trim()) as Workload[];
 for (const s of SETUPS) if (!ALL_SETUPS.includes(s)) throw new Error(`unknown setup ${s}; choose from ${ALL_SETUPS.join(', ')}`);
 for (const w of WORKLOADS) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; choose from ${ALL_WORKLOADS.join(', ')}`);
+/** --profile's server and workload: the first named, else redis+pg on the spread workload. */
+const PROFILED: SetupName = flags.setups === ALL_SETUPS.filter((s) => !NAMED_ONLY.has(s)).join(',') ? 'redis+pg' : SETUPS[0]!;
+const PROFILED_WORKLOAD: Workload = flags.workloads === ALL_WORKLOADS.join(',') ? 'spread' : WORKLOADS[0]!;
+if (flags.profile && PROFILED === 'base') throw new Error('--profile runs a setup of this checkout; base is not one');
 if (![DURATION_MS, WARMUP_MS, ROUNDS, CONNECTIONS, AUCTIONS, RATE].every((n) => Number.isFinite(n) && n >= 0) || ROUNDS < 1 || DURATION_MS <= 0) {
   throw new Error('--duration, --rounds, --connections, --auctions and --rate must be positive numbers');
 }
@@ -915,7 +920,7 @@ function backgroundNote(m: Measurement): string {
 async function main() {
   const startedAt = new Date();
   const loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
-  if (flags.profile) log(`pnpm bench bids --profile: redis+pg under --cpu-prof, spread over ${AUCTIONS} auctions, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up), ${CONNECTIONS} connections; node ${process.version}, load average ${loadavg}`);
+  if (flags.profile) log(`pnpm bench bids --profile: ${PROFILED} under --cpu-prof, ${PROFILED_WORKLOAD === 'spread' ? `spread over ${AUCTIONS} auctions` : PROFILED_WORKLOAD === 'open' ? `open loop at ${RATE} bids/s on one auction` : 'hot (one auction)'}, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up), ${CONNECTIONS} connections; node ${process.version}, load average ${loadavg}`);
   else log(`pnpm bench bids: ${SETUPS.join(', ')} × ${WORKLOADS.join(', ')}; ${ROUNDS} rounds, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up) per measurement, ${CONNECTIONS} connections, ${AUCTIONS} auctions for spread, ${RATE} bids/s open loop${ISOLATE ? ', the other setups paused while one is measured' : ', every setup running throughout'}; node ${process.version}, load average ${loadavg}`);
   if (PIN) {
     if (SERVER_CORE < 1) throw new Error('--pin needs at least two cores');
@@ -1320,15 +1325,14 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   log(`wrote ${out}`);
 }
 
-/** --profile: the redis+pg Outbid server under `node --cpu-prof`, one workload, then a summary of the profile. */
+/** --profile: one server (PROFILED) under `node --cpu-prof`, one workload, then a summary of the profile. */
 async function profile(services: { redisUrl: string; pgCreate: (db: string) => Promise<string> }, tokens: string[], creatorToken: string) {
   const dir = resolve(ROOT, '.bench-results/profile');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const server = await startSetup('redis+pg', services, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  log(`started redis+pg under --cpu-prof (pid ${server.child.pid}, ${server.runsOn})`);
-  // The spread workload unless --workloads names another (the first one named).
-  const workload: Workload = flags.workloads === ALL_WORKLOADS.join(',') ? 'spread' : WORKLOADS[0]!;
+  const server = await startSetup(PROFILED, services, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  log(`started ${PROFILED} under --cpu-prof (pid ${server.child.pid}, ${server.runsOn})`);
+  const workload = PROFILED_WORKLOAD;
   const spreadAuctions = workload === 'spread' ? await createAuctions(server, creatorToken, AUCTIONS) : [];
   const hotAuction = workload === 'spread' ? '' : (await createAuctions(server, creatorToken, 1))[0]!;
   log(`${spreadAuctions.length || 1} auction(s) created`);
