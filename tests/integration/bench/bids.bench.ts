@@ -120,6 +120,9 @@ const LABELS: Record<SetupName, string> = {
   'floor-contract': "floor-batched plus the least the contract's guarantees need (idempotency, TIME, versions, fence)",
 };
 
+/** --setups when not given: every setup but those run only when named. */
+const DEFAULT_SETUPS = ALL_SETUPS.filter((s) => !NAMED_ONLY.has(s)).join(',');
+
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
@@ -129,7 +132,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     auctions: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '1000' },
-    setups: { type: 'string', default: ALL_SETUPS.filter((s) => !NAMED_ONLY.has(s)).join(',') },
+    setups: { type: 'string', default: DEFAULT_SETUPS },
     workloads: { type: 'string', default: ALL_WORKLOADS.join(',') },
     out: { type: 'string', default: join(ROOT, '.bench-results/bids.json') },
     profile: { type: 'boolean', default: false },
@@ -164,7 +167,7 @@ const WORKLOADS = flags.workloads!.split(',').map((s) => s.trim()) as Workload[]
 for (const s of SETUPS) if (!ALL_SETUPS.includes(s)) throw new Error(`unknown setup ${s}; choose from ${ALL_SETUPS.join(', ')}`);
 for (const w of WORKLOADS) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; choose from ${ALL_WORKLOADS.join(', ')}`);
 /** --profile's server and workload: the first named, else redis+pg on the spread workload. */
-const PROFILED: SetupName = flags.setups === ALL_SETUPS.filter((s) => !NAMED_ONLY.has(s)).join(',') ? 'redis+pg' : SETUPS[0]!;
+const PROFILED: SetupName = flags.setups === DEFAULT_SETUPS ? 'redis+pg' : SETUPS[0]!;
 const PROFILED_WORKLOAD: Workload = flags.workloads === ALL_WORKLOADS.join(',') ? 'spread' : WORKLOADS[0]!;
 if (flags.profile && PROFILED === 'base') throw new Error('--profile runs a setup of this checkout; base is not one');
 if (![DURATION_MS, WARMUP_MS, ROUNDS, CONNECTIONS, AUCTIONS, RATE].every((n) => Number.isFinite(n) && n >= 0) || ROUNDS < 1 || DURATION_MS <= 0) {
@@ -1280,8 +1283,9 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   }
   // What the machine could do at all: with every core busy, at the CPU each decision cost in this run (the
   // generator's share included, as it is for every setup).
+  const machineMs = (name: SetupName, w: Workload) => summary[name]?.[w]?.machineCpuMsPerDecision;
   const ceiling = (name: SetupName, w: Workload) => {
-    const m = summary[name]?.[w]?.machineCpuMsPerDecision;
+    const m = machineMs(name, w);
     return m ? fmt((CORES * 1_000) / m) : '–';
   };
   lines.push(`\nDecisions/s with all ${CORES} cores busy at this run's machine CPU per decision (hot / spread):`);
@@ -1289,8 +1293,8 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
   if (summary['redis+pg'] && summary.bare) {
     // Measured, and as the two would be with every core busy: a gap between them is the machine left idle.
     const atCeiling = (w: Workload) => {
-      const outbid = summary['redis+pg']?.[w]?.machineCpuMsPerDecision;
-      const bare = summary.bare?.[w]?.machineCpuMsPerDecision;
+      const outbid = machineMs('redis+pg', w);
+      const bare = machineMs('bare', w);
       return outbid && bare ? `${(bare / outbid).toFixed(2)}×` : '–';
     };
     lines.push(
