@@ -49,6 +49,10 @@
  *        what was outside it (HTTP in and out, the middleware, the server's event loop getting round to the request,
  *        the generator reading the answer), and again for the refused answers alone; a base from before Server-Timing
  *        reports no phases.
+ *        --built=SETUPS: these Outbid setups (of redis+pg, pg, embedded, embedded-inline, base; `all` for every one)
+ *        run from their tsup build, `node packages/server/dist/main.js` as the `outbid-server` command runs it, instead
+ *        of tsx on the sources as `pnpm start` runs it; the bench builds the packages of each checkout concerned first
+ *        (`pnpm -r --filter ./packages/** build`). With --profile, a built server's profile is summarised by package.
  *        --baseline=DIR: adds the setup `base`, the redis+pg server of another checkout (DIR, installed with pnpm
  *        install), on its own database and Redis database, to measure a change against the code before it side by
  *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base). The report then
@@ -84,7 +88,6 @@ import { summariseProfile } from './cpuprofile-summary.js';
 import { readSchedstat, runQueueFigures, type SchedSample } from './run-queue.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const MAIN = join(ROOT, 'packages/server/src/main.ts');
 const PEER = join(import.meta.dirname, 'bids-peer.ts');
 const SECRET = 'bench-bids-secret-of-at-least-32-characters';
 /**
@@ -140,6 +143,7 @@ const { values: flags } = parseArgs({
     isolate: { type: 'string', default: 'yes' },
     baseline: { type: 'string' },
     pin: { type: 'boolean', default: false },
+    built: { type: 'string', default: '' },
   },
 });
 const DURATION_MS = Number(flags.duration) * 1_000;
@@ -169,6 +173,10 @@ for (const w of WORKLOADS) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unkn
 /** --profile's server and workload: the first named, else redis+pg on the spread workload. */
 const PROFILED: SetupName = flags.setups === DEFAULT_SETUPS ? 'redis+pg' : SETUPS[0]!;
 const PROFILED_WORKLOAD: Workload = flags.workloads === ALL_WORKLOADS.join(',') ? 'spread' : WORKLOADS[0]!;
+/** The Outbid setups that run from their build (--built), not from the sources under tsx. */
+const OUTBID_SETUPS: readonly SetupName[] = ['redis+pg', 'pg', 'embedded', 'embedded-inline', 'base'];
+const BUILT: ReadonlySet<SetupName> = new Set(flags.built === 'all' ? OUTBID_SETUPS : (flags.built!.split(',').map((s) => s.trim()).filter(Boolean) as SetupName[]));
+for (const s of BUILT) if (!OUTBID_SETUPS.includes(s)) throw new Error(`--built names Outbid setups (${OUTBID_SETUPS.join(', ')}) or all, not ${s}`);
 if (flags.profile && PROFILED === 'base') throw new Error('--profile runs a setup of this checkout; base is not one');
 if (![DURATION_MS, WARMUP_MS, ROUNDS, CONNECTIONS, AUCTIONS, RATE].every((n) => Number.isFinite(n) && n >= 0) || ROUNDS < 1 || DURATION_MS <= 0) {
   throw new Error('--duration, --rounds, --connections, --auctions and --rate must be positive numbers');
@@ -283,8 +291,14 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
   };
   // Outbid's servers run as `pnpm start` runs them (the server's start script: OUTBID_NODE_FLAGS), the peer and the
   // bare route with Node's defaults.
-  const outbidArgsFor = (main: string, extraFlags: string[] = []) => [...OUTBID_NODE_FLAGS, ...nodeFlags, ...extraFlags, '--import', 'tsx', '--conditions=@outbid/source', main];
-  const outbidArgs = outbidArgsFor(MAIN);
+  // Built (--built): the command as published (the `outbid-server` bin), the packages resolved to their dist.
+  const outbidArgsFor = (checkout: string, extraFlags: string[] = []) => [
+    ...OUTBID_NODE_FLAGS,
+    ...nodeFlags,
+    ...extraFlags,
+    ...(BUILT.has(name) ? [join(checkout, 'packages/server/dist/main.js')] : ['--import', 'tsx', '--conditions=@outbid/source', join(checkout, 'packages/server/src/main.ts')]),
+  ];
+  const outbidArgs = outbidArgsFor(ROOT);
   let database: string | null = null;
   let started: { child: ChildProcess; info: { url: string; runsOn: string } };
   const floorRedisDb = FLOOR_REDIS_DB[name];
@@ -307,7 +321,7 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
     // BENCH_BASE_NODE_FLAGS go to this server only, after the others (a later flag wins): a node flag measured side by
     // side against the same code without it.
     const baseFlags = (process.env.BENCH_BASE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    started = await spawnServer(outbidArgsFor(join(BASELINE!, 'packages/server/src/main.ts'), baseFlags), env, listening, name, BASELINE!);
+    started = await spawnServer(outbidArgsFor(BASELINE!, baseFlags), env, listening, name, BASELINE!);
   } else if (name === 'pg') {
     database = 'bench_outbid_pg';
     started = await spawnServer(outbidArgs, outbidEnv({ DATABASE_URL: await services.pgCreate(database) }), listening, name);
@@ -317,7 +331,7 @@ async function startSetup(name: SetupName, services: { redisUrl: string; pgCreat
     const env = outbidEnv({ OUTBID_DATA_DIR: dataDir, ...(name === 'embedded-inline' ? { OUTBID_PGLITE_THREAD: 'false' } : {}) });
     started = await spawnServer(outbidArgs, env, listening, name);
   }
-  return { name, url: started.info.url, child: started.child, database, usesRedis: name === 'redis+pg' || name === 'base' || isFloor, runsOn: started.info.runsOn };
+  return { name, url: started.info.url, child: started.child, database, usesRedis: name === 'redis+pg' || name === 'base' || isFloor, runsOn: `${started.info.runsOn}${BUILT.has(name) ? ', from its build' : ''}` };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -920,11 +934,28 @@ function backgroundNote(m: Measurement): string {
   return parts.length > 0 ? `; in the window: ${parts.join(', ')}` : '';
 }
 
+/** --built: builds the packages of each checkout with a built setup in this run (this one, --baseline's), so none runs a stale dist. */
+function buildCheckouts() {
+  const running = flags.profile ? [PROFILED] : SETUPS;
+  const checkouts = new Set(running.filter((s) => BUILT.has(s)).map((s) => (s === 'base' ? BASELINE! : ROOT)));
+  for (const checkout of checkouts) {
+    log(`--built: building the packages of ${checkout} (pnpm -r --filter ./packages/** build)…`);
+    const started = performance.now();
+    try {
+      execFileSync('pnpm', ['-r', '--filter', './packages/**', 'build'], { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      const e = error as { stdout?: Buffer; stderr?: Buffer; message: string };
+      throw new Error(`--built: the build of ${checkout} failed:\n${e.stderr?.toString() || e.stdout?.toString() || e.message}`);
+    }
+    log(`--built: built in ${Math.round((performance.now() - started) / 1_000)} s`);
+  }
+}
+
 async function main() {
   const startedAt = new Date();
   const loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
   if (flags.profile) log(`pnpm bench bids --profile: ${PROFILED} under --cpu-prof, ${PROFILED_WORKLOAD === 'spread' ? `spread over ${AUCTIONS} auctions` : PROFILED_WORKLOAD === 'open' ? `open loop at ${RATE} bids/s on one auction` : 'hot (one auction)'}, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up), ${CONNECTIONS} connections; node ${process.version}, load average ${loadavg}`);
-  else log(`pnpm bench bids: ${SETUPS.join(', ')} × ${WORKLOADS.join(', ')}; ${ROUNDS} rounds, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up) per measurement, ${CONNECTIONS} connections, ${AUCTIONS} auctions for spread, ${RATE} bids/s open loop${ISOLATE ? ', the other setups paused while one is measured' : ', every setup running throughout'}; node ${process.version}, load average ${loadavg}`);
+  else log(`pnpm bench bids: ${SETUPS.join(', ')} × ${WORKLOADS.join(', ')}; ${ROUNDS} rounds, ${DURATION_MS / 1_000} s (+${WARMUP_MS / 1_000} s warm-up) per measurement, ${CONNECTIONS} connections, ${AUCTIONS} auctions for spread, ${RATE} bids/s open loop${ISOLATE ? ', the other setups paused while one is measured' : ', every setup running throughout'}${BUILT.size ? `; from their build: ${[...BUILT].filter((b) => SETUPS.includes(b)).join(', ')}` : ''}; node ${process.version}, load average ${loadavg}`);
   if (PIN) {
     if (SERVER_CORE < 1) throw new Error('--pin needs at least two cores');
     // This process and what it starts from here (Redis, Postgres) keep off the servers' core; every thread of it.
@@ -936,6 +967,7 @@ async function main() {
     }
     log(`--pin: the servers under test on core ${SERVER_CORE} alone; the generator, Redis and Postgres on ${SERVER_CORE === 1 ? 'core 0' : `cores 0-${SERVER_CORE - 1}`}`);
   }
+  buildCheckouts();
   const redisDir = mkdtempSync(join(tmpdir(), 'outbid-bench-redis-'));
   tempDirs.push(redisDir);
   const [redisServer, pgServer] = await Promise.all([startRedis(['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', redisDir]), startPostgres()]);
@@ -1324,7 +1356,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
         loadAverageAtStart: meta.loadavg,
         idleBackgroundPerSecond: meta.background,
         redisCostPerSchedulerPoll: meta.perPoll,
-        options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS, isolate: ISOLATE, pin: PIN },
+        options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS, isolate: ISOLATE, pin: PIN, built: [...BUILT] },
         servers: servers.map((s) => ({ name: s.name, label: LABELS[s.name], runsOn: s.runsOn })),
         summary,
         targets,

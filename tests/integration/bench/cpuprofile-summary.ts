@@ -37,7 +37,7 @@ export function categoryOf(frame: CallFrame): string {
   if (!url) return `native: ${name || '(anonymous)'}`;
   const pkg = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (pkg) return `npm: ${pkg[1]}`;
-  const ours = /\/packages\/((?:adapters\/)?[^/]+)\/src\/(.+)$/.exec(url);
+  const ours = /\/packages\/((?:adapters\/)?[^/]+)\/(?:src|dist)\/(.+)$/.exec(url); // dist: a built server (--built)
   if (ours) return `outbid: ${ours[1]}`;
   if (url.startsWith('node:')) {
     const parts = url.slice(5).split('/');
