@@ -20,7 +20,9 @@
  * contested hot auction are): 300 decisions to warm up, then the counters are zeroed, INSTRUCTIONS_N decisions
  * (default 2,000) from 16 callers, and the counters dumped. Each twice: through the engine as it runs (bids on one
  * auction that arrive together share a `place_bids` call) and through one with `maxBidsPerCall: 1` (each bid its own
- * `place_bid` call).
+ * `place_bid` call). With CALLGRIND_KEEP=1 the dumps are kept and listed (the scenario, mix and way of each), for
+ * `callgrind_annotate --inclusive=no --threshold=100 FILE`: which of redis-server's functions the instructions went
+ * to (Debian's redis-server keeps the names of its exported functions only).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -156,6 +158,8 @@ async function countInstructions() {
     ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'callgrind.out')}`, redisServer, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir, '--maxmemory-policy', 'noeviction'],
     { stdio: 'ignore' },
   );
+  /** What each dump holds, in dump order (callgrind.out.1 first). */
+  const dumped: string[] = [];
   const control = (command: '-z' | '-d') => execFileSync('callgrind_control', [command, String(child.pid)], { stdio: 'ignore' });
   try {
     await waitFor(async () => (await redisCommand(port, 'PING')) === '+PONG', 'redis-server under callgrind', 120_000);
@@ -200,6 +204,7 @@ async function countInstructions() {
           const scripts = (await scriptCalls(admin)) - before;
           control('-d');
           dumps++;
+          dumped.push(`${name}, ${mix}, ${way}`);
           const dump = readdirSync(dir).find((f) => f === `callgrind.out.${dumps}`);
           const totals = dump ? /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'))?.[1] : undefined;
           if (!totals) throw new Error(`no callgrind dump ${dumps} in ${dir}`);
@@ -217,6 +222,9 @@ async function countInstructions() {
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.CALLGRIND_KEEP === '1') {
+      console.log(`\ncallgrind dumps kept in ${dir}; read one with callgrind_annotate --inclusive=no --threshold=100 FILE:`);
+      dumped.forEach((what, i) => console.log(`  ${join(dir, `callgrind.out.${i + 1}`)}: ${what}`));
+    } else rmSync(dir, { recursive: true, force: true });
   }
 }
