@@ -173,8 +173,8 @@ for (const w of WORKLOADS) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unkn
 /** --profile's server and workload: the first named, else redis+pg on the spread workload. */
 const PROFILED: SetupName = flags.setups === DEFAULT_SETUPS ? 'redis+pg' : SETUPS[0]!;
 const PROFILED_WORKLOAD: Workload = flags.workloads === ALL_WORKLOADS.join(',') ? 'spread' : WORKLOADS[0]!;
-/** The Outbid setups that run from their build (--built), not from the sources under tsx. */
-const OUTBID_SETUPS: readonly SetupName[] = ['redis+pg', 'pg', 'embedded', 'embedded-inline', 'base'];
+/** The Outbid setups, every one but the bare route, the peer and the floors: those --built may run from their build, not from the sources under tsx. */
+const OUTBID_SETUPS: readonly SetupName[] = ALL_SETUPS.filter((s) => s !== 'bare' && s !== 'peer' && FLOOR_REDIS_DB[s] === undefined);
 const BUILT: ReadonlySet<SetupName> = new Set(flags.built === 'all' ? OUTBID_SETUPS : (flags.built!.split(',').map((s) => s.trim()).filter(Boolean) as SetupName[]));
 for (const s of BUILT) if (!OUTBID_SETUPS.includes(s)) throw new Error(`--built names Outbid setups (${OUTBID_SETUPS.join(', ')}) or all, not ${s}`);
 if (flags.profile && PROFILED === 'base') throw new Error('--profile runs a setup of this checkout; base is not one');
@@ -936,13 +936,14 @@ function backgroundNote(m: Measurement): string {
 
 /** --built: builds the packages of each checkout with a built setup in this run (this one, --baseline's), so none runs a stale dist. */
 function buildCheckouts() {
+  const build = ['-r', '--filter', './packages/**', 'build'];
   const running = flags.profile ? [PROFILED] : SETUPS;
   const checkouts = new Set(running.filter((s) => BUILT.has(s)).map((s) => (s === 'base' ? BASELINE! : ROOT)));
   for (const checkout of checkouts) {
-    log(`--built: building the packages of ${checkout} (pnpm -r --filter ./packages/** build)…`);
+    log(`--built: building the packages of ${checkout} (pnpm ${build.join(' ')})…`);
     const started = performance.now();
     try {
-      execFileSync('pnpm', ['-r', '--filter', './packages/**', 'build'], { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync('pnpm', build, { cwd: checkout, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (error) {
       const e = error as { stdout?: Buffer; stderr?: Buffer; message: string };
       throw new Error(`--built: the build of ${checkout} failed:\n${e.stderr?.toString() || e.stdout?.toString() || e.message}`);

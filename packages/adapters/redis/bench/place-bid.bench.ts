@@ -169,7 +169,6 @@ async function countInstructions() {
     console.log(`Instructions redis-server executes per decision (callgrind), ${calls.toLocaleString('en-US')} decisions per mix and way from 16 callers, AOF everysec; redis-server ${execFileSync(redisServer, ['--version'], { encoding: 'utf8' }).split(' ')[2]}`);
     const admin = client();
     const rows: string[] = [];
-    let dumps = 0;
     for (const [name, auctions] of [['1 hot auction', 1], ['100 auctions', 100]] as const) {
       // 'refused': every bid under the minimum (BID_TOO_LOW), as most bids on a contested hot auction are.
       for (const mix of [...MIXES, 'refused'] as const) {
@@ -203,8 +202,7 @@ async function countInstructions() {
           await decide(calls);
           const scripts = (await scriptCalls(admin)) - before;
           control('-d');
-          dumps++;
-          dumped.push(`${name}, ${mix}, ${way}`);
+          const dumps = dumped.push(`${name}, ${mix}, ${way}`);
           const dump = readdirSync(dir).find((f) => f === `callgrind.out.${dumps}`);
           const totals = dump ? /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'))?.[1] : undefined;
           if (!totals) throw new Error(`no callgrind dump ${dumps} in ${dir}`);
