@@ -63,7 +63,7 @@ async function buildAdapters(config: ServerConfig, logger: Logger): Promise<Adap
   if (config.REDIS_URL) {
     // Fail fast while Redis is unreachable (no offline queue, short timeouts): the failover engine then decides
     // in Postgres instead of letting bids wait. Auto-pipelining sends the other commands of one event-loop turn
-    // (rate-limit leases, transitions) in one write; the bid engine pipelines its own script calls (see its README).
+    // (rate-limit leases, transitions) in one write; the bid engine sends its own script calls at once (see its README).
     const redis = new Redis(config.REDIS_URL, {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,

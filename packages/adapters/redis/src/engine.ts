@@ -18,7 +18,8 @@ import {
   decodeReply,
   HydrateReply,
   PlaceBidReply,
-  pipelinedCall,
+  directCall,
+  loadScripts,
   registerScripts,
   TransitionReply,
   type ScriptCall,
@@ -161,6 +162,9 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
   await whenReady(redis);
   if (!options.skipServerChecks) await checkServers(redis);
   const call = registerScripts(redis, ['place_bid', 'place_bids', 'start', 'end', 'cancel', 'hydrate']);
+  // The bid scripts go by EVALSHA alone on a single Redis (directCall): loaded now, their first call finds them. A
+  // Redis that refuses SCRIPT LOAD costs only that first call (it is sent again with EVAL).
+  if (!(redis as Cluster).isCluster) await loadScripts(redis as Redis, ['place_bid', 'place_bids']).catch(() => {});
   const keys = (auctionId: string) => [`${prefix}:{a:${auctionId}}:state`, `${prefix}:{a:${auctionId}}:idem`] as const;
 
   const bidArgs = (cmd: PlaceBidCommand): QueuedBid['args'] => [
@@ -202,22 +206,24 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
       fail(error);
     }
   };
-  const pipelines = !(redis as Cluster).isCluster;
   /**
-   * Sends the script calls for these bids (per auction, in arrival order, up to maxBidsPerCall each) now. On a single
-   * Redis they go as one pipeline: one write, sent at once. Left to ioredis's auto-pipelining they would wait a turn
-   * of the event loop more, and for the replies of any auto-pipeline already in flight (it keeps one in flight per
-   * connection), a round trip of Redis under load. A Cluster's calls are spread over its nodes by slot, so there
-   * each call goes its own way (auto-pipelined by node when enabled).
+   * On a single Redis: each call its own command, sent at once (directCall), with the connection's socket corked
+   * while a turn's calls are written, so they leave in one write. A Cluster's calls are spread over its nodes by
+   * slot, so there each call goes its own way (auto-pipelined by node when enabled).
    */
+  const single = (redis as Cluster).isCluster ? null : (redis as Redis);
+  const direct = single ? directCall(single, call) : call;
+  /** Sends the script calls for these bids (per auction, in arrival order, up to maxBidsPerCall each) now. */
   const dispatch = (auctions: Iterable<readonly [string, QueuedBid[]]>) => {
-    const pipeline = pipelines ? redis.pipeline() : null;
-    const via = pipeline ? pipelinedCall(pipeline) : call;
-    for (const [auctionId, bids] of auctions) {
-      for (let i = 0; i < bids.length; i += maxBidsPerCall) send(auctionId, bids.slice(i, i + maxBidsPerCall), via);
+    const socket = single?.stream;
+    socket?.cork();
+    try {
+      for (const [auctionId, bids] of auctions) {
+        for (let i = 0; i < bids.length; i += maxBidsPerCall) send(auctionId, bids.slice(i, i + maxBidsPerCall), direct);
+      }
+    } finally {
+      socket?.uncork();
     }
-    // Each call's own promise carries its reply or error (see send); exec's is only the whole.
-    pipeline?.exec().catch(() => {});
   };
   let queued = new Map<string, QueuedBid[]>();
   let flushScheduled = false;

@@ -1,4 +1,4 @@
-import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import { Command, type Cluster, type Redis } from 'ioredis';
 import { SCRIPTS, type ScriptName } from './generated/scripts.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -51,18 +51,30 @@ export function registerScripts(redis: Redis | Cluster, scripts: readonly Script
 }
 
 /**
- * The same call queued on a pipeline of a client the scripts are registered on: it goes to Redis with the
- * pipeline's `exec()`, in the same write as the pipeline's other commands, and the promise settles with this
- * script's own reply (after ioredis's EVAL fallback on NOSCRIPT, as for a direct call).
+ * The same call sent as its own `EVALSHA` command, at once: never through ioredis's auto-pipeline (which would wait
+ * for a turn of the event loop, and for the replies of the auto-pipeline in flight) nor through a `Pipeline` object.
+ * A `Pipeline` keeps whatever it references from dying young: each one built moves about a kilobyte to the old
+ * generation, and a pipeline's commands, arguments and replies go with it (`pnpm bench bids` traced the bid engine's
+ * pipelines as most of the server's promoted bytes; see BENCHMARKS.md). Written while the caller holds the
+ * connection's socket corked, a turn's calls still leave in one write. On NOSCRIPT (a Redis restarted or failed
+ * over since the script was loaded) the call is sent again through the registered command, which loads the script
+ * with `EVAL` as ioredis does.
  */
-export function pipelinedCall(pipeline: ChainableCommander): ScriptCall {
-  const commands = pipeline as unknown as Record<string, (...args: unknown[]) => unknown>;
-  return (script, ...args) =>
-    new Promise((resolve, reject) => {
-      const command = commands[commandName(script)];
-      if (!command) throw new Error(`@outbid/redis: script ${script} was not registered on this client`);
-      command.call(pipeline, ...args, (error: Error | null, reply: unknown) => (error ? reject(error) : resolve(reply as never)));
-    });
+export function directCall(redis: Redis, registered: ScriptCall): ScriptCall {
+  const keyPrefix = redis.options.keyPrefix;
+  const options = keyPrefix ? { replyEncoding: 'utf8' as const, keyPrefix } : { replyEncoding: 'utf8' as const };
+  return (script, ...args) => {
+    const { sha1, numberOfKeys } = SCRIPTS[script];
+    const sent = redis.sendCommand(new Command('evalsha', [sha1, numberOfKeys, ...args.flat()], options)) as Promise<never>;
+    return sent.catch((error: unknown) => (isNoScript(error) ? registered(script, ...args) : Promise.reject(error)));
+  };
+}
+
+const isNoScript = (error: unknown) => error instanceof Error && error.message.startsWith('NOSCRIPT');
+
+/** Loads the scripts into a single Redis's script cache, so that their first `EVALSHA` finds them. */
+export async function loadScripts(redis: Redis, scripts: readonly ScriptName[]): Promise<void> {
+  await Promise.all(scripts.map((name) => redis.script('LOAD', SCRIPTS[name].lua)));
 }
 
 /** First element of a place_bid reply. */

@@ -198,6 +198,27 @@ describe('data written before proxy bids existed', () => {
   });
 });
 
+/**
+ * What the client writes to its socket, one entry per write the socket makes (`_write`, or `_writev` for the chunks
+ * written while it was corked), not per `write()` call.
+ */
+function socketWrites(client: Redis): string[] {
+  const writes: string[] = [];
+  type Chunk = { chunk: unknown };
+  const socket = client.stream as unknown as { _write: (chunk: unknown, ...rest: unknown[]) => void; _writev: (chunks: Chunk[], ...rest: unknown[]) => void };
+  const write = socket._write.bind(socket);
+  const writev = socket._writev.bind(socket);
+  socket._write = (chunk, ...rest) => {
+    writes.push(String(chunk));
+    write(chunk, ...rest);
+  };
+  socket._writev = (chunks, ...rest) => {
+    writes.push(chunks.map((c) => String(c.chunk)).join(''));
+    writev(chunks, ...rest);
+  };
+  return writes;
+}
+
 describe('bids that arrive together', () => {
   /** A decision without the instant it was taken (two engines, two clocks). */
   const timeless = (r: EngineBidResult) => (r.kind === 'decided' ? { ...r, decision: { ...r.decision, decidedAt: 0 } } : r);
@@ -293,13 +314,7 @@ describe('bids that arrive together', () => {
       await engine.hydrate(a);
       await engine.hydrate(b);
       await engine.placeBid(bidCommand(a.id, 'warm', 1)); // loads the script on this connection
-      const writes: string[] = [];
-      const stream = (client as unknown as { stream: { write: (chunk: unknown, ...rest: unknown[]) => boolean } }).stream;
-      const write = stream.write.bind(stream);
-      stream.write = (chunk, ...rest) => {
-        writes.push(String(chunk));
-        return write(chunk, ...rest);
-      };
+      const writes = socketWrites(client);
       // Redis holds every write command (scripts too) until unpaused: the SET below stays in flight meanwhile.
       await probe.call('CLIENT', 'PAUSE', '60000', 'WRITE');
       paused = true;
@@ -318,6 +333,34 @@ describe('bids that arrive together', () => {
     } finally {
       if (paused) await probe.call('CLIENT', 'UNPAUSE');
       await engine.close();
+    }
+  });
+
+  it('bids go by EVALSHA alone; a Redis that lost its scripts (restarted, failed over) decides them after loading them again', async () => {
+    const probe = server.client();
+    const evals = async () => Number(/cmdstat_eval:calls=(\d+)/.exec(await probe.info('commandstats'))?.[1] ?? 0);
+    await probe.script('FLUSH'); // whatever earlier tests loaded
+    const fresh = await createRedisEngine({ redis: new Redis(server.url), quitOnClose: true }); // loads the bid scripts
+    try {
+      const now = await fresh.now();
+      const a = auctionFixture(now, { id: `noscript-${now}` });
+      await fresh.hydrate(a);
+      const before = await evals();
+      const status = (r: EngineBidResult) => (r.kind === 'decided' ? r.decision.status : r.kind);
+      expect(status(await fresh.placeBid(bidCommand(a.id, 'b1', 1_000)))).toBe('accepted');
+      expect(await evals()).toBe(before); // no script text sent: EVALSHA found it
+      await probe.script('FLUSH');
+      // One bid (place_bid) and then two together (place_bids): each call is refused NOSCRIPT and sent again with EVAL.
+      expect(status(await fresh.placeBid(bidCommand(a.id, 'b2', 1_100)))).toBe('accepted');
+      const together = await Promise.all([fresh.placeBid(bidCommand(a.id, 'b3', 1_200)), fresh.placeBid(bidCommand(a.id, 'b4', 1_300))]);
+      expect(together.map(status)).toEqual(['accepted', 'accepted']);
+      expect(await evals()).toBe(before + 2);
+      expect((await fresh.getState(a.id))?.currentPrice).toBe(1_300);
+      // Loaded again: EVALSHA finds them.
+      expect(status(await fresh.placeBid(bidCommand(a.id, 'b5', 1_400)))).toBe('accepted');
+      expect(await evals()).toBe(before + 2);
+    } finally {
+      await fresh.close();
     }
   });
 
