@@ -313,7 +313,7 @@ describe('bids that arrive together', () => {
       const b = auctionFixture(now, { id: `at-once-b-${now}` });
       await engine.hydrate(a);
       await engine.hydrate(b);
-      await engine.placeBid(bidCommand(a.id, 'warm', 1)); // loads the script on this connection
+      await engine.placeBid(bidCommand(a.id, 'warm', 1)); // the connection and the scripts warm (a refusal)
       const writes = socketWrites(client);
       // Redis holds every write command (scripts too) until unpaused: the SET below stays in flight meanwhile.
       await probe.call('CLIENT', 'PAUSE', '60000', 'WRITE');
