@@ -364,6 +364,22 @@ describe('bids that arrive together', () => {
     }
   });
 
+  it("a client's keyPrefix applies to the bid scripts' keys as to the others (hydrate writes where a bid reads)", async () => {
+    const probe = server.client();
+    const prefixed = await createRedisEngine({ redis: new Redis(server.url, { keyPrefix: 'tenant-7:' }), quitOnClose: true });
+    try {
+      const now = await prefixed.now();
+      const a = auctionFixture(now, { id: `prefixed-${now}` });
+      await prefixed.hydrate(a);
+      const [one, two] = await Promise.all([prefixed.placeBid(bidCommand(a.id, 'b1', 1_000)), prefixed.placeBid(bidCommand(a.id, 'b2', 1_100))]);
+      expect([one, two].map((r) => (r.kind === 'decided' ? r.decision.status : r.kind))).toEqual(['accepted', 'accepted']);
+      expect(await probe.hget(`tenant-7:outbid:{a:${a.id}}:state`, 'currentPrice')).toBe('1100');
+      expect(await probe.exists(`outbid:{a:${a.id}}:state`)).toBe(0);
+    } finally {
+      await prefixed.close();
+    }
+  });
+
   it('maxBidsPerCall must be a whole number of at least 1', async () => {
     const client = new Redis(server.url, { lazyConnect: true });
     for (const bad of [0, -1, 1.5, Number.NaN]) {
