@@ -162,9 +162,11 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
   await whenReady(redis);
   if (!options.skipServerChecks) await checkServers(redis);
   const call = registerScripts(redis, ['place_bid', 'place_bids', 'start', 'end', 'cancel', 'hydrate']);
-  // The bid scripts go by EVALSHA alone on a single Redis (directCall): loaded now, their first call finds them. A
-  // Redis that refuses SCRIPT LOAD costs only that first call (it is sent again with EVAL).
-  if (!(redis as Cluster).isCluster) await loadScripts(redis as Redis, ['place_bid', 'place_bids']).catch(() => {});
+  /** A single Redis (not a Cluster): its bid script calls go by EVALSHA alone, on a corked socket (see dispatch). */
+  const single = (redis as Cluster).isCluster ? null : (redis as Redis);
+  // Loaded now, so that the first EVALSHA finds them. A Redis that refuses SCRIPT LOAD costs only that first call
+  // (it is sent again with EVAL).
+  if (single) await loadScripts(single, ['place_bid', 'place_bids']).catch(() => {});
   const keys = (auctionId: string) => [`${prefix}:{a:${auctionId}}:state`, `${prefix}:{a:${auctionId}}:idem`] as const;
 
   const bidArgs = (cmd: PlaceBidCommand): QueuedBid['args'] => [
@@ -211,7 +213,6 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
    * while a turn's calls are written, so they leave in one write. A Cluster's calls are spread over its nodes by
    * slot, so there each call goes its own way (auto-pipelined by node when enabled).
    */
-  const single = (redis as Cluster).isCluster ? null : (redis as Redis);
   const direct = single ? directCall(single, call) : call;
   /** Sends the script calls for these bids (per auction, in arrival order, up to maxBidsPerCall each) now. */
   const dispatch = (auctions: Iterable<readonly [string, QueuedBid[]]>) => {

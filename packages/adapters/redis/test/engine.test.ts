@@ -198,6 +198,9 @@ describe('data written before proxy bids existed', () => {
   });
 });
 
+/** A result's decision status, or its kind when nothing was decided. */
+const statusOf = (r: EngineBidResult) => (r.kind === 'decided' ? r.decision.status : r.kind);
+
 /**
  * What the client writes to its socket, one entry per write the socket makes (`_write`, or `_writev` for the chunks
  * written while it was corked), not per `write()` call.
@@ -329,7 +332,7 @@ describe('bids that arrive together', () => {
       await probe.call('CLIENT', 'UNPAUSE');
       paused = false;
       expect(await inFlight).toBe('OK');
-      expect((await Promise.all(bids)).map((r) => (r.kind === 'decided' ? r.decision.status : r.kind))).toEqual(['accepted', 'accepted']);
+      expect((await Promise.all(bids)).map(statusOf)).toEqual(['accepted', 'accepted']);
     } finally {
       if (paused) await probe.call('CLIENT', 'UNPAUSE');
       await engine.close();
@@ -346,18 +349,17 @@ describe('bids that arrive together', () => {
       const a = auctionFixture(now, { id: `noscript-${now}` });
       await fresh.hydrate(a);
       const before = await evals();
-      const status = (r: EngineBidResult) => (r.kind === 'decided' ? r.decision.status : r.kind);
-      expect(status(await fresh.placeBid(bidCommand(a.id, 'b1', 1_000)))).toBe('accepted');
+      expect(statusOf(await fresh.placeBid(bidCommand(a.id, 'b1', 1_000)))).toBe('accepted');
       expect(await evals()).toBe(before); // no script text sent: EVALSHA found it
       await probe.script('FLUSH');
       // One bid (place_bid) and then two together (place_bids): each call is refused NOSCRIPT and sent again with EVAL.
-      expect(status(await fresh.placeBid(bidCommand(a.id, 'b2', 1_100)))).toBe('accepted');
+      expect(statusOf(await fresh.placeBid(bidCommand(a.id, 'b2', 1_100)))).toBe('accepted');
       const together = await Promise.all([fresh.placeBid(bidCommand(a.id, 'b3', 1_200)), fresh.placeBid(bidCommand(a.id, 'b4', 1_300))]);
-      expect(together.map(status)).toEqual(['accepted', 'accepted']);
+      expect(together.map(statusOf)).toEqual(['accepted', 'accepted']);
       expect(await evals()).toBe(before + 2);
       expect((await fresh.getState(a.id))?.currentPrice).toBe(1_300);
       // Loaded again: EVALSHA finds them.
-      expect(status(await fresh.placeBid(bidCommand(a.id, 'b5', 1_400)))).toBe('accepted');
+      expect(statusOf(await fresh.placeBid(bidCommand(a.id, 'b5', 1_400)))).toBe('accepted');
       expect(await evals()).toBe(before + 2);
     } finally {
       await fresh.close();
@@ -372,7 +374,7 @@ describe('bids that arrive together', () => {
       const a = auctionFixture(now, { id: `prefixed-${now}` });
       await prefixed.hydrate(a);
       const [one, two] = await Promise.all([prefixed.placeBid(bidCommand(a.id, 'b1', 1_000)), prefixed.placeBid(bidCommand(a.id, 'b2', 1_100))]);
-      expect([one, two].map((r) => (r.kind === 'decided' ? r.decision.status : r.kind))).toEqual(['accepted', 'accepted']);
+      expect([one, two].map(statusOf)).toEqual(['accepted', 'accepted']);
       expect(await probe.hget(`tenant-7:outbid:{a:${a.id}}:state`, 'currentPrice')).toBe('1100');
       expect(await probe.exists(`outbid:{a:${a.id}}:state`)).toBe(0);
     } finally {
