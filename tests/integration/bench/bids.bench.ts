@@ -21,7 +21,8 @@
  *             latest state in the answer, a fence on each auction's row per batch; not run unless named (bids-peer.ts)
  * Outbid servers authenticate with HS256 JWTs (OUTBID_JWT_SECRET) and run with the per-user rate limit lifted.
  *
- * Workloads, interleaved round by round (the setup order rotates each round):
+ * Workloads, interleaved round by round (each round orders the setups anew, so that no setup's window always
+ * follows the same setup's: see round-order.ts):
  *   hot     closed loop, 64 keep-alive connections (undici Pool), one auction; each client bids the last price it
  *           saw + 1..3 increments (increment 1) with a unique Idempotency-Key
  *   spread  the same over 1,000 auctions created through the API; the price known for an auction is the last one
@@ -86,6 +87,7 @@ import { cpuMsOf, postgresCpuMeter, startPostgres, startRedis } from '@outbid/te
 import { issue14Targets, median, targetsTable, type TargetSummary } from './bids-targets.js';
 import { summariseProfile } from './cpuprofile-summary.js';
 import { readSchedstat, runQueueFigures, type SchedSample } from './run-queue.js';
+import { roundOrder } from './round-order.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const PEER = join(import.meta.dirname, 'bids-peer.ts');
@@ -1103,7 +1105,7 @@ async function main() {
     const total = ROUNDS * WORKLOADS.length * servers.length;
     for (let round = 1; round <= ROUNDS; round++) {
       for (const server of servers) targets.get(server.name)!.hotAuction = (await createAuctions(server, creatorToken, 1))[0]!;
-      const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!); // rotate the order each round
+      const order = roundOrder(servers, round); // a stride of its own each round, so no setup always follows the same one
       for (const workload of WORKLOADS) {
         for (const server of order) {
           const target = targets.get(server.name)!;
