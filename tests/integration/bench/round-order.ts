@@ -7,7 +7,7 @@
  * Here each round steps through the setups with a stride of its own: round r starts at setup r − 1 (mod n) and
  * goes k_r setups further each time, k_r being the strides coprime with n (each gives every setup once) in turn.
  * A setup's predecessor within round r is then the one k_r before it, so over the strides' rounds it follows a
- * different setup each time (for a prime n, each other setup once in n − 1 rounds). Two setups alternate.
+ * different setup each time (for a prime n, never the same one twice in n − 1 rounds). Two setups alternate.
  */
 export function roundOrder<T>(setups: readonly T[], round: number): T[] {
   const n = setups.length;

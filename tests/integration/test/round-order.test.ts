@@ -27,7 +27,7 @@ describe('the order of a round', () => {
     expect(roundOrder(setups, 2)).toEqual(['peer', 'pg', 'bare', 'redis+pg', 'embedded']);
   });
 
-  it('has each of five setups follow each of the other four once in rounds 1 to 4', () => {
+  it('never has one of five setups follow the same setup twice in rounds 1 to 4', () => {
     for (const [setup, before] of predecessors(setups, 4)) {
       expect(new Set(before).size, `${setup} follows ${before.join(', ')}`).toBe(before.length);
       expect(before).not.toContain(setup);
