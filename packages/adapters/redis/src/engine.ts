@@ -213,7 +213,7 @@ export async function createRedisEngine(options: RedisEngineOptions): Promise<Bi
    * while a turn's calls are written, so they leave in one write. A Cluster's calls are spread over its nodes by
    * slot, so there each call goes its own way (auto-pipelined by node when enabled).
    */
-  const direct = single ? directCall(single, call) : call;
+  const direct = single ? directCall(single) : call;
   /** Sends the script calls for these bids (per auction, in arrival order, up to maxBidsPerCall each) now. */
   const dispatch = (auctions: Iterable<readonly [string, QueuedBid[]]>) => {
     const socket = single?.stream;

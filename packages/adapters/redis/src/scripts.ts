@@ -57,16 +57,16 @@ export function registerScripts(redis: Redis | Cluster, scripts: readonly Script
  * generation, and a pipeline's commands, arguments and replies go with it (`pnpm bench bids` traced the bid engine's
  * pipelines as most of the server's promoted bytes; see BENCHMARKS.md). Written while the caller holds the
  * connection's socket corked, a turn's calls still leave in one write. On NOSCRIPT (a Redis restarted or failed
- * over since the script was loaded) the call is sent again through the registered command, which loads the script
- * with `EVAL` as ioredis does.
+ * over since the script was loaded) the call is sent again with `EVAL`, which also puts the script back in Redis's
+ * cache, as ioredis does for a registered command.
  */
-export function directCall(redis: Redis, registered: ScriptCall): ScriptCall {
+export function directCall(redis: Redis): ScriptCall {
   const keyPrefix = redis.options.keyPrefix;
   const options = keyPrefix ? { replyEncoding: 'utf8' as const, keyPrefix } : { replyEncoding: 'utf8' as const };
   return (script, ...args) => {
-    const { sha1, numberOfKeys } = SCRIPTS[script];
-    const sent = redis.sendCommand(new Command('evalsha', [sha1, numberOfKeys, ...args.flat()], options)) as Promise<never>;
-    return sent.catch((error: unknown) => (isNoScript(error) ? registered(script, ...args) : Promise.reject(error)));
+    const { sha1, lua, numberOfKeys } = SCRIPTS[script];
+    const send = (command: 'evalsha' | 'eval', body: string) => redis.sendCommand(new Command(command, [body, numberOfKeys, ...args.flat()], options)) as Promise<never>;
+    return send('evalsha', sha1).catch((error: unknown) => (isNoScript(error) ? send('eval', lua) : Promise.reject(error)));
   };
 }
 
