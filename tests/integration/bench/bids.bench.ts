@@ -54,6 +54,9 @@
  *        run from their tsup build, `node packages/server/dist/main.js` as the `outbid-server` command runs it, instead
  *        of tsx on the sources as `pnpm start` runs it; the bench builds the packages of each checkout concerned first
  *        (`pnpm -r --filter ./packages/** build`). With --profile, a built server's profile is summarised by package.
+ *        --fresh-wal: skip giving Postgres its WAL segments ahead (see prepareWalSegments): by default, before
+ *        round 1, the fresh cluster gets the recycled segments a server in service has, so no commit in a window
+ *        waits for a new 16 MB segment to be created.
  *        --baseline=DIR: adds the setup `base`, the redis+pg server of another checkout (DIR, installed with pnpm
  *        install), on its own database and Redis database, to measure a change against the code before it side by
  *        side in one run (e.g. `git worktree add /tmp/base HEAD~1`, then --setups=peer,redis+pg,base). The report then
@@ -146,6 +149,7 @@ const { values: flags } = parseArgs({
     baseline: { type: 'string' },
     pin: { type: 'boolean', default: false },
     built: { type: 'string', default: '' },
+    'fresh-wal': { type: 'boolean', default: false },
   },
 });
 const DURATION_MS = Number(flags.duration) * 1_000;
@@ -419,6 +423,32 @@ const readWalAndCheckpoints = (monitor: pg.Client) => async (): Promise<WalAndCh
   const r = rows[0]!;
   return { walBytes: Number(r.wal), checkpoints: Number(r.checkpoints), checkpointSyncMs: Number(r.sync), checkpointBuffers: Number(r.buffers) };
 };
+/** WAL segments made before round 1 (16 MB each; Postgres's max_wal_size, 1 GB, is 64 of them). */
+const WAL_SEGMENTS_AHEAD = 64;
+/**
+ * Gives the fresh cluster the WAL segments a Postgres in service has: returns the number ready beyond the current one.
+ * A checkpoint renames the segments it no longer needs to future names, so a server in service opens an existing file
+ * when a segment fills. A fresh cluster has none: until its first checkpoints end, the backend whose commit fills a
+ * segment creates the next inside that commit (16 MB of zeros, then a sync) and every commit waits for it. On this
+ * machine that stalled every connection for 15–20 ms at each of the five to seven segments a 1,000-auction window of
+ * Outbid fills, and made most of its p99 (BENCHMARKS.md, "WAL segments a Postgres in service has").
+ * So: fill and switch that many segments, then CHECKPOINT, which recycles them.
+ */
+async function prepareWalSegments(monitor: pg.Client, count: number): Promise<number> {
+  await monitor.query('CREATE TABLE bench_wal_filler (n int)');
+  // pg_switch_wal() switches only when the segment holds WAL, so each switch follows a write.
+  for (let i = 0; i < count; i++) {
+    await monitor.query('INSERT INTO bench_wal_filler VALUES ($1)', [i]);
+    await monitor.query('SELECT pg_switch_wal()');
+  }
+  await monitor.query('DROP TABLE bench_wal_filler');
+  await monitor.query('CHECKPOINT');
+  const { rows } = await monitor.query<{ ready: string }>(
+    `SELECT count(*)::text AS ready FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$' AND name > pg_walfile_name(pg_current_wal_lsn())`,
+  );
+  return Number(rows[0]!.ready);
+}
+
 /**
  * Redis's forks (each AOF rewrite forks a child, which copies the whole dataset: the fork stalls Redis, and the child
  * takes CPU on this small machine), and whether a rewrite is running. Every decision grows the AOF, so rewrites come
@@ -976,6 +1006,11 @@ async function main() {
   const [redisServer, pgServer] = await Promise.all([startRedis(['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', redisDir]), startPostgres()]);
   const monitor = new pg.Client({ connectionString: pgServer.url });
   await monitor.connect();
+  if (!flags['fresh-wal']) {
+    const began = performance.now();
+    const ready = await prepareWalSegments(monitor, WAL_SEGMENTS_AHEAD);
+    log(`Postgres: ${WAL_SEGMENTS_AHEAD} WAL segments made and recycled by a checkpoint, ${ready} ready, as in a server in service (${((performance.now() - began) / 1_000).toFixed(1)} s; --fresh-wal skips this)`);
+  }
   const redisMonitor = new Redis(redisServer.url);
   cpuSources = await findCpuSources(monitor, redisMonitor);
   walAndCheckpoints = readWalAndCheckpoints(monitor);
