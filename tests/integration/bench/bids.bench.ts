@@ -430,7 +430,7 @@ const WAL_SEGMENTS_AHEAD = 64;
  * A checkpoint renames the segments it no longer needs to future names, so a server in service opens an existing file
  * when a segment fills. A fresh cluster has none: until its first checkpoints end, the backend whose commit fills a
  * segment creates the next inside that commit (16 MB of zeros, then a sync) and every commit waits for it. On this
- * machine that stalled every connection for 15–20 ms at each of the five to seven segments a 1,000-auction window of
+ * machine that stalled every connection for 15–20 ms at each of the five to eight segments a 1,000-auction window of
  * Outbid fills, and made most of its p99 (BENCHMARKS.md, "WAL segments a Postgres in service has").
  * So: fill and switch that many segments, then CHECKPOINT, which recycles them.
  */
@@ -1394,7 +1394,7 @@ function report(results: Measurement[], servers: Server[], meta: { startedAt: Da
         loadAverageAtStart: meta.loadavg,
         idleBackgroundPerSecond: meta.background,
         redisCostPerSchedulerPoll: meta.perPoll,
-        options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS, isolate: ISOLATE, pin: PIN, built: [...BUILT] },
+        options: { durationS: DURATION_MS / 1_000, warmupS: WARMUP_MS / 1_000, rounds: ROUNDS, connections: CONNECTIONS, auctions: AUCTIONS, openLoopRate: RATE, setups: SETUPS, workloads: WORKLOADS, isolate: ISOLATE, pin: PIN, built: [...BUILT], freshWal: flags['fresh-wal'] === true },
         servers: servers.map((s) => ({ name: s.name, label: LABELS[s.name], runsOn: s.runsOn })),
         summary,
         targets,
